@@ -1,0 +1,93 @@
+"""Command line: ``python3 -m server`` starts the chat server.
+
+The only module that configures logging. SIGINT and SIGTERM stop the server
+cleanly (everyone gets ``bye server_shutdown``) with exit status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from server.app import ChatServer
+from server.config import SERVER_NAME, ServerConfig
+from server.store import StoreError
+
+log = logging.getLogger("server")
+
+THREAD_STACK_BYTES = 512 * 1024
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser; ``--help`` explains every option."""
+    defaults = ServerConfig()
+    parser = argparse.ArgumentParser(
+        prog="python3 -m server",
+        description=f"{SERVER_NAME}: a multi-user chat server (JSON Lines over TCP).",
+    )
+    parser.add_argument("--host", default=defaults.host,
+                        help="address to listen on (default: %(default)s; 0.0.0.0 for all)")
+    parser.add_argument("--port", type=int, default=defaults.port,
+                        help="TCP port (default: %(default)s; 0 picks a free one and logs it)")
+    parser.add_argument("--db", default=defaults.db_path, metavar="PATH",
+                        help="SQLite file that keeps the message history (default: %(default)s)")
+    parser.add_argument("--max-clients", type=int, default=defaults.max_clients, metavar="N",
+                        help="connections served at once; more get server_full "
+                             "(default: %(default)s)")
+    parser.add_argument("--max-queue-bytes", type=int, default=defaults.max_queue_bytes,
+                        metavar="BYTES",
+                        help="bytes queued for one client before it is dropped as a slow "
+                             "consumer (default: %(default)s)")
+    parser.add_argument("--motd", default=None, help="message of the day sent on welcome")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="console log detail (default: %(default)s)")
+    return parser
+
+
+def _raise_fd_limit() -> None:
+    """Allow as many open sockets as the hard limit permits."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server until SIGINT or SIGTERM; return the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+    )
+    _raise_fd_limit()
+    threading.stack_size(THREAD_STACK_BYTES)
+    config = ServerConfig(
+        host=args.host, port=args.port, db_path=args.db, max_clients=args.max_clients,
+        max_queue_bytes=args.max_queue_bytes, motd=args.motd,
+    )
+    server = ChatServer(config)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda _signum, _frame: stop.set())
+    try:
+        server.start()
+    except StoreError as exc:
+        log.error("%s", exc)
+        return 2
+    except OSError as exc:
+        log.error("Cannot listen on %s:%d: %s.", config.host, config.port, exc.strerror or exc)
+        return 2
+    stop.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Wire the server together: store, room, flusher, the accept loop and sessions.
+
+:class:`ChatServer` owns every thread it starts and stops them all in
+:meth:`ChatServer.stop`, which is safe to call from any thread (a signal
+handler's caller, a test) and returns once everything is joined.
+"""
+
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import threading
+import time
+from typing import Final
+
+from protocol import Bye, Error, ErrorCode, encode_frame
+from server.config import SERVER_NAME, ServerConfig
+from server.outbound import Flusher
+from server.room import Room
+from server.session import Session
+from server.store import MessageStore
+
+__all__ = ["ChatServer"]
+
+log = logging.getLogger(__name__)
+
+LISTEN_BACKLOG: Final = 4096
+STOP_TIMEOUT_S: Final = 1.5
+
+
+class ChatServer:
+    """A running chat server: call :meth:`start`, later :meth:`stop`."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self._store: MessageStore | None = None
+        self._flusher = Flusher()
+        self._room: Room | None = None
+        self._listener: socket.socket | None = None
+        self._sessions: set[Session] = set()
+        self._sessions_lock = threading.Lock()
+        self._stop_r, self._stop_w = socket.socketpair()
+        self._acceptor = threading.Thread(target=self._accept_loop, name="acceptor", daemon=True)
+        self._stopped = False
+        self.address: tuple[str, int] = (config.host, config.port)
+
+    def start(self) -> tuple[str, int]:
+        """Open the database, bind, and start accepting; return the bound address.
+
+        Raises StoreError for a database that cannot be used and OSError for an
+        address that cannot be bound.
+        """
+        self._store = MessageStore(self.config.db_path)
+        self._listener = socket.create_server(
+            (self.config.host, self.config.port), backlog=LISTEN_BACKLOG, reuse_port=False
+        )
+        self.address = self._listener.getsockname()[:2]
+        self._room = Room(self._store, self._flusher, SERVER_NAME, self.config.motd)
+        self._flusher.start()
+        self._room.start()
+        self._acceptor.start()
+        log.info("listening on %s:%d", *self.address)
+        return self.address
+
+    @property
+    def session_count(self) -> int:
+        with self._sessions_lock:
+            return len(self._sessions)
+
+    # Accept loop.
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self._listener, selectors.EVENT_READ)
+        selector.register(self._stop_r, selectors.EVENT_READ)
+        try:
+            while True:
+                ready = {key.fileobj for key, _ in selector.select()}
+                if self._stop_r in ready:
+                    return
+                self._accept_pending()
+        except Exception:
+            log.exception("accept loop failed")
+        finally:
+            selector.close()
+
+    def _accept_pending(self) -> None:
+        assert self._listener is not None
+        try:
+            sock, addr = self._listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            log.error("accept failed: %s", exc)
+            time.sleep(0.1)  # out of file descriptors: back off instead of spinning
+            return
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = f"{addr[0]}:{addr[1]}"
+        if self.session_count >= self.config.max_clients:
+            self._refuse(sock, peer)
+            return
+        assert self._room is not None
+        session = Session(sock, peer, self._room, self._flusher, self.config, self._forget)
+        with self._sessions_lock:
+            self._sessions.add(session)
+        try:
+            session.start()
+        except RuntimeError as exc:
+            log.error("[%s] cannot start a reader thread: %s", peer, exc)
+            self._forget(session)
+            self._flusher.release(session.outbox)
+
+    def _refuse(self, sock: socket.socket, peer: str) -> None:
+        log.warning("[%s] refused: server_full (%d clients)", peer, self.config.max_clients)
+        box = self._flusher.open(sock, peer, self.config.max_queue_bytes)
+        self._flusher.send(box, encode_frame(Error(
+            code=ErrorCode.SERVER_FULL, message="The server is full; try again later.")))
+        self._flusher.send(box, encode_frame(Bye(reason="server_full")))
+        self._flusher.release(box)
+
+    def _forget(self, session: Session) -> None:
+        with self._sessions_lock:
+            self._sessions.discard(session)
+
+    # Shutdown.
+
+    def stop(self) -> None:
+        """Say bye to everyone, store what was accepted, join every thread. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        log.info("shutting down")
+        self._stop_w.send(b"\0")
+        if self._acceptor.is_alive():
+            self._acceptor.join()
+        if self._listener is not None:
+            self._listener.close()
+        if self._room is not None:
+            self._room.stop()
+            self._room.close_all("server_shutdown")
+        with self._sessions_lock:
+            sessions = list(self._sessions)
+        for session in sessions:
+            session.close("server_shutdown")
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for session in sessions:
+            session.thread.join(max(0.0, deadline - time.monotonic()))
+        self._flusher.stop()
+        if self._store is not None:
+            self._store.close()
+        self._stop_r.close()
+        self._stop_w.close()
+        log.info("stopped")

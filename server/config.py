@@ -1,0 +1,24 @@
+"""Server settings, filled from the command line by ``server.__main__``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["SERVER_NAME", "ServerConfig", "VERSION"]
+
+VERSION: Final = "0.1.0"
+SERVER_NAME: Final = f"termchat {VERSION}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything the server can be told at start."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db_path: str = "chat.db"
+    max_clients: int = 10_000
+    max_queue_bytes: int = 1 << 20
+    hello_timeout_s: float = 10.0
+    motd: str | None = None

@@ -1,0 +1,31 @@
+"""Errors only the server can decide, each carrying its wire error code."""
+
+from __future__ import annotations
+
+from protocol import ErrorCode, ProtocolError
+
+__all__ = ["NickTaken", "NoSuchUser", "NotWelcomed", "ServerError"]
+
+
+class NickTaken(ProtocolError):
+    """Someone online already uses this nick (compared case-insensitively)."""
+
+    code = ErrorCode.NICK_TAKEN
+
+
+class NoSuchUser(ProtocolError):
+    """Nobody online uses the nick a private message was sent to."""
+
+    code = ErrorCode.NO_SUCH_USER
+
+
+class NotWelcomed(ProtocolError):
+    """A frame other than ``hello`` came before the ``welcome``."""
+
+    code = ErrorCode.NOT_WELCOMED
+
+
+class ServerError(ProtocolError):
+    """The server failed to do what was asked (the database could not be written)."""
+
+    code = ErrorCode.SERVER_ERROR

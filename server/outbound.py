@@ -1,0 +1,328 @@
+"""Outbound bytes: one flushing thread sends for every connection.
+
+Producers (reader threads, the room worker) only append bytes to an
+:class:`Outbox` and never touch a socket. The :class:`Flusher` thread takes what
+is queued, sends it with non-blocking ``send`` calls, waits on a selector for
+sockets that are full, and is woken by a byte on a socketpair only when it is
+asleep, so under load it batches by itself. It alone closes sockets.
+
+An outbox is capped in bytes; a consumer that falls that far behind is sent
+``bye slow_consumer`` and its socket is shut down (IRC's "SendQ exceeded").
+"""
+
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from typing import Final
+
+__all__ = ["Flusher", "Outbox"]
+
+log = logging.getLogger(__name__)
+
+LINGER_S: Final = 2.0
+"""How long a closing connection may take to flush its last bytes."""
+
+_SEND_FLAGS: Final = getattr(socket, "MSG_DONTWAIT", 0) | getattr(socket, "MSG_NOSIGNAL", 0)
+_MAX_SEND_BYTES: Final = 1 << 20
+
+
+class Outbox:
+    """The bytes waiting for one connection.
+
+    ``queued`` is appended to by producers under the flusher's lock; ``sending``
+    belongs to the flusher thread alone.
+    """
+
+    __slots__ = (
+        "sock", "peer", "max_bytes", "queued", "sending", "in_work", "waiting_writable",
+        "closing", "close_deadline", "released", "shut", "closed", "close_reason",
+    )
+
+    def __init__(self, sock: socket.socket, peer: str, max_bytes: int) -> None:
+        self.sock = sock
+        self.peer = peer
+        self.max_bytes = max_bytes
+        self.queued = bytearray()
+        self.sending = bytearray()
+        self.in_work = False
+        self.waiting_writable = False
+        self.closing = False
+        self.close_deadline = 0.0
+        self.released = False
+        self.shut = False
+        self.closed = False
+        self.close_reason: str | None = None
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes not yet handed to the kernel (approximate outside the lock)."""
+        return len(self.queued) + len(self.sending)
+
+
+class Flusher:
+    """The single thread that writes to every client socket."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._work: list[Outbox] = []
+        self._closing: set[Outbox] = set()
+        self._asleep = False
+        self._wake_sent = False
+        self._stopping = False
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._thread = threading.Thread(target=self._run, name="flusher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    # Producer side: any thread.
+
+    def open(self, sock: socket.socket, peer: str, max_bytes: int) -> Outbox:
+        """Return a new outbox for ``sock``; the flusher now owns closing it."""
+        return Outbox(sock, peer, max_bytes)
+
+    def send(self, box: Outbox, data: bytes) -> bool:
+        """Queue ``data`` for one connection; False if it is closing or just overflowed."""
+        with self._lock:
+            accepted = self._append(box, data)
+            wake = self._wake_needed()
+        if wake:
+            self._wake()
+        return accepted
+
+    def send_many(self, boxes: Iterable[Outbox], data: bytes) -> None:
+        """Queue the same ``data`` for many connections under one lock."""
+        with self._lock:
+            for box in boxes:
+                self._append(box, data)
+            wake = self._wake_needed()
+        if wake:
+            self._wake()
+
+    def close_after_flush(self, box: Outbox, reason: str | None = None) -> None:
+        """Flush what is queued, then shut the socket down (its reader sees EOF)."""
+        with self._lock:
+            self._begin_close(box, reason)
+            self._schedule(box)
+            wake = self._wake_needed()
+        if wake:
+            self._wake()
+
+    def release(self, box: Outbox) -> None:
+        """The reader is done with ``box``: close its socket once flushed."""
+        with self._lock:
+            box.released = True
+            self._begin_close(box, box.close_reason)
+            self._schedule(box)
+            wake = self._wake_needed()
+        if wake:
+            self._wake()
+
+    def _append(self, box: Outbox, data: bytes) -> bool:
+        """Append under the lock; on overflow queue ``bye slow_consumer`` instead."""
+        if box.closing:
+            return False
+        pending = len(box.queued) + len(box.sending)
+        if pending and pending + len(data) > box.max_bytes:
+            box.queued.clear()
+            box.queued += b'\n{"type":"bye","reason":"slow_consumer"}\n'
+            self._begin_close(box, "slow_consumer")
+            self._schedule(box)
+            log.warning("[%s] dropped: slow_consumer (%d bytes queued)", box.peer, pending)
+            return False
+        box.queued += data
+        self._schedule(box)
+        return True
+
+    def _begin_close(self, box: Outbox, reason: str | None) -> None:
+        if not box.closing:
+            box.closing = True
+            box.close_reason = reason
+            box.close_deadline = time.monotonic() + LINGER_S
+            self._closing.add(box)
+
+    def _schedule(self, box: Outbox) -> None:
+        if not box.in_work and not box.waiting_writable:
+            box.in_work = True
+            self._work.append(box)
+
+    def _wake_needed(self) -> bool:
+        if self._asleep and not self._wake_sent:
+            self._wake_sent = True
+            return True
+        return False
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except BlockingIOError:
+            pass  # a wake-up byte is already waiting to be read
+
+    # Flusher thread.
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    work, self._work = self._work, []
+                    for box in work:
+                        box.in_work = False
+                        self._take_queued(box)
+                    stopping = self._stopping and not work and not self._closing
+                    self._asleep = not work
+                if stopping:
+                    break
+                for box in work:
+                    self._flush(box)
+                self._wait(block=not work)
+                self._expire_closing()
+        except Exception:
+            log.exception("flusher thread failed")
+        finally:
+            self._close_everything()
+
+    def _take_queued(self, box: Outbox) -> None:
+        """Move queued bytes to the flusher's side (under the lock)."""
+        if not box.queued:
+            return
+        if box.sending:
+            box.sending += box.queued
+            box.queued.clear()
+        else:
+            box.sending, box.queued = box.queued, box.sending
+
+    def _flush(self, box: Outbox) -> None:
+        """Send what the flusher holds for ``box`` without blocking."""
+        if box.closed:
+            return
+        data = box.sending
+        while data:
+            try:
+                sent = box.sock.send(memoryview(data)[:_MAX_SEND_BYTES], _SEND_FLAGS)
+            except (BlockingIOError, InterruptedError):
+                self._watch_writable(box)
+                return
+            except OSError as exc:
+                log.debug("[%s] send failed: %s", box.peer, exc)
+                data.clear()
+                self._abort(box)
+                return
+            del data[:sent]
+        if box.waiting_writable:
+            self._selector.unregister(box.sock)
+            box.waiting_writable = False
+        self._finish_if_closing(box)
+
+    def _watch_writable(self, box: Outbox) -> None:
+        if not box.waiting_writable:
+            self._selector.register(box.sock, selectors.EVENT_WRITE, box)
+            box.waiting_writable = True
+
+    def _wait(self, block: bool) -> None:
+        """Wait for writable sockets or a wake-up; only poll when there is work."""
+        timeout = self._next_deadline() if block else 0.0
+        for key, _events in self._selector.select(timeout):
+            box = key.data
+            if box is None:
+                self._drain_wake()
+                continue
+            with self._lock:
+                self._take_queued(box)
+            self._flush(box)
+        with self._lock:
+            self._asleep = False
+
+    def _drain_wake(self) -> None:
+        with self._lock:
+            self._wake_sent = False
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except BlockingIOError:
+            pass  # drained
+
+    def _next_deadline(self) -> float | None:
+        with self._lock:
+            if not self._closing:
+                return 0.05 if self._stopping else None
+            deadline = min(box.close_deadline for box in self._closing)
+        return max(0.0, deadline - time.monotonic())
+
+    def _finish_if_closing(self, box: Outbox) -> None:
+        """Shut down (and close, once released) a closing box whose bytes are out."""
+        with self._lock:
+            done = box.closing and not box.queued and not box.sending
+            released = box.released
+        if done:
+            self._shutdown(box)
+            if released:
+                self._close(box)
+
+    def _expire_closing(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            expired = [b for b in self._closing if b.close_deadline <= now]
+        for box in expired:
+            self._abort(box)
+
+    def _abort(self, box: Outbox) -> None:
+        """Give up on the bytes still queued: shut down, and close if released."""
+        with self._lock:
+            box.queued.clear()
+            self._begin_close(box, box.close_reason)
+            released = box.released
+        box.sending.clear()
+        if box.waiting_writable:
+            self._selector.unregister(box.sock)
+            box.waiting_writable = False
+        self._shutdown(box)
+        if released:
+            self._close(box)
+
+    def _shutdown(self, box: Outbox) -> None:
+        """Shut the socket down once, so its reader's recv returns; stop its deadline."""
+        with self._lock:
+            self._closing.discard(box)
+            if box.shut:
+                return
+            box.shut = True
+        try:
+            box.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # the peer already closed it
+
+    def _close(self, box: Outbox) -> None:
+        if box.closed:
+            return
+        if box.waiting_writable:
+            self._selector.unregister(box.sock)
+            box.waiting_writable = False
+        box.closed = True
+        box.sock.close()
+
+    def _close_everything(self) -> None:
+        with self._lock:
+            boxes = list(self._closing)
+        for box in boxes:
+            self._shutdown(box)
+        self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def stop(self, timeout: float = LINGER_S) -> None:
+        """Stop once everything queued is flushed (or ``timeout`` passes); join."""
+        with self._lock:
+            self._stopping = True
+            for box in self._closing:
+                box.close_deadline = min(box.close_deadline, time.monotonic() + timeout)
+        self._wake()
+        self._thread.join(timeout + 1.0)

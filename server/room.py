@@ -1,0 +1,320 @@
+"""The chat room: who is online, message ids, fan-out and recent history.
+
+This is the seam for a future backplane (several server processes sharing one
+room through Redis pub/sub): connection code calls only the public methods of
+:class:`Room` and hands it an :class:`~server.outbound.Outbox` per member; it
+never sees ids, the roster or the database. Another implementation of the same
+methods can share ids, history and fan-out between processes.
+
+Threads: the roster lives in a dict behind ``_lock``. Messages go through one
+worker thread that takes everything queued, assigns ids, commits the batch to
+the store in one transaction, and only then appends the batch, serialised once,
+to every member's outbox under the lock, so every member sees ids in order and
+nobody sees a message that was not stored.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from protocol import (
+    Bye,
+    Error,
+    ErrorCode,
+    Frame,
+    Join,
+    Leave,
+    Message,
+    Rename,
+    Welcome,
+    encode_frame,
+    nick_key,
+)
+from server.errors import NickTaken, NoSuchUser, ServerError
+from server.outbound import Flusher, Outbox
+from server.store import MessageStore, StoreError
+
+__all__ = ["Member", "Room", "WELCOME_HISTORY", "RESUME_HISTORY_CAP"]
+
+log = logging.getLogger(__name__)
+
+WELCOME_HISTORY: Final = 50
+"""Public messages a plain welcome carries."""
+
+RESUME_HISTORY_CAP: Final = 1000
+"""Most messages a welcome carries for a ``since`` resume; older ones are paged."""
+
+_INBOX_CAPACITY: Final = 20_000
+_MAX_BATCH: Final = 5_000
+
+
+@dataclass(eq=False)
+class Member:
+    """One welcomed user; ``active`` turns False once they left or were replaced."""
+
+    nick: str
+    outbox: Outbox
+    peer: str
+    joined_at: float = field(default_factory=time.time)
+    resume_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Submission:
+    sender: Member
+    text: str
+    action: bool = False
+    target: Member | None = None
+
+
+class Room:
+    """One room shared by everyone connected to this server process."""
+
+    def __init__(
+        self, store: MessageStore, flusher: Flusher, server_name: str, motd: str | None = None
+    ) -> None:
+        self._store = store
+        self._flusher = flusher
+        self._server_name = server_name
+        self._motd = motd
+        self._lock = threading.Lock()
+        self._members: dict[str, Member] = {}
+        self._recent: deque[Message] = deque(store.latest(RESUME_HISTORY_CAP), RESUME_HISTORY_CAP)
+        self._last_relayed_id = store.last_id
+        self._next_id = store.last_id + 1
+        self._inbox: queue.Queue[_Submission | None] = queue.Queue(_INBOX_CAPACITY)
+        self._closed = False
+        self._worker = threading.Thread(target=self._run, name="room-worker", daemon=True)
+
+    def start(self) -> None:
+        self._worker.start()
+
+    # Membership: called from reader threads.
+
+    def join(self, nick: str, outbox: Outbox, peer: str, since: int | None = None,
+             resume: str | None = None) -> Member:
+        """Add a member and queue its welcome; raise NickTaken if the nick is in use.
+
+        A ``resume`` token matching the current holder of ``nick`` takes the nick
+        over silently: the old connection gets ``bye replaced``.
+        """
+        key = nick_key(nick)
+        with self._lock:
+            holder = self._members.get(key)
+            if holder is not None and not _token_matches(resume, holder.resume_token):
+                raise NickTaken("Nick already taken; choose another with /nick NAME.")
+            member = Member(nick=nick, outbox=outbox, peer=peer)
+            self._members[key] = member
+            welcome = Welcome(
+                nick=nick,
+                server=self._server_name,
+                roster=self._roster_locked(),
+                history=self._history_since_locked(since),
+                motd=self._motd,
+                resume=member.resume_token,
+            )
+            self._flusher.send(outbox, encode_frame(welcome))
+            if holder is not None:
+                holder.active = False
+                self._flusher.send(holder.outbox, encode_frame(Bye(reason="replaced")))
+                self._flusher.close_after_flush(holder.outbox, "replaced")
+            else:
+                self._broadcast_locked(Join(nick=nick, ts=time.time()), skip=member)
+        return member
+
+    def leave(self, member: Member, reason: str) -> bool:
+        """Remove a member and tell the others; False if it was already gone."""
+        with self._lock:
+            if not member.active:
+                return False
+            member.active = False
+            del self._members[nick_key(member.nick)]
+            self._broadcast_locked(Leave(nick=member.nick, reason=reason, ts=time.time()))
+        return True
+
+    def rename(self, member: Member, new_nick: str) -> str | None:
+        """Give a member a new nick and tell everyone; return the old one (None if unchanged)."""
+        new_key = nick_key(new_nick)
+        with self._lock:
+            old_nick = member.nick
+            if new_nick == old_nick or not member.active:
+                return None
+            old_key = nick_key(old_nick)
+            if new_key != old_key and new_key in self._members:
+                raise NickTaken("Nick already taken; choose another with /nick NAME.")
+            del self._members[old_key]
+            self._members[new_key] = member
+            member.nick = new_nick
+            self._broadcast_locked(Rename(old=old_nick, new=new_nick, ts=time.time()))
+        return old_nick
+
+    def roster(self) -> list[str]:
+        """Return everyone online, sorted case-insensitively."""
+        with self._lock:
+            return self._roster_locked()
+
+    def close_all(self, reason: str) -> list[Member]:
+        """Say ``bye`` to every member and close their connections after the flush."""
+        bye = encode_frame(Bye(reason=reason))
+        with self._lock:
+            members = list(self._members.values())
+            self._members.clear()
+            for member in members:
+                member.active = False
+                self._flusher.send(member.outbox, bye)
+                self._flusher.close_after_flush(member.outbox, reason)
+        return members
+
+    # Messages: called from reader threads, relayed by the worker.
+
+    def say(self, sender: Member, text: str, action: bool = False) -> None:
+        """Queue a public message (blocks while the room is far behind)."""
+        self._submit(_Submission(sender, text, action))
+
+    def tell(self, sender: Member, to: str, text: str) -> None:
+        """Queue a private message; raise NoSuchUser if ``to`` is not online."""
+        with self._lock:
+            target = self._members.get(nick_key(to))
+        if target is None:
+            raise NoSuchUser(f"Nobody called {to} is online; /who lists who is.")
+        self._submit(_Submission(sender, text, target=target))
+
+    def _submit(self, submission: _Submission) -> None:
+        while not self._closed:
+            try:
+                self._inbox.put(submission, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def history(self, before: int | None, limit: int) -> list[Message]:
+        """Return up to ``limit`` relayed public messages older than ``before``."""
+        with self._lock:
+            newest_allowed = self._last_relayed_id + 1
+        bound = newest_allowed if before is None else min(before, newest_allowed)
+        try:
+            return self._store.before(bound, limit)
+        except StoreError as exc:
+            log.error("%s", exc)
+            raise ServerError("History cannot be read right now; try again later.") from None
+
+    def stop(self) -> None:
+        """Relay and store everything queued, then stop the worker."""
+        self._closed = True
+        self._inbox.put(None)
+        self._worker.join()
+
+    # Worker thread.
+
+    def _run(self) -> None:
+        try:
+            while True:
+                batch = [self._inbox.get()]
+                while len(batch) < _MAX_BATCH:
+                    try:
+                        batch.append(self._inbox.get_nowait())
+                    except queue.Empty:
+                        break
+                submissions = [item for item in batch if item is not None]
+                if submissions:
+                    self._relay(submissions)
+                if len(submissions) < len(batch):
+                    return
+        except Exception:
+            log.exception("room worker failed")
+
+    def _relay(self, submissions: list[_Submission]) -> None:
+        """Number, store, then fan out one batch."""
+        now = time.time()
+        messages = [
+            Message(
+                id=self._next_id + i,
+                ts=now,
+                sender=sub.sender.nick,
+                text=sub.text,
+                action=sub.action,
+                to=sub.target.nick if sub.target else None,
+            )
+            for i, sub in enumerate(submissions)
+        ]
+        try:
+            self._store.append(messages)
+        except StoreError as exc:
+            log.error("%s", exc)
+            self._refuse(sub.sender for sub in submissions)
+            return
+        self._next_id += len(messages)
+        self._fan_out(submissions, messages)
+
+    def _refuse(self, senders: Iterable[Member]) -> None:
+        error = encode_frame(Error(
+            code=ErrorCode.SERVER_ERROR,
+            message="The message could not be stored, so it was not sent; try again later.",
+        ))
+        for sender in senders:
+            self._flusher.send(sender.outbox, error)
+
+    def _fan_out(self, submissions: list[_Submission], messages: list[Message]) -> None:
+        """Append the batch to every member's outbox, in id order, under the lock."""
+        run: list[bytes] = []
+        with self._lock:
+            for sub, message in zip(submissions, messages):
+                line = encode_frame(message)
+                if sub.target is None:
+                    self._recent.append(message)
+                    run.append(line)
+                    continue
+                self._send_public_locked(run)
+                run = []
+                if not sub.target.active:
+                    self._flusher.send(sub.sender.outbox, encode_frame(Error(
+                        code=ErrorCode.NO_SUCH_USER,
+                        message=f"{sub.target.nick} left before the message arrived.",
+                    )))
+                    continue
+                self._flusher.send(sub.sender.outbox, line)
+                if sub.target is not sub.sender:
+                    self._flusher.send(sub.target.outbox, line)
+            self._send_public_locked(run)
+            self._last_relayed_id = messages[-1].id
+
+    def _send_public_locked(self, lines: list[bytes]) -> None:
+        if lines:
+            self._flusher.send_many(
+                (m.outbox for m in self._members.values()), b"".join(lines)
+            )
+
+    # Helpers that expect the lock held.
+
+    def _broadcast_locked(self, frame: Frame, skip: Member | None = None) -> None:
+        self._flusher.send_many(
+            (m.outbox for m in self._members.values() if m is not skip), encode_frame(frame)
+        )
+
+    def _roster_locked(self) -> list[str]:
+        return sorted((m.nick for m in self._members.values()), key=nick_key)
+
+    def _history_since_locked(self, since: int | None) -> list[Message]:
+        if since is None:
+            return list(self._recent)[-WELCOME_HISTORY:]
+        newer: list[Message] = []
+        for message in reversed(self._recent):
+            if message.id <= since:
+                break
+            newer.append(message)
+        newer.reverse()
+        return newer
+
+
+def _token_matches(offered: str | None, expected: str) -> bool:
+    return offered is not None and hmac.compare_digest(offered.encode(), expected.encode())

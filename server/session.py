@@ -1,0 +1,206 @@
+"""One client connection: its reader thread, the handshake and the request handlers.
+
+A session reads its socket, decodes frames and answers them, calling the
+:class:`~server.room.Room` for anything that concerns other users. It never
+writes to the socket itself: every reply goes through the flusher, which alone
+sends and closes. A bad frame belongs to its own client: it gets an ``error``
+frame and the connection carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from protocol import (
+    MAX_CLIENT_FRAME_BYTES,
+    BadRequest,
+    Bye,
+    ClientFrame,
+    DecodeResult,
+    Error,
+    FrameDecoder,
+    Hello,
+    History,
+    HistoryQuery,
+    Msg,
+    Nick,
+    Ping,
+    Pong,
+    ProtocolError,
+    Quit,
+    Roster,
+    Say,
+    ServerFrame,
+    Who,
+    encode_frame,
+    parse_client_frame,
+)
+from server.config import ServerConfig
+from server.errors import NotWelcomed
+from server.outbound import Flusher
+from server.room import Member, Room
+
+__all__ = ["Session"]
+
+log = logging.getLogger(__name__)
+
+RECV_BYTES: Final = 64 * 1024
+
+
+class Session:
+    """A connected client, served by its own reader thread."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        peer: str,
+        room: Room,
+        flusher: Flusher,
+        config: ServerConfig,
+        on_exit: Callable[[Session], None],
+    ) -> None:
+        self.sock = sock
+        self.peer = peer
+        self.room = room
+        self.flusher = flusher
+        self.config = config
+        self.outbox = flusher.open(sock, peer, config.max_queue_bytes)
+        self.member: Member | None = None
+        self.last_heard = time.monotonic()
+        self._on_exit = on_exit
+        self._decoder = FrameDecoder(MAX_CLIENT_FRAME_BYTES)
+        self._done = False
+        self._leave_reason: str | None = None
+        self._handlers: dict[type[ClientFrame], Callable[[Any], None]] = {
+            Hello: self._on_hello,
+            Say: self._on_say,
+            Msg: self._on_msg,
+            Nick: self._on_nick,
+            Who: self._on_who,
+            HistoryQuery: self._on_history,
+            Ping: self._on_ping,
+            Pong: self._on_pong,
+            Quit: self._on_quit,
+        }
+        self.thread = threading.Thread(target=self._run, name=f"reader-{peer}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self, reason: str) -> None:
+        """Ask the connection to close (from any thread); the reader then exits."""
+        self.flusher.close_after_flush(self.outbox, reason)
+
+    # Reader thread.
+
+    def _run(self) -> None:
+        log.info("[%s] connected", self.peer)
+        try:
+            self._serve()
+        except Exception:
+            log.exception("[%s] reader failed", self.peer)
+        finally:
+            self._finish()
+
+    def _serve(self) -> None:
+        deadline = time.monotonic() + self.config.hello_timeout_s
+        while not self._done:
+            if self.member is None and not self._wait_readable(deadline):
+                self._send(Bye(reason="hello_timeout"))
+                self._leave_reason = "hello_timeout"
+                log.info("[%s] no hello within %.0f s", self.peer, self.config.hello_timeout_s)
+                return
+            try:
+                data = self.sock.recv(RECV_BYTES)
+            except OSError as exc:
+                log.debug("[%s] recv failed: %s", self.peer, exc)
+                return
+            if not data:
+                return
+            self.last_heard = time.monotonic()
+            for item in self._decoder.receive_data(data):
+                self._handle(item)
+                if self._done:
+                    return
+
+    def _wait_readable(self, deadline: float) -> bool:
+        """Wait for input until ``deadline``; False if none came."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        return bool(poller.poll(remaining * 1000))
+
+    def _finish(self) -> None:
+        reason = self.outbox.close_reason or self._leave_reason or "connection closed"
+        if self.member is not None and self.room.leave(self.member, reason):
+            log.info("[%s] %s left (%s)", self.peer, self.member.nick, reason)
+        log.info("[%s] disconnected (%s)", self.peer, reason)
+        self.flusher.release(self.outbox)
+        self._on_exit(self)
+
+    def _handle(self, item: DecodeResult) -> None:
+        try:
+            if isinstance(item, ProtocolError):
+                raise item
+            frame = parse_client_frame(item)
+            if self.member is None and not isinstance(frame, (Hello, Quit)):
+                raise NotWelcomed("Say hello first: send a hello frame with your nick.")
+            self._handlers[type(frame)](frame)
+        except ProtocolError as exc:
+            log.warning("[%s] refused: %s (%s)", self.peer, exc.code, exc.message)
+            self._send(Error(code=exc.code, message=exc.message))
+
+    def _send(self, frame: ServerFrame) -> None:
+        self.flusher.send(self.outbox, encode_frame(frame))
+
+    # Handlers, one per client frame type.
+
+    def _on_hello(self, frame: Hello) -> None:
+        if self.member is not None:
+            raise BadRequest("You are already welcomed; use /nick to change your nick.")
+        self.member = self.room.join(frame.nick, self.outbox, self.peer, frame.since, frame.resume)
+        log.info("[%s] joined as %s", self.peer, frame.nick)
+
+    def _on_say(self, frame: Say) -> None:
+        assert self.member is not None
+        self.room.say(self.member, frame.text, frame.action)
+
+    def _on_msg(self, frame: Msg) -> None:
+        assert self.member is not None
+        self.room.tell(self.member, frame.to, frame.text)
+
+    def _on_nick(self, frame: Nick) -> None:
+        assert self.member is not None
+        old = self.room.rename(self.member, frame.nick)
+        if old is not None:
+            log.info("[%s] %s is now known as %s", self.peer, old, frame.nick)
+
+    def _on_who(self, frame: Who) -> None:
+        self._send(Roster(users=self.room.roster()))
+
+    def _on_history(self, frame: HistoryQuery) -> None:
+        messages = self.room.history(frame.before, frame.limit)
+        self._send(History(messages=messages, before=frame.before))
+
+    def _on_ping(self, frame: Ping) -> None:
+        self._send(Pong(token=frame.token))
+
+    def _on_pong(self, frame: Pong) -> None:
+        """Nothing to do: hearing from the client already counts as a sign of life."""
+
+    def _on_quit(self, frame: Quit) -> None:
+        reason = frame.reason or "quit"
+        if self.member is not None and self.room.leave(self.member, reason):
+            log.info("[%s] %s left (%s)", self.peer, self.member.nick, reason)
+        self.member = None
+        self._leave_reason = "quit"
+        self._send(Bye(reason="quit"))
+        self._done = True

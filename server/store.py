@@ -1,0 +1,147 @@
+"""Message history in SQLite: append batches in one transaction, read pages back.
+
+The room's worker thread is the only writer; any thread may read. Writes and
+reads use separate connections, each behind its own lock, and WAL mode lets
+reads run while a batch commits. Nothing here knows about sockets or users.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Final
+
+from protocol import Message
+
+__all__ = ["MessageStore", "StoreError"]
+
+log = logging.getLogger(__name__)
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    sender TEXT NOT NULL,
+    text TEXT NOT NULL,
+    action INTEGER NOT NULL DEFAULT 0,
+    recipient TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+_COLUMNS: Final = "id, ts, sender, text, action, recipient"
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written; the message says why in a sentence."""
+
+
+def _row_to_message(row: tuple[int, float, str, str, int, str | None]) -> Message:
+    msg_id, ts, sender, text, action, recipient = row
+    return Message(id=msg_id, ts=ts, sender=sender, text=text, action=bool(action), to=recipient)
+
+
+class MessageStore:
+    """Every message ever sent (private ones too, so ids are never reused).
+
+    Thread-safe: ``append`` and ``trim`` serialise on the write connection's lock,
+    queries on the read connection's lock.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        try:
+            self._writer = self._connect()
+            self._writer.executescript(_SCHEMA)
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            self._writer.execute("PRAGMA synchronous=NORMAL")
+            self._reader = self._connect()
+            self._last_id = self._read_last_id()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot use the database {self.path}: {exc}.") from None
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    def _read_last_id(self) -> int:
+        (max_id,) = self._writer.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()
+        row = self._writer.execute("SELECT value FROM meta WHERE key='last_id'").fetchone()
+        return max(int(max_id), int(row[0]) if row else 0)
+
+    @property
+    def last_id(self) -> int:
+        """The highest message id ever stored (0 for a new database)."""
+        return self._last_id
+
+    def append(self, messages: list[Message]) -> None:
+        """Store a batch in one transaction; raise StoreError if it fails (nothing is stored)."""
+        if not messages:
+            return
+        rows = [(m.id, m.ts, m.sender, m.text, int(m.action), m.to) for m in messages]
+        last_id = messages[-1].id
+        with self._write_lock:
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+                self._writer.executemany(
+                    f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows
+                )
+                self._writer.execute(
+                    "INSERT INTO meta (key, value) VALUES ('last_id', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (last_id,),
+                )
+                self._writer.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
+                raise StoreError(f"Cannot store messages in {self.path}: {exc}.") from None
+            self._last_id = last_id
+
+    def latest(self, limit: int) -> list[Message]:
+        """Return up to ``limit`` newest public messages, oldest first."""
+        return self._query_public("", (), limit)
+
+    def before(self, before_id: int | None, limit: int) -> list[Message]:
+        """Return up to ``limit`` public messages older than ``before_id``, oldest first."""
+        if before_id is None:
+            return self.latest(limit)
+        return self._query_public("AND id < ?", (before_id,), limit)
+
+    def _query_public(self, condition: str, args: tuple[int, ...], limit: int) -> list[Message]:
+        sql = (
+            f"SELECT {_COLUMNS} FROM messages WHERE recipient IS NULL {condition} "
+            "ORDER BY id DESC LIMIT ?"
+        )
+        with self._read_lock:
+            try:
+                rows = self._reader.execute(sql, (*args, limit)).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"Cannot read history from {self.path}: {exc}.") from None
+        return [_row_to_message(row) for row in reversed(rows)]
+
+    def trim(self, keep: int) -> int:
+        """Delete all but the newest ``keep`` messages; return how many went."""
+        with self._write_lock:
+            try:
+                cursor = self._writer.execute(
+                    "DELETE FROM messages WHERE id <= "
+                    "(SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                    (keep,),
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"Cannot trim history in {self.path}: {exc}.") from None
+            return cursor.rowcount
+
+    def close(self) -> None:
+        """Close both connections (a checkpoint folds the WAL back into the file)."""
+        with self._write_lock, self._read_lock:
+            self._reader.close()
+            self._writer.close()
