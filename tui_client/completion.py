@@ -1,0 +1,69 @@
+"""Tab completion of nicks in the input line.
+
+Pure state: :class:`NickCompleter` looks at the word before the cursor and
+cycles through matching nicks (case-insensitive) on repeated Tab presses.
+Reading the roster and the editor is left to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from protocol import nick_key
+
+__all__ = ["NickCompleter"]
+
+
+@dataclass
+class _Cycle:
+    before: str  # text before the completed word
+    after: str  # text after the cursor
+    candidates: list[str]
+    index: int
+    result: tuple[str, int]  # the text and cursor we produced last
+
+
+class NickCompleter:
+    """Complete nicks; a Tab right after a completion moves to the next match."""
+
+    def __init__(self) -> None:
+        self._cycle: _Cycle | None = None
+
+    def complete(self, text: str, cursor: int, nicks: Iterable[str]) -> tuple[str, int] | None:
+        """Return the new (text, cursor), or None when nothing matches.
+
+        At the start of the line the nick is followed by ``": "``, elsewhere by a space.
+        """
+        cycle = self._cycle
+        if cycle is not None and cycle.result == (text, cursor):
+            cycle.index = (cycle.index + 1) % len(cycle.candidates)
+            return self._apply(cycle)
+        start = cursor
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        word = text[start:cursor]
+        if not word:
+            self._cycle = None
+            return None
+        key = nick_key(word)
+        candidates = sorted(
+            {n for n in nicks if nick_key(n).startswith(key)}, key=lambda n: (nick_key(n), n)
+        )
+        if not candidates:
+            self._cycle = None
+            return None
+        self._cycle = _Cycle(text[:start], text[cursor:], candidates, 0, ("", 0))
+        return self._apply(self._cycle)
+
+    @staticmethod
+    def _apply(cycle: _Cycle) -> tuple[str, int]:
+        suffix = ": " if not cycle.before else " "
+        head = cycle.before + cycle.candidates[cycle.index] + suffix
+        after = cycle.after.lstrip(" ") if cycle.after.startswith(" ") else cycle.after
+        cycle.result = (head + after, len(head))
+        return cycle.result
+
+    def reset(self) -> None:
+        """Forget the current cycle."""
+        self._cycle = None

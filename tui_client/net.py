@@ -1,0 +1,268 @@
+"""The client's network side: one receiver thread per connection, and sending.
+
+:class:`Connection` connects, says hello, decodes frames and puts them on a
+``queue.Queue`` for the UI thread, with :class:`NetStatus` events for the
+connection state. It answers pings itself and reconnects after a loss with
+backoff (1, 2, 4 ... 30 s), asking for the messages it missed (``since``) and
+handing its resume token back. What to do with the frames is left to the
+caller. ``send`` is thread-safe; everything else runs on the receiver thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Final
+
+from protocol import (
+    MAX_SERVER_FRAME_BYTES,
+    Bye,
+    ClientFrame,
+    Error,
+    FrameDecoder,
+    Hello,
+    Message,
+    Ping,
+    Pong,
+    ProtocolError,
+    Quit,
+    Rename,
+    ServerFrame,
+    Welcome,
+    encode_frame,
+    nick_key,
+    parse_server_frame,
+)
+from tui_client.state import Status
+
+__all__ = ["BACKOFF_MAX_S", "Connection", "NetEvent", "NetStatus"]
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST_S: Final = 1.0
+BACKOFF_MAX_S: Final = 30.0
+CONNECT_TIMEOUT_S: Final = 5.0
+RECV_BYTES: Final = 65536
+RECONNECT_BYE_REASONS: Final = frozenset({"server_shutdown", "slow_consumer", "idle_timeout"})
+NICK_ERRORS: Final = frozenset({"nick_taken", "nick_invalid"})
+
+
+@dataclass(frozen=True, slots=True)
+class NetStatus:
+    """The connection changed state; ``retry_in_s`` is set while reconnecting."""
+
+    status: str
+    retry_in_s: float | None = None
+
+
+NetEvent = ServerFrame | NetStatus
+
+
+class _Outcome(enum.Enum):
+    LOST = "lost"  # try again after a pause
+    NEED_NICK = "need_nick"  # wait for change_nick()
+    END = "end"  # stop for good
+
+
+class Connection:
+    """A chat connection that keeps itself alive until stopped."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        nick: str,
+        events: queue.Queue[NetEvent],
+        password: str | None = None,
+        backoff_first_s: float = BACKOFF_FIRST_S,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.nick = nick
+        self.password = password
+        self._events = events
+        self._backoff_first_s = backoff_first_s
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._welcomed = False  # on the current socket
+        self._ever_welcomed = False
+        self._welcomed_this_time = False
+        self._last_id = 0
+        self._resume: str | None = None
+        self._stop = threading.Event()
+        self._kick = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="net-receiver", daemon=True)
+
+    # -- called from other threads
+
+    def start(self) -> None:
+        """Start the receiver thread."""
+        self._thread.start()
+
+    def send(self, frame: ClientFrame) -> bool:
+        """Send a frame; return False when not connected. Thread-safe."""
+        data = encode_frame(frame)
+        with self._lock:
+            sock = self._sock if self._welcomed or isinstance(frame, Hello) else None
+            if sock is None:
+                return False
+            try:
+                sock.sendall(data)
+            except OSError as exc:
+                log.info("send failed: %s", exc)
+                return False
+        log.debug("sent %s", frame.TYPE)
+        return True
+
+    def change_nick(self, nick: str) -> None:
+        """Use ``nick`` for the next hello and retry at once (after a refused nick)."""
+        self.nick = nick
+        self._kick.set()
+
+    @property
+    def connected(self) -> bool:
+        """Tell whether the server has welcomed us on the current socket."""
+        return self._welcomed
+
+    def stop(self, reason: str | None = None, timeout_s: float = 2.0) -> None:
+        """Say quit (if connected), close the socket and join the thread. Idempotent."""
+        if self._welcomed and not self._stop.is_set():
+            self.send(Quit(reason))
+        self._stop.set()
+        self._kick.set()
+        self._close()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout_s)
+
+    # -- receiver thread
+
+    def _close(self) -> None:
+        with self._lock:
+            sock, self._sock = self._sock, None
+            self._welcomed = False
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the peer
+            sock.close()
+
+    def _emit(self, event: NetEvent) -> None:
+        self._events.put(event)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception:
+            log.exception("receiver thread failed")
+        finally:
+            self._close()
+            self._emit(NetStatus(Status.DISCONNECTED))
+
+    def _loop(self) -> None:
+        delay = self._backoff_first_s
+        while not self._stop.is_set():
+            self._emit(
+                NetStatus(Status.CONNECTING if not self._ever_welcomed else Status.RECONNECTING, 0)
+            )
+            outcome = self._session()
+            if self._stop.is_set() or outcome is _Outcome.END:
+                return
+            if outcome is _Outcome.NEED_NICK:
+                self._emit(NetStatus(Status.DISCONNECTED))
+                self._kick.clear()
+                self._kick.wait()
+                continue
+            if self._welcomed_this_time:
+                delay = self._backoff_first_s
+            self._emit(NetStatus(Status.RECONNECTING, delay))
+            log.info("reconnecting in %.0f s", delay)
+            if self._stop.wait(delay):
+                return
+            delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _session(self) -> _Outcome:
+        """Run one connection from connect to loss; say what to do next."""
+        self._welcomed_this_time = False
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=CONNECT_TIMEOUT_S)
+        except OSError as exc:
+            log.info("connect to %s:%s failed: %s", self.host, self.port, exc)
+            return _Outcome.LOST
+        sock.settimeout(None)
+        with self._lock:
+            self._sock = sock
+        if self._stop.is_set():
+            return _Outcome.END
+        hello = Hello(
+            self.nick, password=self.password, since=self._last_id or None, resume=self._resume
+        )
+        if not self.send(hello):
+            return _Outcome.LOST
+        decoder = FrameDecoder(MAX_SERVER_FRAME_BYTES)
+        try:
+            while True:
+                try:
+                    data = sock.recv(RECV_BYTES)
+                except OSError as exc:
+                    log.info("connection lost: %s", exc)
+                    return _Outcome.LOST
+                if not data:
+                    log.info("server closed the connection")
+                    return _Outcome.LOST
+                for item in decoder.receive_data(data):
+                    outcome = self._handle(item)
+                    if outcome is not None:
+                        return outcome
+        finally:
+            self._close()
+
+    def _handle(self, item: dict[str, object] | ProtocolError) -> _Outcome | None:
+        """Handle one decoded item; return an outcome when the session ends."""
+        if isinstance(item, ProtocolError):
+            log.warning("bad data from server: %s", item)
+            return None
+        try:
+            frame = parse_server_frame(item)
+        except ProtocolError as exc:
+            log.warning("bad frame from server: %s", exc)
+            return None
+        log.debug("received %s", frame.TYPE)
+        if isinstance(frame, Ping):
+            self.send(Pong(frame.token))
+            return None
+        if isinstance(frame, Welcome):
+            self._on_welcome(frame)
+        elif isinstance(frame, Message):
+            self._last_id = max(self._last_id, frame.id)
+        elif isinstance(frame, Rename) and nick_key(frame.old) == nick_key(self.nick):
+            self.nick = frame.new
+        self._emit(frame)
+        if isinstance(frame, Error) and not self._welcomed:
+            return self._on_refused(frame)
+        if isinstance(frame, Bye):
+            return _Outcome.LOST if frame.reason in RECONNECT_BYE_REASONS else _Outcome.END
+        return None
+
+    def _on_welcome(self, frame: Welcome) -> None:
+        with self._lock:
+            self._welcomed = True
+        self._welcomed_this_time = True
+        self._ever_welcomed = True
+        self.nick = frame.nick
+        if frame.resume:
+            self._resume = frame.resume
+        for msg in frame.history:
+            self._last_id = max(self._last_id, msg.id)
+
+    def _on_refused(self, frame: Error) -> _Outcome:
+        """Decide what to do when the hello was refused."""
+        if frame.code in NICK_ERRORS and not self._ever_welcomed:
+            return _Outcome.NEED_NICK
+        if frame.code in ("auth_failed",):
+            return _Outcome.END
+        return _Outcome.LOST  # server_full, or our nick not yet freed after a drop
