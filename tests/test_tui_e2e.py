@@ -1,0 +1,204 @@
+"""End-to-end: the real client in a pseudo-terminal against the real server.
+
+The screen is read through pyte the way a person reads it; peers are raw socket
+clients from ``helpers``. Every wait polls the screen with a timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import RawClient, ServerProcess
+from tui_support import KEY_END, KEY_F2, KEY_PGUP, KEY_UP, PASTE_END, PASTE_START, TuiProcess
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def start_client(server: ServerProcess, tmp_path: Path) -> Iterator[object]:
+    clients: list[TuiProcess] = []
+
+    def start(nick: str = "alice", cols: int = 100, rows: int = 30) -> TuiProcess:
+        tui = TuiProcess(
+            [
+                "--nick",
+                nick,
+                "--port",
+                str(server.port),
+                "--log-file",
+                str(tmp_path / f"{nick}.log"),
+            ],
+            cols=cols,
+            rows=rows,
+        )
+        clients.append(tui)
+        return tui
+
+    yield start
+    for tui in clients:
+        tui.close()
+
+
+def peer(server: ServerProcess, nick: str) -> RawClient:
+    client = RawClient(server.port)
+    welcome = client.hello(nick)
+    assert welcome["type"] == "welcome", welcome
+    return client
+
+
+def say_many(client: RawClient, texts: list[str]) -> None:
+    """Send public messages and wait until the server has echoed them all."""
+    for text in texts:
+        client.send({"type": "say", "text": text})
+    for _ in texts:
+        client.recv_until("message")
+
+
+def roster_column(lines: list[str]) -> list[str]:
+    """The roster pane as text (right of the separator)."""
+    return [line.split("\u2502", 1)[1].strip() for line in lines[:-2] if "\u2502" in line]
+
+
+def test_roster_shows_self_and_follows_joins_and_leaves(server, start_client) -> None:
+    tui = start_client("alice")
+    tui.wait_for(lambda ls: roster_column(ls)[:2] == ["Online (1)", "*alice"])
+    bob = peer(server, "Bob")
+    lines = tui.wait_for(lambda ls: "Bob" in roster_column(ls))
+    assert roster_column(lines)[:3] == ["Online (2)", "*alice", "Bob"]
+    assert "-- Bob joined" in "\n".join(lines)
+    assert "| 2 online" in lines[-2]
+    bob.send({"type": "quit", "reason": "bye"})
+    lines = tui.wait_for(lambda ls: "Bob" not in roster_column(ls))
+    assert "-- Bob left" in "\n".join(lines)
+
+
+def test_messages_both_ways_with_cyrillic_me_and_private(server, start_client) -> None:
+    tui = start_client("alice")
+    tui.wait_for("*alice")
+    bob = peer(server, "bob")
+    bob.send({"type": "say", "text": "привет, alice!"})
+    tui.wait_for("bob: привет, alice!")
+    tui.type_line("здравствуй, Боб")
+    assert bob.recv_until("message", text="здравствуй, Боб")["from"] == "alice"
+    tui.wait_for("alice: здравствуй, Боб")
+    tui.type_line("/me waves")
+    assert bob.recv_until("message", text="waves")["action"] is True
+    tui.wait_for("* alice waves")
+    tui.type_line("/msg bob just for you")
+    frame = bob.recv_until("message", text="just for you")
+    assert frame["to"] == "bob"
+    bob.send({"type": "msg", "to": "alice", "text": "secret answer"})
+    lines = tui.wait_for("*bob -> you*: secret answer")
+    assert "*you -> bob*: just for you" in "\n".join(lines)
+    tui.write(KEY_UP)  # input history recalls the last line
+    tui.wait_for(lambda ls: ls[-1].startswith("> /msg bob just for you"))
+
+
+def test_scrollback_pgup_end_and_history_reaches_the_oldest(server, start_client) -> None:
+    bob = peer(server, "bob")
+    say_many(bob, [f"old {i:03d}" for i in range(1, 201)])
+    tui = start_client("alice")
+    tui.wait_for("bob: old 200")
+    tui.write(KEY_PGUP)
+    lines = tui.wait_for(lambda ls: "old 200" not in "\n".join(ls))
+    assert "scrolled" in lines[-2]
+    bob.send({"type": "say", "text": "live one"})
+    tui.wait_for(lambda ls: "| 1 new" in ls[-2])
+    # keep paging up: older pages come from history queries until the very first message
+    deadline = time.monotonic() + 20
+    while "bob: old 001" not in tui.text():
+        assert time.monotonic() < deadline, tui.text()
+        before = tui.text()
+        tui.write(KEY_PGUP)
+        try:
+            tui.wait_for(lambda ls, b=before: "\n".join(ls) != b, timeout=1.0)
+        except AssertionError:
+            pass  # at the top, waiting for the history page
+    tui.write(KEY_END)
+    lines = tui.wait_for("bob: live one")
+    assert "new" not in lines[-2] and "scrolled" not in lines[-2]
+
+
+def test_resize_relayouts(server, start_client) -> None:
+    tui = start_client("alice")
+    tui.wait_for("Online (1)")
+    tui.resize(20, 50)
+    lines = tui.wait_for(lambda ls: len(ls) == 20 and ls[18].startswith("127.0.0.1:"))
+    assert "Online" not in "\n".join(lines)  # too narrow for the roster
+    assert lines[19].startswith(">")
+    tui.resize(6, 25)
+    tui.wait_for("terminal too small")
+    tui.resize(30, 100)
+    lines = tui.wait_for(lambda ls: "Online (1)" in ls[0] and ls[28].startswith("127.0.0.1:"))
+    tui.write(KEY_F2)  # F2 hides the roster
+    tui.wait_for(lambda ls: "Online" not in "\n".join(ls))
+    tui.type_line("/roster")
+    tui.wait_for("Online (1)")
+
+
+def test_escape_sequences_from_the_network_do_not_reach_the_screen(server, start_client) -> None:
+    tui = start_client("alice")
+    tui.wait_for("*alice")
+    mallory = peer(server, "mallory")
+    say_many(mallory, ["before", "clear\x1b[2Jscreen", "csi\u009b31mred", "title\x1b]0;pwned\x07x"])
+    lines = tui.wait_for("mallory: title")
+    text = "\n".join(lines)
+    assert "mallory: before" in text  # the screen was not cleared
+    assert "[2Jscreen" in text and "31mred" in text
+    row = next(i for i, line in enumerate(lines) if "31mred" in line)
+    start = lines[row].index("31mred")
+    with tui._lock:  # the message text is drawn in the default colour: nothing turned red
+        cells = [tui.screen.buffer[row][x] for x in range(start, start + 6)]
+    assert "".join(c.data for c in cells) == "31mred"
+    assert all(c.fg == "default" for c in cells)
+
+
+def test_paste_is_one_message(server, start_client) -> None:
+    tui = start_client("alice")
+    tui.wait_for("*alice")
+    bob = peer(server, "bob")
+    tui.write(f"{PASTE_START}first line\rsecond line{PASTE_END}")
+    tui.wait_for(lambda ls: "first line\u23cesecond line" in ls[-1])
+    tui.write("\r")
+    assert bob.recv_until("message", text="first line\nsecond line")["from"] == "alice"
+    tui.wait_for("alice: first line")
+
+
+def test_exit_quits_cleanly(server, start_client) -> None:
+    tui = start_client("alice")
+    tui.wait_for("*alice")
+    bob = peer(server, "bob")
+    tui.type_line("exit")
+    assert tui.wait_exit() == 0
+    assert b"Traceback" not in tui.raw
+    assert bob.recv_until("leave", nick="alice")["reason"]
+
+
+def test_nick_taken_then_pick_another(server, start_client) -> None:
+    _holder = peer(server, "alice")
+    tui = start_client("alice")
+    tui.wait_for("/nick NAME")
+    tui.type_line("/nick alice2")
+    tui.wait_for(lambda ls: "*alice2" in roster_column(ls))
+
+
+def test_server_restart_reconnects(server, start_client) -> None:
+    tui = start_client("alice")
+    tui.wait_for("*alice")
+    bob = peer(server, "bob")
+    say_many(bob, ["before restart"])
+    tui.wait_for("bob: before restart")
+    port = server.port
+    bob.close()
+    server.stop()
+    tui.wait_for(lambda ls: "reconnecting" in ls[-2])
+    server.start(port=port)
+    tui.wait_for(lambda ls: "| connected |" in ls[-2], timeout=15)
+    tui.wait_for("-- reconnected as alice")
+    carol = peer(server, "carol")
+    say_many(carol, ["after restart"])
+    lines = tui.wait_for("carol: after restart")
+    assert "\n".join(lines).count("bob: before restart") == 1  # merged, not duplicated
