@@ -1,0 +1,141 @@
+"""The client's network thread (tui_client.net) against a scripted fake server.
+
+The fake server is a listening socket on 127.0.0.1 port 0 driven by the test, so
+reconnect details (since, resume token, backoff, ping answers) can be checked exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from protocol import Bye, Error, Message, Welcome, encode_wire
+from tui_client.net import Connection, NetEvent, NetStatus
+from tui_client.state import Status
+
+pytestmark = pytest.mark.timeout(20)
+WAIT_S = 5.0
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(WAIT_S)
+        self.port = self.listener.getsockname()[1]
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        conn, _addr = self.listener.accept()
+        conn.settimeout(WAIT_S)
+        reader = conn.makefile("rb")
+        return conn, reader
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def read_frame(reader: Any) -> dict[str, Any]:
+    line = reader.readline()
+    assert line, "client closed"
+    obj: dict[str, Any] = json.loads(line)
+    return obj
+
+
+def welcome(nick: str, history: list[Message], resume: str | None = "tok") -> bytes:
+    return encode_wire(Welcome(nick, "fake", [nick], history, resume=resume).to_wire())
+
+
+def next_event(events: queue.Queue[NetEvent], kind: type) -> Any:
+    while True:
+        event = events.get(timeout=WAIT_S)
+        if isinstance(event, kind):
+            return event
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    server = FakeServer()
+    yield server
+    server.close()
+
+
+def test_reconnect_sends_since_and_resume(fake: FakeServer) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        hello = read_frame(reader)
+        assert hello == {"type": "hello", "nick": "alice", "proto": 1}
+        sock.sendall(welcome("alice", [Message(7, 1.0, "bob", "hi")]))
+        assert isinstance(next_event(events, Welcome), Welcome)
+        sock.sendall(encode_wire({"type": "ping", "token": "t1"}))
+        assert read_frame(reader) == {"type": "pong", "token": "t1"}
+        sock.sendall(encode_wire(Message(9, 2.0, "bob", "later").to_wire()))
+        next_event(events, Message)
+        sock.sendall(encode_wire(Bye("server_shutdown").to_wire()))
+        sock.close()
+        status = next_event(events, NetStatus)
+        while status.status != Status.RECONNECTING or not status.retry_in_s:
+            status = next_event(events, NetStatus)
+        sock2, reader2 = fake.accept()
+        hello2 = read_frame(reader2)
+        assert hello2["since"] == 9 and hello2["resume"] == "tok" and hello2["nick"] == "alice"
+        sock2.close()
+    finally:
+        conn.stop()
+
+
+def test_nick_taken_on_first_connect_waits_for_a_new_nick(fake: FakeServer) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        read_frame(reader)
+        sock.sendall(encode_wire(Error("nick_taken", "Taken.").to_wire()))
+        assert next_event(events, Error).code == "nick_taken"
+        status = next_event(events, NetStatus)
+        while status.status != Status.DISCONNECTED:
+            status = next_event(events, NetStatus)
+        sock.close()
+        conn.change_nick("alice2")
+        sock2, reader2 = fake.accept()
+        assert read_frame(reader2)["nick"] == "alice2"
+        sock2.close()
+    finally:
+        conn.stop()
+
+
+def test_bye_quit_ends_and_stop_joins(fake: FakeServer) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
+    conn.start()
+    sock, reader = fake.accept()
+    read_frame(reader)
+    sock.sendall(welcome("alice", []))
+    sock.sendall(encode_wire(Bye("quit").to_wire()))
+    status = next_event(events, NetStatus)
+    while status.status != Status.DISCONNECTED:
+        status = next_event(events, NetStatus)
+    conn.stop()
+    assert not conn._thread.is_alive()
+    sock.close()
+
+
+def test_stop_says_quit(fake: FakeServer) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events)
+    conn.start()
+    sock, reader = fake.accept()
+    read_frame(reader)
+    sock.sendall(welcome("alice", []))
+    next_event(events, Welcome)
+    conn.stop("gone")
+    assert read_frame(reader) == {"type": "quit", "reason": "gone"}
+    assert not conn._thread.is_alive()
+    sock.close()
