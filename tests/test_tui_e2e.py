@@ -202,3 +202,21 @@ def test_server_restart_reconnects(server, start_client) -> None:
     say_many(carol, ["after restart"])
     lines = tui.wait_for("carol: after restart")
     assert "\n".join(lines).count("bob: before restart") == 1  # merged, not duplicated
+
+
+def test_burst_is_few_redraws_and_idle_draws_nothing(server, start_client, tmp_path) -> None:
+    tui = start_client("alice")
+    tui.wait_for("*alice")
+    bob = peer(server, "bob")
+    tui.wait_for("-- bob joined")
+    say_many(bob, [f"burst {i:04d}" for i in range(1, 1001)])
+    tui.wait_for("bob: burst 1000")
+    time.sleep(0.3)  # let the last redraw finish; then nothing may be written while idle
+    size = len(tui.raw)
+    time.sleep(1.0)
+    assert len(tui.raw) == size
+    tui.type_line("exit")
+    assert tui.wait_exit() == 0
+    log_text = (tmp_path / "alice.log").read_text()
+    redraws = int(log_text.split("UI loop ended after ")[1].split()[0])
+    assert redraws < 100  # 1000 messages + typing, not one redraw per message

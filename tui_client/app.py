@@ -63,6 +63,7 @@ class ChatApp:
         self._layout: Layout = compute_layout(24, 80)
         self._last_status = ""
         self._at_top = False
+        self.redraws = 0
         self._actions: dict[str, Callable[[], None]] = {
             "enter": self._enter,
             "left": self.editor.left,
@@ -98,6 +99,7 @@ class ChatApp:
                 self._drain_events()
                 self._maybe_draw(stdscr)
         finally:
+            log.info("UI loop ended after %d redraws", self.redraws)
             self.conn.stop(self.quit_reason)
             sys.stdout.write(BRACKETED_PASTE_OFF)
             sys.stdout.flush()
@@ -207,6 +209,7 @@ class ChatApp:
         )
         stdscr.noutrefresh()
         curses.doupdate()
+        self.redraws += 1
         self._last_status = status_text(self.state)
         self.state.dirty = False
         if self.state.bell_pending:
