@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from functools import cache
 from typing import Any, ClassVar, Final, TypeVar, Union
 
 from protocol.errors import BadFrame, BadRequest, UnknownType
@@ -58,11 +57,6 @@ MAX_REASON_CHARS: Final = 200
 MAX_TOKEN_CHARS: Final = 64
 
 F = TypeVar("F", bound="Frame")
-
-
-def _wire(name: str) -> Any:
-    """Mark a field whose wire name differs from its Python name."""
-    return dataclasses.field(metadata={"wire": name})
 
 
 def _one_line(text: str, max_chars: int) -> str:
@@ -111,14 +105,20 @@ class Frame:
             ) from None
 
 
-@cache
+_FIELDS: dict[type[Frame], tuple[tuple[str, str, Any], ...]] = {}
+
+
 def _fields_of(cls: type[Frame]) -> tuple[tuple[str, str, Any], ...]:
-    """Return (python name, wire name, type hint) for each field of ``cls``."""
-    hints = typing.get_type_hints(cls)
-    return tuple(
-        (f.name, f.metadata.get("wire", f.name), hints[f.name])
-        for f in dataclasses.fields(cls)
-    )
+    """Return (python name, wire name, type hint) for each field of ``cls``, cached."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        hints = typing.get_type_hints(cls)
+        fields = tuple(
+            (f.name, f.metadata.get("wire", f.name), hints[f.name])
+            for f in dataclasses.fields(cls)
+        )
+        _FIELDS[cls] = fields
+    return fields
 
 
 def _check_type(name: str, hint: Any, value: Any) -> Any:
@@ -289,7 +289,7 @@ class Message(ServerFrame):
     TYPE: ClassVar[str] = "message"
     id: int
     ts: float
-    sender: str = _wire("from")
+    sender: str = dataclasses.field(metadata={"wire": "from"})
     text: str
     action: bool = False
     to: str | None = None

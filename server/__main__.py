@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="BYTES",
                         help="bytes queued for one client before it is dropped as a slow "
                              "consumer (default: %(default)s)")
+    parser.add_argument("--hello-timeout", type=float, default=defaults.hello_timeout_s,
+                        metavar="SECONDS",
+                        help="close connections that send no valid hello in this time "
+                             "(default: %(default)s)")
     parser.add_argument("--motd", default=None, help="message of the day sent on welcome")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -70,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     threading.stack_size(THREAD_STACK_BYTES)
     config = ServerConfig(
         host=args.host, port=args.port, db_path=args.db, max_clients=args.max_clients,
-        max_queue_bytes=args.max_queue_bytes, motd=args.motd,
+        max_queue_bytes=args.max_queue_bytes, hello_timeout_s=args.hello_timeout,
+        motd=args.motd,
     )
     server = ChatServer(config)
     stop = threading.Event()

@@ -242,13 +242,19 @@ class Flusher:
             self._asleep = False
 
     def _drain_wake(self) -> None:
-        with self._lock:
-            self._wake_sent = False
+        """Read the wake-up bytes, then allow the next wake-up.
+
+        The flag is cleared only after draining: clearing it first lets a
+        producer's byte be swallowed while the flag stays set, and every later
+        wake-up would then be skipped.
+        """
         try:
             while self._wake_r.recv(4096):
                 pass
         except BlockingIOError:
             pass  # drained
+        with self._lock:
+            self._wake_sent = False
 
     def _next_deadline(self) -> float | None:
         with self._lock:

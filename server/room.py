@@ -268,7 +268,7 @@ class Room:
         """Append the batch to every member's outbox, in id order, under the lock."""
         run: list[bytes] = []
         with self._lock:
-            for sub, message in zip(submissions, messages):
+            for sub, message in zip(submissions, messages, strict=True):
                 line = encode_frame(message)
                 if sub.target is None:
                     self._recent.append(message)

@@ -37,9 +37,14 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "server", "--host", self.host, "--port", str(port),
                "--db", str(self.db_path), "--log-level", "DEBUG", *self.args]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     stdin=subprocess.DEVNULL, text=True, env=env)
-        threading.Thread(target=self._read_log, args=(self.proc,), name="server-log", daemon=True).start()
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, text=True, env=env,
+        )
+        reader = threading.Thread(
+            target=self._read_log, args=(self.proc,), name="server-log", daemon=True
+        )
+        reader.start()
         line = self.wait_for_log("listening on")
         self.port = int(line.rsplit(":", 1)[1].split()[0])
         return self
@@ -56,7 +61,8 @@ class ServerProcess:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no log line with {needle!r}; log:\n" + "\n".join(self.log_lines))
+                log = "\n".join(self.log_lines)
+                raise AssertionError(f"no log line with {needle!r}; log:\n{log}")
             try:
                 line = self._log_queue.get(timeout=remaining)
             except queue.Empty:

@@ -1,0 +1,128 @@
+"""Frame parsing, validation and conversion back to wire objects."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from protocol import (
+    CLIENT_FRAMES,
+    MAX_HISTORY_LIMIT,
+    SERVER_FRAMES,
+    Bye,
+    Hello,
+    History,
+    HistoryQuery,
+    Leave,
+    Message,
+    ProtocolError,
+    Quit,
+    Say,
+    Welcome,
+    encode_frame,
+    parse_client_frame,
+    parse_server_frame,
+)
+
+
+def code_of(obj: dict[str, Any], parse: Any = parse_client_frame) -> str:
+    with pytest.raises(ProtocolError) as info:
+        parse(obj)
+    return info.value.code
+
+
+def test_every_client_frame_parses() -> None:
+    examples = [
+        {"type": "hello", "nick": "alice", "proto": 1, "password": "pw", "since": 4,
+         "resume": "tok"},
+        {"type": "say", "text": "hi", "action": True},
+        {"type": "msg", "to": "bob", "text": "psst"},
+        {"type": "nick", "nick": "alice2"},
+        {"type": "who"},
+        {"type": "history", "before": 10, "limit": 20},
+        {"type": "ping", "token": "t"},
+        {"type": "pong", "token": "t"},
+        {"type": "quit", "reason": "bye"},
+    ]
+    assert {e["type"] for e in examples} == set(CLIENT_FRAMES)
+    for example in examples:
+        frame = parse_client_frame(example)
+        assert frame.to_wire() == example
+
+
+def test_unknown_fields_are_ignored() -> None:
+    assert parse_client_frame({"type": "who", "colour": "red"}).to_wire() == {"type": "who"}
+
+
+@pytest.mark.parametrize(
+    ("obj", "code"),
+    [
+        ({"type": "dance"}, "unknown_type"),
+        ({"type": 3}, "bad_frame"),
+        ({"nick": "a"}, "bad_frame"),
+        ({"type": "hello"}, "bad_request"),
+        ({"type": "hello", "nick": "a b"}, "nick_invalid"),
+        ({"type": "hello", "nick": "a", "proto": 2}, "bad_request"),
+        ({"type": "hello", "nick": "a", "since": "x"}, "bad_request"),
+        ({"type": "hello", "nick": 5}, "bad_request"),
+        ({"type": "say", "text": "x" * 4097}, "text_too_long"),
+        ({"type": "say", "text": " "}, "bad_request"),
+        ({"type": "say", "text": "x", "action": "yes"}, "bad_request"),
+        ({"type": "msg", "text": "x"}, "bad_request"),
+        ({"type": "history", "limit": 0}, "bad_request"),
+        ({"type": "history", "before": True}, "bad_request"),
+        ({"type": "ping", "token": "x" * 65}, "bad_request"),
+    ],
+)
+def test_invalid_client_frames(obj: dict[str, Any], code: str) -> None:
+    assert code_of(obj) == code
+
+
+def test_missing_field_names_only_required_ones() -> None:
+    with pytest.raises(ProtocolError, match="needs the field\\(s\\): nick\\.$"):
+        parse_client_frame({"type": "hello"})
+
+
+def test_history_limit_is_capped_and_defaulted() -> None:
+    assert parse_client_frame({"type": "history", "limit": 10_000}) == HistoryQuery(
+        limit=MAX_HISTORY_LIMIT)
+    assert parse_client_frame({"type": "history"}) == HistoryQuery(before=None, limit=50)
+
+
+def test_texts_and_reasons_are_sanitised() -> None:
+    assert Say(text="hi\x1b[31m").text == "hi[31m"
+    assert Quit(reason="a\nforged log line").reason == "a forged log line"
+    assert Leave(nick="a", reason="x" * 500, ts=1.0).reason == "x" * 200
+
+
+def test_server_frames_round_trip() -> None:
+    msg = Message(id=7, ts=1.5, sender="alice", text="hi", action=True)
+    private = Message(id=8, ts=2.0, sender="bob", text="psst", to="alice")
+    frames = [
+        Welcome(nick="alice", server="s", roster=["alice", "bob"], history=[msg, private],
+                motd="hello", resume="tok"),
+        msg,
+        History(messages=[msg], before=9),
+        Bye(reason="quit"),
+    ]
+    for frame in frames:
+        wire = json.loads(encode_frame(frame))
+        assert parse_server_frame(wire) == frame
+    assert json.loads(encode_frame(msg))["from"] == "alice"
+    assert "to" not in json.loads(encode_frame(msg))
+    assert set(SERVER_FRAMES) >= {"welcome", "message", "join", "leave", "rename", "roster",
+                                  "history", "error", "ping", "pong", "bye"}
+
+
+def test_nested_messages_are_validated() -> None:
+    bad = {"type": "history", "messages": [{"type": "message", "id": 1, "ts": 1, "from": "a"}]}
+    assert code_of(bad, parse_server_frame) == "bad_request"
+    assert code_of({"type": "history", "messages": [5]}, parse_server_frame) == "bad_request"
+
+
+def test_frames_are_immutable() -> None:
+    frame = Hello(nick="alice")
+    with pytest.raises(AttributeError):
+        frame.nick = "bob"  # type: ignore[misc]
