@@ -56,6 +56,14 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def machine_busy_s() -> float:
+    """CPU seconds all CPUs spent not idle (from /proc/stat), to spot other load."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
 def proc_status(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM in KiB, and the thread count, from /proc/PID/status."""
     out: dict[str, int] = {}
@@ -107,11 +115,31 @@ def _pin(cpu: int) -> Any:
     return pin
 
 
+def export_source(rev: str) -> tuple[Path, str]:
+    """Return a directory holding ``server/`` and ``protocol/`` at ``rev``, and its commit.
+
+    ``worktree`` means the files as they are now. A revision is exported with
+    ``git archive`` into a temp dir, so others' uncommitted edits cannot break a
+    run and the figures belong to a known commit. Nothing in the repo changes.
+    """
+    if rev == "worktree":
+        return REPO, "worktree"
+    commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO, check=True,
+                            capture_output=True, text=True).stdout.strip()
+    dest = Path(tempfile.mkdtemp(prefix=f"bench-src-{commit}-"))
+    archive = subprocess.run(["git", "archive", rev, "server", "protocol"], cwd=REPO,
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest, commit
+
+
 class ServerProcess:
     """A server under test on 127.0.0.1:port, pinned to one CPU."""
 
-    def __init__(self, target: str, cpu: int, tag: str, extra_args: list[str]) -> None:
+    def __init__(self, target: str, cpu: int, tag: str, extra_args: list[str],
+                 src: Path = REPO) -> None:
         self.target = target
+        self.src = src
         self.port = free_port()
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-"))
         RESULTS_DIR.mkdir(exist_ok=True)
@@ -119,14 +147,14 @@ class ServerProcess:
         self.log = open(self.log_path, "w")
         cmd = self._chat_cmd(extra_args) if target == "chat" else self._irc_cmd()
         self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(cmd, cwd=self.src, stdout=self.log, stderr=subprocess.STDOUT,
                                      preexec_fn=_pin(cpu))
         self._wait_listening()
 
     def _chat_cmd(self, extra_args: list[str]) -> list[str]:
         cmd = [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(self.port),
                "--db", str(self.tmp / "bench.db"), "--log-level", "WARNING"]
-        help_text = subprocess.run([sys.executable, "-m", "server", "--help"], cwd=REPO,
+        help_text = subprocess.run([sys.executable, "-m", "server", "--help"], cwd=self.src,
                                    capture_output=True, text=True, timeout=30).stdout
         if "--rate-limit" in help_text:
             cmd += ["--rate-limit", "0"]
@@ -231,11 +259,27 @@ class Bench:
         loadgen.raise_fd_limit()
         self.facts = machine_facts()
         self.run_no = 0
+        self.src, self.commit = (export_source(args.rev) if args.target == "chat"
+                                 else (REPO, "ngircd"))
+
+    def _wait_quiet(self) -> float:
+        """Wait (up to --quiet-wait s) until other processes use < 0.3 cores; return that load."""
+        deadline = time.monotonic() + self.args.quiet_wait
+        while True:
+            busy0 = machine_busy_s()
+            time.sleep(1.0)
+            load = machine_busy_s() - busy0
+            if load < 0.3 or time.monotonic() >= deadline:
+                if load >= 0.3:
+                    print(f"  note: the machine is busy ({load:.2f} cores) before this run")
+                return round(load, 2)
 
     def _server(self, label: str) -> ServerProcess:
+        self.prior_load = self._wait_quiet()
         self.run_no += 1
         tag = f"{time.strftime('%Y%m%d-%H%M%S')}-{self.run_no}-{label}"
-        return ServerProcess(self.args.target, self.server_cpu, tag, self.args.server_arg or [])
+        return ServerProcess(self.args.target, self.server_cpu, tag, self.args.server_arg or [],
+                             self.src)
 
     def load(self, users: int, rate: float, duration_s: float) -> dict[str, Any]:
         """One timed load run on a fresh server."""
@@ -252,9 +296,10 @@ class Bench:
         try:
             result["connect"] = swarm.start()
             rss_connected = proc_status(server.pid)["VmRSS"]
-            cpu0, t0 = proc_cpu_s(server.pid), time.monotonic()
+            cpu0, t0, busy0 = proc_cpu_s(server.pid), time.monotonic(), machine_busy_s()
             result["traffic"] = swarm.traffic()
-            cpu1, t1 = proc_cpu_s(server.pid), time.monotonic()
+            cpu1, t1, busy1 = proc_cpu_s(server.pid), time.monotonic(), machine_busy_s()
+            other = (busy1 - busy0) - (cpu1 - cpu0) - result["traffic"]["gen_cpu_s"]
             result["server"] = {
                 "cpu_s": round(cpu1 - cpu0, 2),
                 "cpu_util": round((cpu1 - cpu0) / (t1 - t0), 3),
@@ -262,6 +307,7 @@ class Bench:
                 "rss_peak_kib": max(sampler.peak_rss_kib, proc_status(server.pid)["VmRSS"]),
                 "threads_peak": sampler.peak_threads,
             }
+            result["other_cpu_util"] = round(max(0.0, other) / (t1 - t0), 2)
         finally:
             sampler.stop()
             swarm.stop()
@@ -330,6 +376,8 @@ class Bench:
         return self._record(result)
 
     def _record(self, result: dict[str, Any]) -> dict[str, Any]:
+        result["server_commit"] = self.commit
+        result.setdefault("load_before_run", getattr(self, "prior_load", None))
         result["machine"] = self.facts
         result["server_cpu"] = self.server_cpu
         result["gen_cpus"] = self.gen_cpus
@@ -379,6 +427,7 @@ def print_result(res: dict[str, Any]) -> None:
             ("gen late sends / max lag ms",
              f"{t.get('gen_late_sends')} / {t.get('gen_max_send_lag_ms')}"),
             ("disconnects / bad frames", f"{t.get('disconnected')} / {t.get('trouble_frames')}"),
+            ("other load on machine (cores)", res.get("other_cpu_util")),
             ("server log warn/err/tb",
              f"{s.get('log_warnings')}/{s.get('log_errors')}/{s.get('log_tracebacks')}"),
         ]
@@ -439,12 +488,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="generator worker processes (default: one per non-server CPU)")
     parser.add_argument("--connect-concurrency", type=int, default=256,
                         help="handshakes in flight at once while connecting")
+    parser.add_argument("--quiet-wait", type=float, default=60.0,
+                        help="seconds to wait for other load on the machine to stop first")
     parser.add_argument("--drain-timeout", type=float, default=10.0)
+    parser.add_argument("--rev", default="HEAD",
+                        help="server revision to run, exported with git archive "
+                             "(default: %(default)s; 'worktree' for uncommitted files)")
     parser.add_argument("--server-arg", action="append", metavar="ARG",
                         help="extra argument for the chat server (repeatable)")
     args = parser.parse_args(argv)
     bench = Bench(args)
-    print(f"machine: {bench.facts}; server on CPU {bench.server_cpu}, "
+    print(f"server {bench.commit}; machine: {bench.facts}; server on CPU {bench.server_cpu}, "
           f"generator on CPUs {bench.gen_cpus} ({bench.procs} process(es))")
     if args.idle_users:
         bench.idle(args.idle_users, args.idle_seconds)
