@@ -220,3 +220,65 @@ def test_burst_is_few_redraws_and_idle_draws_nothing(server, start_client, tmp_p
     log_text = (tmp_path / "alice.log").read_text()
     redraws = int(log_text.split("UI loop ended after ")[1].split()[0])
     assert redraws < 100  # 1000 messages + typing, not one redraw per message
+
+
+def test_long_paste_asks_before_sending(server, start_client) -> None:
+    tui = start_client("alice")
+    tui.wait_for("*alice")
+    bob = peer(server, "bob")
+    body = "\r".join(f"row {i}" for i in range(1, 8))
+    tui.write(f"{PASTE_START}{body}{PASTE_END}\r")
+    tui.wait_for("Send this 7-line message? [y/N]")
+    tui.write("y")
+    text = bob.recv_until("message")["text"]
+    assert text == "\n".join(f"row {i}" for i in range(1, 8))
+    lines = tui.wait_for("row 7")
+    assert any(line.strip().startswith("row 2") for line in lines)  # one message, many rows
+
+
+def test_tab_completes_nicks(server, start_client) -> None:
+    tui = start_client("alice")
+    tui.wait_for("*alice")
+    bob = peer(server, "Borislav")
+    tui.wait_for("Borislav")
+    tui.write("bor\t")
+    tui.wait_for(lambda ls: ls[-1].startswith("> Borislav: "))
+    tui.write("hi\r")
+    assert bob.recv_until("message")["text"] == "Borislav: hi"
+
+
+def test_mouse_wheel_scrolls(server, start_client) -> None:
+    bob = peer(server, "bob")
+    say_many(bob, [f"wheel {i:02d}" for i in range(1, 61)])
+    tui = start_client("alice")
+    tui.wait_for("bob: wheel 60")
+    tui.write("\x1b[<64;10;5M")  # SGR mouse report (xterm-256color kmous): wheel up
+    tui.wait_for(lambda ls: "scrolled" in ls[-2])
+    tui.write("\x1b[<65;10;5M")  # wheel down, back to live
+    tui.wait_for(lambda ls: "scrolled" not in ls[-2])
+
+
+def test_no_color_draws_without_colours(server, tmp_path) -> None:
+    tui = TuiProcess(
+        ["--nick", "alice", "--port", str(server.port), "--log-file", str(tmp_path / "c.log")],
+        env={"NO_COLOR": "1"},
+    )
+    try:
+        tui.wait_for("*alice")
+        bob = peer(server, "bob")
+        say_many(bob, ["colourless"])
+        tui.wait_for("bob: colourless")
+        with tui._lock:
+            colours = {c.fg for row in tui.screen.buffer.values() for c in row.values()}
+        assert colours <= {"default"}
+    finally:
+        tui.close()
+
+
+def test_ctrl_c_restores_the_terminal_without_traceback(server, start_client) -> None:
+    tui = start_client("alice")
+    tui.wait_for("*alice")
+    tui.write("\x03")
+    assert tui.wait_exit() == 130
+    assert b"Traceback" not in tui.raw
+    assert b"\x1b[?2004l" in tui.raw  # bracketed paste switched off again

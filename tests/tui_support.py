@@ -70,6 +70,16 @@ class _Stream(pyte.ByteStream):
     csi = {**pyte.ByteStream.csi, "S": "scroll_up", "T": "scroll_down", "b": "repeat_char"}
 
 
+def _take_terminal() -> None:
+    """In the child, after setsid: make the pty its controlling terminal (for ^C, SIGWINCH).
+
+    SIGINT goes back to its default: a test runner started in the background ignores it,
+    and Python would then never raise KeyboardInterrupt.
+    """
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _set_size(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
@@ -98,6 +108,7 @@ class TuiProcess:
             env=full_env,
             start_new_session=True,
             close_fds=True,
+            preexec_fn=_take_terminal,
         )
         os.close(slave)
         self.screen = _Screen(cols, rows)

@@ -84,6 +84,7 @@ class ChatApp:
             "mouse": self._mouse,
             "redraw": self._redraw_all,
             "escape": self._escape,
+            "interrupt": self._interrupt,
         }
 
     # -- main loop
@@ -279,6 +280,9 @@ class ChatApp:
     def _end(self) -> None:
         self.editor.end()
         self.state.set_scroll(0)
+
+    def _interrupt(self) -> None:
+        raise KeyboardInterrupt
 
     def _escape(self) -> None:
         self.completer.reset()

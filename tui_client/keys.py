@@ -19,6 +19,7 @@ PgUp / PgDn         scroll by a page; wheel scrolls 3 lines
 F2                  show or hide the roster
 Ctrl-L              redraw
 Esc                 answer no to a question
+Ctrl-C              quit at once (exit status 130)
 ==================  =====================================
 """
 
@@ -60,6 +61,7 @@ _CHAR_BINDINGS: Final[dict[str, str]] = {
     "\x15": "kill_line",
     "\x17": "kill_word",
     "\x1b": "escape",
+    "\x03": "interrupt",  # Ctrl-C arrives as a key where the terminal sends no SIGINT
 }
 
 _CURSES_BINDINGS: Final[dict[str, str]] = {

@@ -35,6 +35,7 @@ def make_attrs(use_colour: bool | None = None) -> Attrs:
     """
     if use_colour is None:
         use_colour = curses.has_colors() and "NO_COLOR" not in os.environ
+        _use_terminal_defaults()
     bold, dim, rev = curses.A_BOLD, curses.A_DIM, curses.A_REVERSE
     attrs: Attrs = {
         "text": curses.A_NORMAL,
@@ -71,6 +72,14 @@ def make_attrs(use_colour: bool | None = None) -> Attrs:
     attrs["action"] = pairs["CYAN"]
     attrs["self"] = bold | pairs["YELLOW"]
     return attrs
+
+
+def _use_terminal_defaults() -> None:
+    """Keep the terminal's own colours for plain text (curses.wrapper starts colour)."""
+    try:
+        curses.use_default_colors()
+    except curses.error:
+        pass  # colour not started or not supported: nothing is coloured anyway
 
 
 def _put(win: Any, y: int, x: int, text: str, attr: int = 0) -> None:
