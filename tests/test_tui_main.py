@@ -1,0 +1,49 @@
+"""The command line (tui_client.__main__): options, nick checks and the one-line error."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import tui_client.__main__ as cli
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+
+
+def test_invalid_nick_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--nick", "b@d", "--log-file", str(tmp_path / "c.log")]) == 2
+    assert "nick may hold only" in capsys.readouterr().err
+
+
+def test_crash_prints_one_line_and_logs_the_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(*_args: object) -> int:
+        raise RuntimeError("the screen exploded")
+
+    monkeypatch.setattr(cli, "_run_curses", boom)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    log_file = tmp_path / "c.log"
+    assert cli.main(["--nick", "alice", "--log-file", str(log_file)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("chat: RuntimeError: the screen exploded (details in ")
+    assert "Traceback" in log_file.read_text()
+
+
+def test_defaults_match_the_server() -> None:
+    args = cli._parse_args(["--nick", "x"])
+    assert (args.host, args.port, args.plain) == ("127.0.0.1", 8080, False)
