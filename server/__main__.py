@@ -45,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="SECONDS",
                         help="close connections that send no valid hello in this time "
                              "(default: %(default)s)")
+    parser.add_argument("--history-limit", type=int, default=None, metavar="N",
+                        help="keep only the newest N messages in the database "
+                             "(default: keep all)")
+    parser.add_argument("--max-db-mb", type=float, default=None, metavar="MB",
+                        help="largest size of the database file; when it is full, new "
+                             "messages are refused with server_error (default: no limit)")
+    parser.add_argument("--no-persist", action="store_true",
+                        help="store nothing, to measure what persistence costs "
+                             "(benchmarks only: history is lost)")
     parser.add_argument("--motd", default=None, help="message of the day sent on welcome")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -75,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     config = ServerConfig(
         host=args.host, port=args.port, db_path=args.db, max_clients=args.max_clients,
         max_queue_bytes=args.max_queue_bytes, hello_timeout_s=args.hello_timeout,
-        motd=args.motd,
+        motd=args.motd, persist=not args.no_persist, history_limit=args.history_limit,
+        max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
     )
     server = ChatServer(config)
     stop = threading.Event()

@@ -19,7 +19,8 @@ from server.config import SERVER_NAME, ServerConfig
 from server.outbound import Flusher
 from server.room import Room
 from server.session import Session
-from server.store import MessageStore
+from server.store import HistoryStore, MessageStore, NullStore
+from server.trimmer import HistoryTrimmer
 
 __all__ = ["ChatServer"]
 
@@ -34,7 +35,8 @@ class ChatServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self._store: MessageStore | None = None
+        self._store: HistoryStore | None = None
+        self._trimmer: HistoryTrimmer | None = None
         self._flusher = Flusher()
         self._room: Room | None = None
         self._listener: socket.socket | None = None
@@ -51,14 +53,24 @@ class ChatServer:
         Raises StoreError for a database that cannot be used and OSError for an
         address that cannot be bound.
         """
-        self._store = MessageStore(self.config.db_path)
+        config = self.config
+        if config.persist:
+            self._store = MessageStore(config.db_path, config.max_db_bytes)
+        else:
+            self._store = NullStore()
+            log.warning("--no-persist: messages are not stored (for benchmarks only)")
         self._listener = socket.create_server(
-            (self.config.host, self.config.port), backlog=LISTEN_BACKLOG, reuse_port=False
+            (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
         )
         self.address = self._listener.getsockname()[:2]
-        self._room = Room(self._store, self._flusher, SERVER_NAME, self.config.motd)
+        if config.history_limit is not None:
+            self._trimmer = HistoryTrimmer(self._store, config.history_limit)
+        on_stored = self._trimmer.note_stored if self._trimmer else None
+        self._room = Room(self._store, self._flusher, SERVER_NAME, config.motd, on_stored)
         self._flusher.start()
         self._room.start()
+        if self._trimmer is not None:
+            self._trimmer.start()
         self._acceptor.start()
         log.info("listening on %s:%d", *self.address)
         return self.address
@@ -148,6 +160,8 @@ class ChatServer:
         for session in sessions:
             session.thread.join(max(0.0, deadline - time.monotonic()))
         self._flusher.stop()
+        if self._trimmer is not None:
+            self._trimmer.stop()
         if self._store is not None:
             self._store.close()
         self._stop_r.close()

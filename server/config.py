@@ -22,3 +22,6 @@ class ServerConfig:
     max_queue_bytes: int = 1 << 20
     hello_timeout_s: float = 10.0
     motd: str | None = None
+    persist: bool = True
+    history_limit: int | None = None
+    max_db_bytes: int | None = None

@@ -22,7 +22,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -41,7 +41,7 @@ from protocol import (
 )
 from server.errors import NickTaken, NoSuchUser, ServerError
 from server.outbound import Flusher, Outbox
-from server.store import MessageStore, StoreError
+from server.store import HistoryStore, StoreError
 
 __all__ = ["Member", "Room", "WELCOME_HISTORY", "RESUME_HISTORY_CAP"]
 
@@ -81,9 +81,15 @@ class Room:
     """One room shared by everyone connected to this server process."""
 
     def __init__(
-        self, store: MessageStore, flusher: Flusher, server_name: str, motd: str | None = None
+        self,
+        store: HistoryStore,
+        flusher: Flusher,
+        server_name: str,
+        motd: str | None = None,
+        on_stored: Callable[[int], None] | None = None,
     ) -> None:
         self._store = store
+        self._on_stored = on_stored
         self._flusher = flusher
         self._server_name = server_name
         self._motd = motd
@@ -254,6 +260,8 @@ class Room:
             self._refuse(sub.sender for sub in submissions)
             return
         self._next_id += len(messages)
+        if self._on_stored is not None:
+            self._on_stored(len(messages))
         self._fan_out(submissions, messages)
 
     def _refuse(self, senders: Iterable[Member]) -> None:

@@ -11,11 +11,11 @@ import logging
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from protocol import Message
 
-__all__ = ["MessageStore", "StoreError"]
+__all__ = ["HistoryStore", "MessageStore", "NullStore", "StoreError"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 _COLUMNS: Final = "id, ts, sender, text, action, recipient"
+TRIM_CHUNK: Final = 2000
 
 
 class StoreError(Exception):
@@ -45,6 +46,50 @@ def _row_to_message(row: tuple[int, float, str, str, int, str | None]) -> Messag
     return Message(id=msg_id, ts=ts, sender=sender, text=text, action=bool(action), to=recipient)
 
 
+class HistoryStore(Protocol):
+    """What the room needs from a history store."""
+
+    @property
+    def last_id(self) -> int: ...
+
+    def append(self, messages: list[Message]) -> None: ...
+
+    def latest(self, limit: int) -> list[Message]: ...
+
+    def before(self, before_id: int | None, limit: int) -> list[Message]: ...
+
+    def trim(self, keep: int) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class NullStore:
+    """Keeps nothing: only for measuring what persistence costs (``--no-persist``)."""
+
+    def __init__(self) -> None:
+        self._last_id = 0
+
+    @property
+    def last_id(self) -> int:
+        return self._last_id
+
+    def append(self, messages: list[Message]) -> None:
+        if messages:
+            self._last_id = messages[-1].id
+
+    def latest(self, limit: int) -> list[Message]:
+        return []
+
+    def before(self, before_id: int | None, limit: int) -> list[Message]:
+        return []
+
+    def trim(self, keep: int) -> int:
+        return 0
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
 class MessageStore:
     """Every message ever sent (private ones too, so ids are never reused).
 
@@ -52,13 +97,16 @@ class MessageStore:
     queries on the read connection's lock.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, max_bytes: int | None = None) -> None:
         self.path = str(path)
         try:
             self._writer = self._connect()
             self._writer.executescript(_SCHEMA)
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._writer.execute("PRAGMA synchronous=NORMAL")
+            if max_bytes is not None:
+                (page_size,) = self._writer.execute("PRAGMA page_size").fetchone()
+                self._writer.execute(f"PRAGMA max_page_count={max(1, max_bytes // page_size)}")
             self._reader = self._connect()
             self._last_id = self._read_last_id()
         except sqlite3.Error as exc:
@@ -128,17 +176,34 @@ class MessageStore:
         return [_row_to_message(row) for row in reversed(rows)]
 
     def trim(self, keep: int) -> int:
-        """Delete all but the newest ``keep`` messages; return how many went."""
-        with self._write_lock:
+        """Delete all but the newest ``keep`` messages; return how many went.
+
+        Deletes in transactions of ``TRIM_CHUNK`` rows, releasing the write lock
+        in between, so appends (and so relaying) never wait for more than one chunk.
+        """
+        with self._read_lock:
             try:
-                cursor = self._writer.execute(
-                    "DELETE FROM messages WHERE id <= "
-                    "(SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                    (keep,),
-                )
+                row = self._reader.execute(
+                    "SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?", (keep,)
+                ).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"Cannot trim history in {self.path}: {exc}.") from None
-            return cursor.rowcount
+        if row is None:
+            return 0
+        cutoff, deleted = row[0], 0
+        while True:
+            with self._write_lock:
+                try:
+                    cursor = self._writer.execute(
+                        "DELETE FROM messages WHERE id IN "
+                        "(SELECT id FROM messages WHERE id <= ? ORDER BY id LIMIT ?)",
+                        (cutoff, TRIM_CHUNK),
+                    )
+                except sqlite3.Error as exc:
+                    raise StoreError(f"Cannot trim history in {self.path}: {exc}.") from None
+            deleted += cursor.rowcount
+            if cursor.rowcount < TRIM_CHUNK:
+                return deleted
 
     def close(self) -> None:
         """Close both connections (a checkpoint folds the WAL back into the file)."""
