@@ -196,12 +196,15 @@ def test_server_restart_reconnects(server, start_client) -> None:
     server.stop()
     tui.wait_for(lambda ls: "reconnecting" in ls[-2])
     server.start(port=port)
+    dave = peer(server, "dave")  # most likely before the client's next retry: a gap to fill
+    say_many(dave, ["during the gap"])
     tui.wait_for(lambda ls: "| connected |" in ls[-2], timeout=15)
     tui.wait_for("-- reconnected as alice")
     carol = peer(server, "carol")
     say_many(carol, ["after restart"])
     lines = tui.wait_for("carol: after restart")
     assert "\n".join(lines).count("bob: before restart") == 1  # merged, not duplicated
+    assert "\n".join(lines).count("dave: during the gap") == 1
 
 
 def test_burst_is_few_redraws_and_idle_draws_nothing(server, start_client, tmp_path) -> None:
