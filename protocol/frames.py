@@ -208,6 +208,7 @@ class Msg(ClientFrame):
     text: str
 
     def __post_init__(self) -> None:
+        _set(self, "to", validate_nick(self.to))
         _set(self, "text", validate_text(self.text))
 
 
@@ -400,7 +401,7 @@ def _parse(obj: dict[str, Any], table: dict[str, type[F]]) -> F:
     try:
         cls = table[kind]
     except KeyError:
-        raise UnknownType(f"Unknown frame type '{kind[:40]}'.") from None
+        raise UnknownType(f"Unknown frame type {kind[:40]!r}.") from None
     return cls.from_wire(obj)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,6 +18,8 @@ from server.config import SERVER_NAME, ServerConfig
 from server.store import StoreError
 
 log = logging.getLogger("server")
+
+PASSWORD_ENV = "TERMCHAT_PASSWORD"
 
 THREAD_STACK_BYTES = 512 * 1024
 
@@ -41,6 +44,24 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="BYTES",
                         help="bytes queued for one client before it is dropped as a slow "
                              "consumer (default: %(default)s)")
+    parser.add_argument("--max-clients-per-ip", type=int, default=defaults.max_clients_per_ip,
+                        metavar="N",
+                        help="connections from one address at once; more get server_full "
+                             "(default: %(default)s = unlimited)")
+    parser.add_argument("--rate-limit", type=float, default=defaults.rate_limit_per_s,
+                        metavar="PER_S",
+                        help="messages, private messages and nick changes a client may send "
+                             "per second on average; 0 turns the limit off "
+                             "(default: %(default)s)")
+    parser.add_argument("--rate-burst", type=int, default=defaults.rate_burst, metavar="N",
+                        help="how many of those may come at once (default: %(default)s)")
+    parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout_s,
+                        metavar="SECONDS",
+                        help="ping clients silent for half this time and drop those silent "
+                             "for all of it (default: %(default)s)")
+    parser.add_argument("--password-file", metavar="PATH",
+                        help="require the password in this file's first line to join; "
+                             f"or set {PASSWORD_ENV} (default: no password)")
     parser.add_argument("--hello-timeout", type=float, default=defaults.hello_timeout_s,
                         metavar="SECONDS",
                         help="close connections that send no valid hello in this time "
@@ -72,6 +93,14 @@ def _raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def _read_password(path: str | None) -> str | None:
+    """Return the password from the file's first line, or from the environment."""
+    if path is not None:
+        with open(path, encoding="utf-8") as file:
+            return file.readline().rstrip("\r\n") or None
+    return os.environ.get(PASSWORD_ENV) or None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the server until SIGINT or SIGTERM; return the exit status."""
     args = build_parser().parse_args(argv)
@@ -79,12 +108,19 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level, stream=sys.stderr,
         format="%(asctime)s %(levelname)-7s %(message)s",
     )
+    try:
+        password = _read_password(args.password_file)
+    except OSError as exc:
+        log.error("Cannot read the password file %s: %s.", args.password_file, exc.strerror)
+        return 2
     _raise_fd_limit()
     threading.stack_size(THREAD_STACK_BYTES)
     config = ServerConfig(
         host=args.host, port=args.port, db_path=args.db, max_clients=args.max_clients,
         max_queue_bytes=args.max_queue_bytes, hello_timeout_s=args.hello_timeout,
-        motd=args.motd, persist=not args.no_persist, history_limit=args.history_limit,
+        motd=args.motd, rate_limit_per_s=args.rate_limit, rate_burst=args.rate_burst,
+        idle_timeout_s=args.idle_timeout, max_clients_per_ip=args.max_clients_per_ip,
+        password=password, persist=not args.no_persist, history_limit=args.history_limit,
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
     )
     server = ChatServer(config)

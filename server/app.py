@@ -16,7 +16,9 @@ from typing import Final
 
 from protocol import Bye, Error, ErrorCode, encode_frame
 from server.config import SERVER_NAME, ServerConfig
+from server.limits import AuthGuard
 from server.outbound import Flusher
+from server.reaper import IdleReaper
 from server.room import Room
 from server.session import Session
 from server.store import HistoryStore, MessageStore, NullStore
@@ -41,7 +43,10 @@ class ChatServer:
         self._room: Room | None = None
         self._listener: socket.socket | None = None
         self._sessions: set[Session] = set()
+        self._per_address: dict[str, int] = {}
         self._sessions_lock = threading.Lock()
+        self._auth = AuthGuard(config.password)
+        self._reaper = IdleReaper(config.idle_timeout_s, self._sessions_snapshot)
         self._stop_r, self._stop_w = socket.socketpair()
         self._acceptor = threading.Thread(target=self._accept_loop, name="acceptor", daemon=True)
         self._stopped = False
@@ -72,13 +77,15 @@ class ChatServer:
         if self._trimmer is not None:
             self._trimmer.start()
         self._acceptor.start()
+        self._reaper.start()
+        if self._auth.required:
+            log.info("a password is required to join")
         log.info("listening on %s:%d", *self.address)
         return self.address
 
-    @property
-    def session_count(self) -> int:
+    def _sessions_snapshot(self) -> list[Session]:
         with self._sessions_lock:
-            return len(self._sessions)
+            return list(self._sessions)
 
     # Accept loop.
 
@@ -110,13 +117,14 @@ class ChatServer:
             return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = f"{addr[0]}:{addr[1]}"
-        if self.session_count >= self.config.max_clients:
-            self._refuse(sock, peer)
-            return
         assert self._room is not None
-        session = Session(sock, peer, self._room, self._flusher, self.config, self._forget)
-        with self._sessions_lock:
-            self._sessions.add(session)
+        session = Session(
+            sock, peer, self._room, self._flusher, self.config, self._auth, self._forget
+        )
+        refusal = self._admit(session)
+        if refusal is not None:
+            self._refuse(session, refusal)
+            return
         try:
             session.start()
         except RuntimeError as exc:
@@ -124,17 +132,35 @@ class ChatServer:
             self._forget(session)
             self._flusher.release(session.outbox)
 
-    def _refuse(self, sock: socket.socket, peer: str) -> None:
-        log.warning("[%s] refused: server_full (%d clients)", peer, self.config.max_clients)
-        box = self._flusher.open(sock, peer, self.config.max_queue_bytes)
-        self._flusher.send(box, encode_frame(Error(
-            code=ErrorCode.SERVER_FULL, message="The server is full; try again later.")))
+    def _admit(self, session: Session) -> str | None:
+        """Register a new session, or return why there is no room for it."""
+        config = self.config
+        with self._sessions_lock:
+            if len(self._sessions) >= config.max_clients:
+                return "The server is full; try again later."
+            count = self._per_address.get(session.address, 0)
+            if config.max_clients_per_ip and count >= config.max_clients_per_ip:
+                return "Too many connections from your address; close one and try again."
+            self._sessions.add(session)
+            self._per_address[session.address] = count + 1
+        return None
+
+    def _refuse(self, session: Session, message: str) -> None:
+        log.warning("[%s] refused: server_full (%s)", session.peer, message)
+        box = session.outbox
+        self._flusher.send(box, encode_frame(Error(code=ErrorCode.SERVER_FULL, message=message)))
         self._flusher.send(box, encode_frame(Bye(reason="server_full")))
         self._flusher.release(box)
 
     def _forget(self, session: Session) -> None:
         with self._sessions_lock:
-            self._sessions.discard(session)
+            if session in self._sessions:
+                self._sessions.discard(session)
+                left = self._per_address[session.address] - 1
+                if left:
+                    self._per_address[session.address] = left
+                else:
+                    del self._per_address[session.address]
 
     # Shutdown.
 
@@ -147,6 +173,7 @@ class ChatServer:
         self._stop_w.send(b"\0")
         if self._acceptor.is_alive():
             self._acceptor.join()
+            self._reaper.stop()
         if self._listener is not None:
             self._listener.close()
         if self._room is not None:

@@ -22,6 +22,11 @@ class ServerConfig:
     max_queue_bytes: int = 1 << 20
     hello_timeout_s: float = 10.0
     motd: str | None = None
+    rate_limit_per_s: float = 5.0
+    rate_burst: int = 10
+    idle_timeout_s: float = 240.0
+    max_clients_per_ip: int = 0
+    password: str | None = None
     persist: bool = True
     history_limit: int | None = None
     max_db_bytes: int | None = None

@@ -4,7 +4,28 @@ from __future__ import annotations
 
 from protocol import ErrorCode, ProtocolError
 
-__all__ = ["NickTaken", "NoSuchUser", "NotWelcomed", "ServerError"]
+__all__ = [
+    "AuthFailed", "NickTaken", "NoSuchUser", "NotWelcomed", "RateLimited", "ServerError",
+    "ServerFull",
+]
+
+
+class AuthFailed(ProtocolError):
+    """The hello carried no password, or the wrong one."""
+
+    code = ErrorCode.AUTH_FAILED
+
+
+class RateLimited(ProtocolError):
+    """The client sends faster than its rate limit; the frame was refused."""
+
+    code = ErrorCode.RATE_LIMITED
+
+
+class ServerFull(ProtocolError):
+    """No room for another connection (in all, or from this address)."""
+
+    code = ErrorCode.SERVER_FULL
 
 
 class NickTaken(ProtocolError):

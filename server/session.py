@@ -42,7 +42,8 @@ from protocol import (
     parse_client_frame,
 )
 from server.config import ServerConfig
-from server.errors import NotWelcomed
+from server.errors import AuthFailed, NotWelcomed, RateLimited
+from server.limits import AuthGuard, TokenBucket
 from server.outbound import Flusher
 from server.room import Member, Room
 
@@ -51,6 +52,8 @@ __all__ = ["Session"]
 log = logging.getLogger(__name__)
 
 RECV_BYTES: Final = 64 * 1024
+LOUD_REFUSALS: Final = 5
+"""Refused frames per session logged at WARNING; the rest go to DEBUG."""
 
 
 class Session:
@@ -63,6 +66,7 @@ class Session:
         room: Room,
         flusher: Flusher,
         config: ServerConfig,
+        auth: AuthGuard,
         on_exit: Callable[[Session], None],
     ) -> None:
         self.sock = sock
@@ -73,6 +77,10 @@ class Session:
         self.outbox = flusher.open(sock, peer, config.max_queue_bytes)
         self.member: Member | None = None
         self.last_heard = time.monotonic()
+        self._auth = auth
+        self._bucket = TokenBucket(config.rate_limit_per_s, config.rate_burst)
+        self._refusals = 0
+        self._pings_sent = 0
         self._on_exit = on_exit
         self._decoder = FrameDecoder(MAX_CLIENT_FRAME_BYTES)
         self._done = False
@@ -93,9 +101,20 @@ class Session:
     def start(self) -> None:
         self.thread.start()
 
+    @property
+    def address(self) -> str:
+        """The peer's IP address, without the port."""
+        return self.peer.rsplit(":", 1)[0]
+
     def close(self, reason: str) -> None:
-        """Ask the connection to close (from any thread); the reader then exits."""
+        """Say ``bye`` and close the connection (any thread); the reader then exits."""
+        self._send(Bye(reason=reason))
         self.flusher.close_after_flush(self.outbox, reason)
+
+    def ping(self) -> None:
+        """Ask a silent client for a sign of life (any thread)."""
+        self._pings_sent += 1
+        self._send(Ping(token=f"idle-{self._pings_sent}"))
 
     # Reader thread.
 
@@ -155,8 +174,14 @@ class Session:
                 raise NotWelcomed("Say hello first: send a hello frame with your nick.")
             self._handlers[type(frame)](frame)
         except ProtocolError as exc:
-            log.warning("[%s] refused: %s (%s)", self.peer, exc.code, exc.message)
+            self._refusals += 1
+            level = logging.WARNING if self._refusals <= LOUD_REFUSALS else logging.DEBUG
+            log.log(level, "[%s] refused: %s (%s)", self.peer, exc.code, exc.message)
             self._send(Error(code=exc.code, message=exc.message))
+
+    def _check_rate(self) -> None:
+        if not self._bucket.try_take():
+            raise RateLimited("You are sending too fast; wait a moment and try again.")
 
     def _send(self, frame: ServerFrame) -> None:
         self.flusher.send(self.outbox, encode_frame(frame))
@@ -166,19 +191,25 @@ class Session:
     def _on_hello(self, frame: Hello) -> None:
         if self.member is not None:
             raise BadRequest("You are already welcomed; use /nick to change your nick.")
+        if not self._auth.check(self.address, frame.password):
+            time.sleep(self._auth.delay_s(self.address))
+            raise AuthFailed("Wrong or missing password; check it and connect again.")
         self.member = self.room.join(frame.nick, self.outbox, self.peer, frame.since, frame.resume)
         log.info("[%s] joined as %s", self.peer, frame.nick)
 
     def _on_say(self, frame: Say) -> None:
         assert self.member is not None
+        self._check_rate()
         self.room.say(self.member, frame.text, frame.action)
 
     def _on_msg(self, frame: Msg) -> None:
         assert self.member is not None
+        self._check_rate()
         self.room.tell(self.member, frame.to, frame.text)
 
     def _on_nick(self, frame: Nick) -> None:
         assert self.member is not None
+        self._check_rate()
         old = self.room.rename(self.member, frame.nick)
         if old is not None:
             log.info("[%s] %s is now known as %s", self.peer, old, frame.nick)

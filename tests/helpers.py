@@ -21,7 +21,10 @@ WAIT_S = 10.0
 
 
 class ServerProcess:
-    """`python -m server` on an ephemeral port, its log lines collected."""
+    """`python -m server` on an ephemeral port, its log lines collected.
+
+    The rate limit is off unless the arguments set one: most tests send in bulk.
+    """
 
     def __init__(self, db_path: Path, *args: str) -> None:
         self.db_path = db_path
@@ -34,8 +37,9 @@ class ServerProcess:
 
     def start(self, port: int = 0) -> ServerProcess:
         """Start the server and wait for its `listening on` line."""
+        unlimited = [] if "--rate-limit" in self.args else ["--rate-limit", "0"]
         cmd = [sys.executable, "-m", "server", "--host", self.host, "--port", str(port),
-               "--db", str(self.db_path), "--log-level", "DEBUG", *self.args]
+               "--db", str(self.db_path), "--log-level", "DEBUG", *unlimited, *self.args]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,

@@ -1,0 +1,64 @@
+"""Find silent connections: ping them, and close those that stay silent.
+
+One thread wakes every quarter of the idle timeout (never more often than once
+a second), so an idle server does next to nothing. A session counts as heard
+from whenever any bytes arrive from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+__all__ = ["IdleReaper"]
+
+log = logging.getLogger(__name__)
+
+
+class Watched(Protocol):
+    """What the reaper needs from a session."""
+
+    peer: str
+    last_heard: float
+
+    def ping(self) -> None: ...
+
+    def close(self, reason: str) -> None: ...
+
+
+class IdleReaper:
+    """Ping sessions silent for half the timeout; close those silent for all of it."""
+
+    def __init__(self, timeout_s: float, sessions: Callable[[], Iterable[Watched]]) -> None:
+        self.timeout_s = timeout_s
+        self._sessions = sessions
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="idle-reaper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        interval = max(1.0, self.timeout_s / 4)
+        while not self._stop.wait(interval):
+            try:
+                self.check(time.monotonic())
+            except Exception:
+                log.exception("idle check failed")
+
+    def check(self, now: float) -> None:
+        """Ping or close every session by how long it has been silent."""
+        for session in self._sessions():
+            silent = now - session.last_heard
+            if silent >= self.timeout_s:
+                log.info("[%s] silent for %.0f s", session.peer, silent)
+                session.close("idle_timeout")
+            elif silent >= self.timeout_s / 2:
+                session.ping()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
