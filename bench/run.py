@@ -19,6 +19,7 @@ Stdlib only; run it from the repository root or anywhere (paths are resolved).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
@@ -149,6 +150,7 @@ class ServerProcess:
         self.cmd = cmd
         self.proc = subprocess.Popen(cmd, cwd=self.src, stdout=self.log, stderr=subprocess.STDOUT,
                                      preexec_fn=_pin(cpu))
+        atexit.register(self._kill)  # never leave a server behind (Ctrl-C, a crash)
         self._wait_listening()
 
     def _chat_cmd(self, extra_args: list[str]) -> list[str]:
@@ -177,6 +179,11 @@ class ServerProcess:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"server did not listen within {SERVER_START_TIMEOUT_S:.0f} s")
+
+    def _kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     @property
     def pid(self) -> int:
