@@ -71,10 +71,24 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class _Submission:
+    """A message waiting for the worker; the nick is the sender's when they sent it."""
+
     sender: Member
+    sender_nick: str
     text: str
     action: bool = False
     target: Member | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Announcement:
+    """A join, leave or rename, relayed in order with the messages queued before it."""
+
+    data: bytes
+    skip: Member | None = None
+
+
+_Item = _Submission | _Announcement
 
 
 class Room:
@@ -98,7 +112,7 @@ class Room:
         self._recent: deque[Message] = deque(store.latest(RESUME_HISTORY_CAP), RESUME_HISTORY_CAP)
         self._last_relayed_id = store.last_id
         self._next_id = store.last_id + 1
-        self._inbox: queue.Queue[_Submission | None] = queue.Queue(_INBOX_CAPACITY)
+        self._inbox: queue.Queue[_Item | None] = queue.Queue(_INBOX_CAPACITY)
         self._closed = False
         self._worker = threading.Thread(target=self._run, name="room-worker", daemon=True)
 
@@ -134,18 +148,21 @@ class Room:
                 holder.active = False
                 self._flusher.send(holder.outbox, encode_frame(Bye(reason="replaced")))
                 self._flusher.close_after_flush(holder.outbox, "replaced")
-            else:
-                self._broadcast_locked(Join(nick=nick, ts=time.time()), skip=member)
+        if holder is None:
+            self._announce(Join(nick=nick, ts=time.time()), skip=member)
         return member
 
     def leave(self, member: Member, reason: str) -> bool:
-        """Remove a member and tell the others; False if it was already gone."""
+        """Remove a member and tell the others; False if it was already gone.
+
+        The others hear of it after every message the member sent before.
+        """
         with self._lock:
             if not member.active:
                 return False
             member.active = False
             del self._members[nick_key(member.nick)]
-            self._broadcast_locked(Leave(nick=member.nick, reason=reason, ts=time.time()))
+        self._announce(Leave(nick=member.nick, reason=reason, ts=time.time()))
         return True
 
     def rename(self, member: Member, new_nick: str) -> str | None:
@@ -161,7 +178,7 @@ class Room:
             del self._members[old_key]
             self._members[new_key] = member
             member.nick = new_nick
-            self._broadcast_locked(Rename(old=old_nick, new=new_nick, ts=time.time()))
+        self._announce(Rename(old=old_nick, new=new_nick, ts=time.time()))
         return old_nick
 
     def roster(self) -> list[str]:
@@ -185,7 +202,7 @@ class Room:
 
     def say(self, sender: Member, text: str, action: bool = False) -> None:
         """Queue a public message (blocks while the room is far behind)."""
-        self._submit(_Submission(sender, text, action))
+        self._submit(_Submission(sender, sender.nick, text, action))
 
     def tell(self, sender: Member, to: str, text: str) -> None:
         """Queue a private message; raise NoSuchUser if ``to`` is not online."""
@@ -193,12 +210,15 @@ class Room:
             target = self._members.get(nick_key(to))
         if target is None:
             raise NoSuchUser(f"Nobody called {to} is online; /who lists who is.")
-        self._submit(_Submission(sender, text, target=target))
+        self._submit(_Submission(sender, sender.nick, text, target=target))
 
-    def _submit(self, submission: _Submission) -> None:
+    def _announce(self, frame: Frame, skip: Member | None = None) -> None:
+        self._submit(_Announcement(encode_frame(frame), skip))
+
+    def _submit(self, item: _Item) -> None:
         while not self._closed:
             try:
-                self._inbox.put(submission, timeout=0.5)
+                self._inbox.put(item, timeout=0.5)
                 return
             except queue.Full:
                 continue
@@ -231,38 +251,68 @@ class Room:
                         batch.append(self._inbox.get_nowait())
                     except queue.Empty:
                         break
-                submissions = [item for item in batch if item is not None]
-                if submissions:
-                    self._relay(submissions)
-                if len(submissions) < len(batch):
+                items = [item for item in batch if item is not None]
+                if items:
+                    self._relay(items)
+                if len(items) < len(batch):
                     return
         except Exception:
             log.exception("room worker failed")
 
-    def _relay(self, submissions: list[_Submission]) -> None:
-        """Number, store, then fan out one batch."""
+    def _relay(self, items: list[_Item]) -> None:
+        """Number and store the batch's messages, then fan everything out in order."""
+        submissions = [item for item in items if isinstance(item, _Submission)]
         now = time.time()
         messages = [
             Message(
                 id=self._next_id + i,
                 ts=now,
-                sender=sub.sender.nick,
+                sender=sub.sender_nick,
                 text=sub.text,
                 action=sub.action,
                 to=sub.target.nick if sub.target else None,
             )
             for i, sub in enumerate(submissions)
         ]
+        stored = self._store_batch(submissions, messages)
+        numbered = iter(messages)
+        run: list[bytes] = []
+        with self._lock:
+            for item in items:
+                if isinstance(item, _Announcement):
+                    if item.skip is None:
+                        run.append(item.data)
+                    else:
+                        run = self._send_run_locked(run)
+                        self._broadcast_locked(item.data, skip=item.skip)
+                    continue
+                message = next(numbered)
+                if not stored:
+                    continue
+                if item.target is None:
+                    self._recent.append(message)
+                    run.append(encode_frame(message))
+                else:
+                    run = self._send_run_locked(run)
+                    self._send_private_locked(item, message)
+            self._send_run_locked(run)
+            if stored and messages:
+                self._last_relayed_id = messages[-1].id
+
+    def _store_batch(self, submissions: list[_Submission], messages: list[Message]) -> bool:
+        """Store the messages in one transaction; on failure tell each sender."""
+        if not messages:
+            return True
         try:
             self._store.append(messages)
         except StoreError as exc:
             log.error("%s", exc)
             self._refuse(sub.sender for sub in submissions)
-            return
+            return False
         self._next_id += len(messages)
         if self._on_stored is not None:
             self._on_stored(len(messages))
-        self._fan_out(submissions, messages)
+        return True
 
     def _refuse(self, senders: Iterable[Member]) -> None:
         error = encode_frame(Error(
@@ -272,42 +322,29 @@ class Room:
         for sender in senders:
             self._flusher.send(sender.outbox, error)
 
-    def _fan_out(self, submissions: list[_Submission], messages: list[Message]) -> None:
-        """Append the batch to every member's outbox, in id order, under the lock."""
-        run: list[bytes] = []
-        with self._lock:
-            for sub, message in zip(submissions, messages, strict=True):
-                line = encode_frame(message)
-                if sub.target is None:
-                    self._recent.append(message)
-                    run.append(line)
-                    continue
-                self._send_public_locked(run)
-                run = []
-                if not sub.target.active:
-                    self._flusher.send(sub.sender.outbox, encode_frame(Error(
-                        code=ErrorCode.NO_SUCH_USER,
-                        message=f"{sub.target.nick} left before the message arrived.",
-                    )))
-                    continue
-                self._flusher.send(sub.sender.outbox, line)
-                if sub.target is not sub.sender:
-                    self._flusher.send(sub.target.outbox, line)
-            self._send_public_locked(run)
-            self._last_relayed_id = messages[-1].id
-
-    def _send_public_locked(self, lines: list[bytes]) -> None:
-        if lines:
-            self._flusher.send_many(
-                (m.outbox for m in self._members.values()), b"".join(lines)
-            )
-
     # Helpers that expect the lock held.
 
-    def _broadcast_locked(self, frame: Frame, skip: Member | None = None) -> None:
-        self._flusher.send_many(
-            (m.outbox for m in self._members.values() if m is not skip), encode_frame(frame)
-        )
+    def _send_run_locked(self, run: list[bytes]) -> list[bytes]:
+        """Send lines meant for everyone as one block; return a fresh run."""
+        if run:
+            self._flusher.send_many((m.outbox for m in self._members.values()), b"".join(run))
+        return []
+
+    def _send_private_locked(self, sub: _Submission, message: Message) -> None:
+        assert sub.target is not None
+        if not sub.target.active:
+            self._flusher.send(sub.sender.outbox, encode_frame(Error(
+                code=ErrorCode.NO_SUCH_USER,
+                message=f"{sub.target.nick} left before the message arrived.",
+            )))
+            return
+        line = encode_frame(message)
+        self._flusher.send(sub.sender.outbox, line)
+        if sub.target is not sub.sender:
+            self._flusher.send(sub.target.outbox, line)
+
+    def _broadcast_locked(self, data: bytes, skip: Member | None = None) -> None:
+        self._flusher.send_many((m.outbox for m in self._members.values() if m is not skip), data)
 
     def _roster_locked(self) -> list[str]:
         return sorted((m.nick for m in self._members.values()), key=nick_key)

@@ -198,3 +198,16 @@ def test_server_full(start_server: StartServer) -> None:
     assert frames[0]["code"] == "server_full"
     assert frames[-1] == {"type": "bye", "reason": "server_full"}
     assert len(occupants) == 2
+
+
+def test_a_users_actions_reach_others_in_the_order_they_did_them(server: ServerProcess) -> None:
+    watcher, dave = welcomed(server, "watcher"), welcomed(server, "dave")
+    watcher.recv_until("join", nick="dave")
+    dave.send_raw(
+        b'{"type":"say","text":"one"}\n{"type":"nick","nick":"david"}\n'
+        b'{"type":"say","text":"two"}\n{"type":"quit"}\n'
+    )
+    frames = [watcher.recv() for _ in range(4)]
+    seen = [(f["type"], f.get("from") or f.get("new") or f.get("nick")) for f in frames]
+    assert seen == [("message", "dave"), ("rename", "david"), ("message", "david"),
+                    ("leave", "david")]
