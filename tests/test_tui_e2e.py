@@ -6,6 +6,7 @@ clients from ``helpers``. Every wait polls the screen with a timeout.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -285,3 +286,20 @@ def test_ctrl_c_restores_the_terminal_without_traceback(server, start_client) ->
     assert tui.wait_exit() == 130
     assert b"Traceback" not in tui.raw
     assert b"\x1b[?2004l" in tui.raw  # bracketed paste switched off again
+
+
+def test_client_exits_when_its_terminal_goes_away(server: ServerProcess, tmp_path: Path) -> None:
+    """Like a closed ssh session under nohup: no SIGHUP arrives, reads just fail."""
+    tui = TuiProcess(
+        ["--nick", "alice", "--port", str(server.port), "--log-file", str(tmp_path / "a.log")],
+        ignore_hangup=True,
+    )
+    try:
+        tui.wait_for("*alice")
+        watcher = peer(server, "watcher")
+        os.close(tui.master)
+        tui.proc.wait(timeout=15)
+        assert watcher.recv_until("leave", nick="alice")["nick"] == "alice"
+        assert "terminal is gone" in (tmp_path / "a.log").read_text()
+    finally:
+        tui.close()

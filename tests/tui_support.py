@@ -80,6 +80,12 @@ def _take_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _take_terminal_ignoring_hangup() -> None:
+    """As :func:`_take_terminal`, and ignore SIGHUP the way ``nohup`` does."""
+    _take_terminal()
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 def _set_size(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
@@ -88,7 +94,12 @@ class TuiProcess:
     """``python -m tui_client ARGS`` in a pty of ``cols`` x ``rows``, mirrored in a pyte screen."""
 
     def __init__(
-        self, args: list[str], cols: int = 100, rows: int = 30, env: dict[str, str] | None = None
+        self,
+        args: list[str],
+        cols: int = 100,
+        rows: int = 30,
+        env: dict[str, str] | None = None,
+        ignore_hangup: bool = False,
     ) -> None:
         self.master, slave = os.openpty()
         _set_size(slave, rows, cols)
@@ -108,7 +119,7 @@ class TuiProcess:
             env=full_env,
             start_new_session=True,
             close_fds=True,
-            preexec_fn=_take_terminal,
+            preexec_fn=_take_terminal_ignoring_hangup if ignore_hangup else _take_terminal,
         )
         os.close(slave)
         self.screen = _Screen(cols, rows)

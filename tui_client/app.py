@@ -12,6 +12,7 @@ import curses
 import logging
 import queue
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -42,6 +43,8 @@ MAX_KEYS_PER_LOOP: Final = 65536
 CONFIRM_LINES: Final = 5
 HISTORY_PAGE: Final = 100
 WHEEL_ROWS: Final = 3
+HANGUP_ERRORS: Final = 200
+"""Key reads failing at once, in a row, that mean the terminal is gone (not just idle)."""
 BRACKETED_PASTE_ON: Final = "\x1b[?2004h"
 BRACKETED_PASTE_OFF: Final = "\x1b[?2004l"
 
@@ -63,6 +66,7 @@ class ChatApp:
         self._layout: Layout = compute_layout(24, 80)
         self._last_status = ""
         self._at_top = False
+        self._instant_errors = 0
         self.redraws = 0
         self._actions: dict[str, Callable[[], None]] = {
             "enter": self._enter,
@@ -128,10 +132,13 @@ class ChatApp:
     def _read_keys(self, stdscr: Any) -> list[Key]:
         """Wait briefly for a key, then take every key already waiting."""
         keys: list[Key] = []
+        started = time.monotonic()
         try:
             first = stdscr.get_wch()
         except curses.error:
+            self._note_empty_read(time.monotonic() - started)
             return self.decoder.flush()  # no key within the timeout
+        self._instant_errors = 0
         keys += self.decoder.feed(first)
         stdscr.timeout(0)
         try:
@@ -142,6 +149,17 @@ class ChatApp:
         finally:
             stdscr.timeout(LOOP_TIMEOUT_MS)
         return self._merge_paste_burst(keys)
+
+    def _note_empty_read(self, waited_s: float) -> None:
+        """Quit when reads keep failing without waiting: the terminal hung up."""
+        if waited_s >= LOOP_TIMEOUT_MS / 4000:
+            self._instant_errors = 0
+            return
+        self._instant_errors += 1
+        if self._instant_errors >= HANGUP_ERRORS:
+            log.warning("the terminal is gone; quitting")
+            self.quit_reason = "terminal closed"
+            self.state.quit_requested = True
 
     @staticmethod
     def _merge_paste_burst(keys: list[Key]) -> list[Key]:
