@@ -561,7 +561,8 @@ class Swarm:
             theirs.close()
             self.pipes.append(mine)
             self.procs.append(proc)
-        replies = [self._expect(pipe, "ready", self.cfg.connect_timeout_s + 30) for pipe in self.pipes]
+        ready_timeout = self.cfg.connect_timeout_s + 30
+        replies = [self._expect(pipe, "ready", ready_timeout) for pipe in self.pipes]
         stats = [r[1] for r in replies]
         welcome = sorted(ms for s in stats for ms in s["welcome_ms"])
         last = max((s["last_welcome_ns"] for s in stats), default=t0)

@@ -172,7 +172,9 @@ class ServerProcess:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log_path}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}; see {self.log_path}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
@@ -241,7 +243,9 @@ def machine_facts() -> dict[str, Any]:
     model = ""
     try:
         with open("/proc/cpuinfo") as f:
-            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), ""
+            )
     except OSError:
         pass  # not Linux
     return {
@@ -416,7 +420,8 @@ def print_result(res: dict[str, Any]) -> None:
     if mode == "load":
         c, t, s = res["connect"], res.get("traffic", {}), res.get("server", {})
         rows = [
-            ("target / users / rate", f"{res['target']} / {res['users']} / {res['rate']:g} msg/s/user"),
+            ("target / users / rate",
+             f"{res['target']} / {res['users']} / {res['rate']:g} msg/s/user"),
             ("connect all (s)", c.get("connect_all_s")),
             ("welcomed / failed", f"{c.get('welcomed')} / {c.get('failed')}"),
             ("sent (msgs/s)", t.get("sent_per_s")),
@@ -448,7 +453,8 @@ def print_result(res: dict[str, Any]) -> None:
              " / ".join(_fmt(c.get(k)) for k in ("welcome_p50_ms", "welcome_p99_ms",
                                                   "welcome_max_ms"))),
             ("server RSS empty / full (MiB)",
-             f"{s.get('rss_empty_kib', 0) / 1024:.1f} / {s.get('rss_connected_kib', 0) / 1024:.1f}"),
+             f"{s.get('rss_empty_kib', 0) / 1024:.1f} / "
+             f"{s.get('rss_connected_kib', 0) / 1024:.1f}"),
             ("RSS per idle user (KiB)", s.get("rss_per_user_kib")),
             ("server threads", s.get("threads")),
             ("server CPU to connect (s)", s.get("connect_cpu_s")),
