@@ -1,7 +1,8 @@
 """Chat protocol v1: JSON Lines frames, their validation, and text rules.
 
 Pure code with no sockets, threads or terminal: the server and the client both
-use it. The wire format is described in ``docs/PROTOCOL.md``.
+use it. The wire format is described in ``docs/PROTOCOL.md``; ``protocol.tls``
+holds the socket-free TLS engine both sides run over their own sockets.
 """
 
 from protocol.codec import (

@@ -16,6 +16,7 @@ import threading
 from server.app import ChatServer
 from server.config import SERVER_NAME, ServerConfig
 from server.store import StoreError
+from server.tls import TlsSetupError
 
 log = logging.getLogger("server")
 
@@ -62,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--password-file", metavar="PATH",
                         help="require the password in this file's first line to join; "
                              f"or set {PASSWORD_ENV} (default: no password)")
+    parser.add_argument("--certfile", metavar="PEM",
+                        help="serve TLS with this certificate chain (default: plain TCP)")
+    parser.add_argument("--keyfile", metavar="PEM",
+                        help="the certificate's private key, if not in --certfile")
     parser.add_argument("--hello-timeout", type=float, default=defaults.hello_timeout_s,
                         metavar="SECONDS",
                         help="close connections that send no valid hello in this time "
@@ -120,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         max_queue_bytes=args.max_queue_bytes, hello_timeout_s=args.hello_timeout,
         motd=args.motd, rate_limit_per_s=args.rate_limit, rate_burst=args.rate_burst,
         idle_timeout_s=args.idle_timeout, max_clients_per_ip=args.max_clients_per_ip,
-        password=password, persist=not args.no_persist, history_limit=args.history_limit,
+        password=password, certfile=args.certfile, keyfile=args.keyfile,
+        persist=not args.no_persist, history_limit=args.history_limit,
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
     )
     server = ChatServer(config)
@@ -129,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda _signum, _frame: stop.set())
     try:
         server.start()
-    except StoreError as exc:
+    except (StoreError, TlsSetupError) as exc:
         log.error("%s", exc)
         return 2
     except OSError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import selectors
 import socket
+import ssl
 import threading
 import time
 from typing import Final
@@ -22,6 +23,7 @@ from server.reaper import IdleReaper
 from server.room import Room
 from server.session import Session
 from server.store import HistoryStore, MessageStore, NullStore
+from server.tls import make_server_context
 from server.trimmer import HistoryTrimmer
 
 __all__ = ["ChatServer"]
@@ -46,6 +48,7 @@ class ChatServer:
         self._per_address: dict[str, int] = {}
         self._sessions_lock = threading.Lock()
         self._auth = AuthGuard(config.password)
+        self._tls_context: ssl.SSLContext | None = None
         self._reaper = IdleReaper(config.idle_timeout_s, self._sessions_snapshot)
         self._stop_r, self._stop_w = socket.socketpair()
         self._acceptor = threading.Thread(target=self._accept_loop, name="acceptor", daemon=True)
@@ -55,10 +58,12 @@ class ChatServer:
     def start(self) -> tuple[str, int]:
         """Open the database, bind, and start accepting; return the bound address.
 
-        Raises StoreError for a database that cannot be used and OSError for an
-        address that cannot be bound.
+        Raises StoreError for a database that cannot be used, TlsSetupError for a
+        certificate that cannot, and OSError for an address that cannot be bound.
         """
         config = self.config
+        if config.certfile is not None:
+            self._tls_context = make_server_context(config.certfile, config.keyfile)
         if config.persist:
             self._store = MessageStore(config.db_path, config.max_db_bytes)
         else:
@@ -80,6 +85,8 @@ class ChatServer:
         self._reaper.start()
         if self._auth.required:
             log.info("a password is required to join")
+        if self._tls_context is not None:
+            log.info("TLS is on (certificate %s)", config.certfile)
         log.info("listening on %s:%d", *self.address)
         return self.address
 
@@ -119,7 +126,8 @@ class ChatServer:
         peer = f"{addr[0]}:{addr[1]}"
         assert self._room is not None
         session = Session(
-            sock, peer, self._room, self._flusher, self.config, self._auth, self._forget
+            sock, peer, self._room, self._flusher, self.config, self._auth, self._forget,
+            self._tls_context,
         )
         refusal = self._admit(session)
         if refusal is not None:

@@ -27,6 +27,8 @@ class ServerConfig:
     idle_timeout_s: float = 240.0
     max_clients_per_ip: int = 0
     password: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
     persist: bool = True
     history_limit: int | None = None
     max_db_bytes: int | None = None

@@ -18,7 +18,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from server.tls import ConnectionTls
 
 __all__ = ["Flusher", "Outbox"]
 
@@ -35,18 +38,22 @@ class Outbox:
     """The bytes waiting for one connection.
 
     ``queued`` is appended to by producers under the flusher's lock; ``sending``
-    belongs to the flusher thread alone.
+    belongs to the flusher thread alone. On a TLS connection ``queued`` holds
+    plaintext and ``sending`` ciphertext.
     """
 
     __slots__ = (
-        "sock", "peer", "max_bytes", "queued", "sending", "in_work", "waiting_writable",
+        "sock", "peer", "max_bytes", "tls", "queued", "sending", "in_work", "waiting_writable",
         "closing", "close_deadline", "released", "shut", "closed", "close_reason",
     )
 
-    def __init__(self, sock: socket.socket, peer: str, max_bytes: int) -> None:
+    def __init__(
+        self, sock: socket.socket, peer: str, max_bytes: int, tls: ConnectionTls | None = None
+    ) -> None:
         self.sock = sock
         self.peer = peer
         self.max_bytes = max_bytes
+        self.tls = tls
         self.queued = bytearray()
         self.sending = bytearray()
         self.in_work = False
@@ -86,9 +93,19 @@ class Flusher:
 
     # Producer side: any thread.
 
-    def open(self, sock: socket.socket, peer: str, max_bytes: int) -> Outbox:
+    def open(
+        self, sock: socket.socket, peer: str, max_bytes: int, tls: ConnectionTls | None = None
+    ) -> Outbox:
         """Return a new outbox for ``sock``; the flusher now owns closing it."""
-        return Outbox(sock, peer, max_bytes)
+        return Outbox(sock, peer, max_bytes, tls)
+
+    def poke(self, box: Outbox) -> None:
+        """Have the flusher look at ``box`` (TLS handshake bytes are waiting)."""
+        with self._lock:
+            self._schedule(box)
+            wake = self._wake_needed()
+        if wake:
+            self._wake()
 
     def send(self, box: Outbox, data: bytes) -> bool:
         """Queue ``data`` for one connection; False if it is closing or just overflowed."""
@@ -174,14 +191,13 @@ class Flusher:
             while True:
                 with self._lock:
                     work, self._work = self._work, []
-                    for box in work:
-                        box.in_work = False
-                        self._take_queued(box)
+                    taken = [self._take_queued(box) for box in work]
                     stopping = self._stopping and not work and not self._closing
                     self._asleep = not work
                 if stopping:
                     break
-                for box in work:
+                for box, plaintext in zip(work, taken, strict=True):
+                    self._encrypt(box, plaintext)
                     self._flush(box)
                 self._wait(block=not work)
                 self._expire_closing()
@@ -190,15 +206,28 @@ class Flusher:
         finally:
             self._close_everything()
 
-    def _take_queued(self, box: Outbox) -> None:
-        """Move queued bytes to the flusher's side (under the lock)."""
+    def _take_queued(self, box: Outbox) -> bytes | bytearray | None:
+        """Move queued bytes to the flusher's side (under the lock).
+
+        For a TLS box, return the plaintext to encrypt once the lock is released.
+        """
+        box.in_work = False
+        if box.tls is not None:
+            plaintext, box.queued = box.queued, bytearray()
+            return plaintext
         if not box.queued:
-            return
+            return None
         if box.sending:
             box.sending += box.queued
             box.queued.clear()
         else:
             box.sending, box.queued = box.queued, box.sending
+        return None
+
+    def _encrypt(self, box: Outbox, plaintext: bytes | bytearray | None) -> None:
+        """Turn taken plaintext (and any handshake bytes) into ciphertext to send."""
+        if box.tls is not None and plaintext is not None and not box.closed:
+            box.sending += box.tls.encrypt(bytes(plaintext))
 
     def _flush(self, box: Outbox) -> None:
         """Send what the flusher holds for ``box`` without blocking."""
@@ -236,7 +265,8 @@ class Flusher:
                 self._drain_wake()
                 continue
             with self._lock:
-                self._take_queued(box)
+                plaintext = self._take_queued(box)  # a box waiting to write is never in work
+            self._encrypt(box, plaintext)
             self._flush(box)
         with self._lock:
             self._asleep = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import select
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +47,7 @@ from server.errors import AuthFailed, NotWelcomed, RateLimited
 from server.limits import AuthGuard, TokenBucket
 from server.outbound import Flusher
 from server.room import Member, Room
+from server.tls import ConnectionTls
 
 __all__ = ["Session"]
 
@@ -68,13 +70,15 @@ class Session:
         config: ServerConfig,
         auth: AuthGuard,
         on_exit: Callable[[Session], None],
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.sock = sock
         self.peer = peer
         self.room = room
         self.flusher = flusher
         self.config = config
-        self.outbox = flusher.open(sock, peer, config.max_queue_bytes)
+        self.tls = ConnectionTls(tls_context) if tls_context is not None else None
+        self.outbox = flusher.open(sock, peer, config.max_queue_bytes, self.tls)
         self.member: Member | None = None
         self.last_heard = time.monotonic()
         self._auth = auth
@@ -143,10 +147,27 @@ class Session:
             if not data:
                 return
             self.last_heard = time.monotonic()
+            if self.tls is not None:
+                data = self._decrypt(data)
+                if self.tls.peer_closed:
+                    return
             for item in self._decoder.receive_data(data):
                 self._handle(item)
                 if self._done:
                     return
+
+    def _decrypt(self, data: bytes) -> bytes:
+        """Return the plaintext in ``data``; a peer that fails TLS is disconnected."""
+        assert self.tls is not None
+        try:
+            plaintext, output_waiting = self.tls.decrypt(data)
+        except ssl.SSLError as exc:
+            log.warning("[%s] TLS failed: %s", self.peer, exc.reason or exc)
+            self._done = True
+            return b""
+        if output_waiting:
+            self.flusher.poke(self.outbox)
+        return plaintext
 
     def _wait_readable(self, deadline: float) -> bool:
         """Wait for input until ``deadline``; False if none came."""

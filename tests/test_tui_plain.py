@@ -15,7 +15,11 @@ pytestmark = pytest.mark.timeout(30)
 
 
 def start_plain(
-    server: ServerProcess, tmp_path: Path, nick: str
+    server: ServerProcess,
+    tmp_path: Path,
+    nick: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
     proc = subprocess.Popen(
         [
@@ -28,8 +32,10 @@ def start_plain(
             nick,
             "--log-file",
             str(tmp_path / "plain.log"),
+            *extra,
         ],
         cwd=ROOT,
+        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

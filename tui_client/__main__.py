@@ -8,8 +8,10 @@ is not a terminal). Errors end with one plain line; tracebacks go to the log.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
+import ssl
 import sys
 from pathlib import Path
 from typing import Final
@@ -22,6 +24,7 @@ log = logging.getLogger("tui_client")
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8080
+PASSWORD_ENV: Final = "TERMCHAT_PASSWORD"
 
 
 def _default_log_path() -> Path:
@@ -37,9 +40,18 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--nick", help="your nick (asked for when missing)")
     parser.add_argument(
-        "--password",
-        default=os.environ.get("CHAT_PASSWORD"),
-        help="server password (or set CHAT_PASSWORD)",
+        "--password-file",
+        type=Path,
+        help=f"read the server password from this file's first line (or set {PASSWORD_ENV})",
+    )
+    parser.add_argument(
+        "--ask-password", action="store_true", help="ask for the server password at start"
+    )
+    parser.add_argument("--tls", action="store_true", help="connect with TLS")
+    parser.add_argument(
+        "--cafile",
+        type=Path,
+        help="trust the server certificate signed by this CA (default: the system's store)",
     )
     parser.add_argument("--plain", action="store_true", help="line mode: read stdin, print lines")
     parser.add_argument(
@@ -81,7 +93,26 @@ def _ask_nick() -> str | None:
             print(exc.message)
 
 
-def _run_curses(args: argparse.Namespace, nick: str) -> int:
+def _read_password(args: argparse.Namespace) -> str | None:
+    """Return the password from a prompt, a file or the environment (never argv)."""
+    if args.ask_password:
+        return getpass.getpass("Password: ") or None
+    if args.password_file is not None:
+        with open(args.password_file, encoding="utf-8") as file:
+            return file.readline().rstrip("\r\n") or None
+    return os.environ.get(PASSWORD_ENV) or None
+
+
+def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """Return a verifying TLS context when --tls (or --cafile) is given."""
+    if not args.tls and args.cafile is None:
+        return None
+    return ssl.create_default_context(cafile=str(args.cafile) if args.cafile else None)
+
+
+def _run_curses(
+    args: argparse.Namespace, nick: str, password: str | None, tls: ssl.SSLContext | None
+) -> int:
     import curses
     import locale
 
@@ -89,7 +120,7 @@ def _run_curses(args: argparse.Namespace, nick: str) -> int:
 
     locale.setlocale(locale.LC_ALL, "")
     os.environ.setdefault("ESCDELAY", "25")
-    app = ChatApp(args.host, args.port, nick, password=args.password)
+    app = ChatApp(args.host, args.port, nick, password=password, tls=tls)
     status: int = curses.wrapper(app.run)
     return status
 
@@ -112,11 +143,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chat: {exc.message}", file=sys.stderr)
         return 2
     try:
+        password = _read_password(args)
+        tls = _tls_context(args)
+    except (OSError, ssl.SSLError) as exc:
+        print(f"chat: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", file=sys.stderr)
+        return 2
+    except (EOFError, KeyboardInterrupt):
+        return 2
+    try:
         if args.plain or not sys.stdout.isatty():
             from tui_client.plain import run_plain
 
-            return run_plain(args.host, args.port, nick, args.password, sys.stdin, sys.stdout)
-        return _run_curses(args, nick)
+            return run_plain(args.host, args.port, nick, password, sys.stdin, sys.stdout, tls)
+        return _run_curses(args, nick, password, tls)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

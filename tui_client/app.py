@@ -11,6 +11,7 @@ from __future__ import annotations
 import curses
 import logging
 import queue
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -52,14 +53,21 @@ BRACKETED_PASTE_OFF: Final = "\x1b[?2004l"
 class ChatApp:
     """The full-screen chat client; :meth:`run` is given to ``curses.wrapper``."""
 
-    def __init__(self, host: str, port: int, nick: str, password: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        nick: str,
+        password: str | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.state = ClientState(host, port, nick)
         self.editor = LineEditor()
         self.completer = NickCompleter()
         self.renderer = Renderer()
         self.decoder = KeyDecoder()
         self.events: queue.Queue[NetEvent] = queue.Queue()
-        self.conn = Connection(host, port, nick, self.events, password=password)
+        self.conn = Connection(host, port, nick, self.events, password=password, tls=tls)
         self.quit_reason: str | None = None
         self._bindings: dict[str | int, str] = {}
         self._attrs: Attrs = {}

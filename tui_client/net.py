@@ -14,6 +14,7 @@ import enum
 import logging
 import queue
 import socket
+import ssl
 import threading
 from dataclasses import dataclass
 from typing import Final
@@ -38,6 +39,7 @@ from protocol import (
     parse_server_frame,
 )
 from tui_client.state import Status
+from tui_client.transport import Transport
 
 __all__ = ["BACKOFF_MAX_S", "Connection", "NetEvent", "NetStatus"]
 
@@ -46,7 +48,6 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST_S: Final = 1.0
 BACKOFF_MAX_S: Final = 30.0
 CONNECT_TIMEOUT_S: Final = 5.0
-RECV_BYTES: Final = 65536
 RECONNECT_BYE_REASONS: Final = frozenset({"server_shutdown", "slow_consumer", "idle_timeout"})
 NICK_ERRORS: Final = frozenset({"nick_taken", "nick_invalid"})
 
@@ -79,15 +80,17 @@ class Connection:
         events: queue.Queue[NetEvent],
         password: str | None = None,
         backoff_first_s: float = BACKOFF_FIRST_S,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.nick = nick
         self.password = password
+        self.tls = tls
         self._events = events
         self._backoff_first_s = backoff_first_s
         self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
+        self._transport: Transport | None = None
         self._welcomed = False  # on the current socket
         self._ever_welcomed = False
         self._welcomed_this_time = False
@@ -107,11 +110,11 @@ class Connection:
         """Send a frame; return False when not connected. Thread-safe."""
         data = encode_frame(frame)
         with self._lock:
-            sock = self._sock if self._welcomed or isinstance(frame, Hello) else None
-            if sock is None:
+            transport = self._transport if self._welcomed or isinstance(frame, Hello) else None
+            if transport is None:
                 return False
             try:
-                sock.sendall(data)
+                transport.sendall(data)
             except OSError as exc:
                 log.info("send failed: %s", exc)
                 return False
@@ -142,14 +145,10 @@ class Connection:
 
     def _close(self) -> None:
         with self._lock:
-            sock, self._sock = self._sock, None
+            transport, self._transport = self._transport, None
             self._welcomed = False
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by the peer
-            sock.close()
+        if transport is not None:
+            transport.close()
 
     def _emit(self, event: NetEvent) -> None:
         self._events.put(event)
@@ -193,9 +192,22 @@ class Connection:
         except OSError as exc:
             log.info("connect to %s:%s failed: %s", self.host, self.port, exc)
             return _Outcome.LOST
+        transport = Transport(sock, self.tls, self.host)
+        try:
+            transport.handshake()
+        except ssl.SSLError as exc:
+            log.warning("TLS with %s:%s failed: %s", self.host, self.port, exc)
+            transport.close()
+            reason = getattr(exc, "verify_message", None) or exc.reason or str(exc)
+            self._emit(Error(code="tls_failed", message=f"Secure connection failed: {reason}."))
+            return _Outcome.END
+        except OSError as exc:
+            log.info("TLS handshake with %s:%s failed: %s", self.host, self.port, exc)
+            transport.close()
+            return _Outcome.LOST
         sock.settimeout(None)
         with self._lock:
-            self._sock = sock
+            self._transport = transport
         if self._stop.is_set():
             return _Outcome.END
         hello = Hello(
@@ -207,7 +219,7 @@ class Connection:
         try:
             while True:
                 try:
-                    data = sock.recv(RECV_BYTES)
+                    data = transport.recv()
                 except OSError as exc:
                     log.info("connection lost: %s", exc)
                     return _Outcome.LOST

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import ssl
 import threading
 import time
 from typing import Final, TextIO
@@ -35,13 +36,21 @@ EOF_WAIT_S: Final = 10.0  # how long queued lines wait for a connection after en
 
 
 class _PlainClient:
-    def __init__(self, host: str, port: int, nick: str, password: str | None, out: TextIO) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        nick: str,
+        password: str | None,
+        out: TextIO,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.out = out
         self.state = ClientState(host, port, nick)
         self.state.listener = self._print_entry
         self.events: queue.Queue[NetEvent] = queue.Queue()
         self.lines: queue.Queue[str | None] = queue.Queue()
-        self.conn = Connection(host, port, nick, self.events, password=password)
+        self.conn = Connection(host, port, nick, self.events, password=password, tls=tls)
         self.pending: list[str] = []
         self.eof_at: float | None = None
         self.done = False
@@ -158,7 +167,13 @@ class _PlainClient:
 
 
 def run_plain(
-    host: str, port: int, nick: str, password: str | None, stdin: TextIO, out: TextIO
+    host: str,
+    port: int,
+    nick: str,
+    password: str | None,
+    stdin: TextIO,
+    out: TextIO,
+    tls: ssl.SSLContext | None = None,
 ) -> int:
     """Run the line-mode client until end of input or /quit; return the exit status."""
-    return _PlainClient(host, port, nick, password, out).run(stdin)
+    return _PlainClient(host, port, nick, password, out, tls).run(stdin)
