@@ -6,7 +6,7 @@ socket users chat (Cyrillic, /me, a mention, a private message), drives the
 client through a pty, reads its screen with pyte and writes ``screenshots/``
 ``chat.svg``, ``scrollback.svg`` and ``narrow.svg``. POSIX only.
 
-    .venv/bin/python scripts/make_screenshots.py
+    .venv/bin/python screenshots/make_screenshots.py
 """
 
 from __future__ import annotations

@@ -9,11 +9,11 @@ the text (``"<sender_idx> <seq> <monotonic_ns>"``), so a late sender does not
 hide delay (no coordinated omission). CLOCK_MONOTONIC is system-wide on Linux,
 so times compare across worker processes.
 
-The driver (``bench/run.py``) owns the server, CPU pinning and /proc sampling;
+The driver (``tests/bench/run.py``) owns the server, CPU pinning and /proc sampling;
 this module knows nothing about them. It can also be run alone against a server
 that is already listening::
 
-    python3 bench/loadgen.py --port 8080 --users 200 --rate 5 --duration 10
+    python3 tests/bench/loadgen.py --port 8080 --users 200 --rate 5 --duration 10
 
 Workload "one room": every user joins, then each sends ``rate`` messages per
 second for ``duration`` seconds (open loop, evenly spaced with +-10% jitter,

@@ -5,7 +5,7 @@ own profiler and the profiles are merged when the server stops (SIGTERM or
 SIGINT). Expect the server to run 2-3x slower under cProfile: compare the
 shares, not the absolute figures. py-spy (see README.md) has no such overhead.
 
-    python3 bench/profile_server.py --out bench-results/server.prof -- --port 18080
+    python3 tests/bench/profile_server.py --out bench-results/server.prof -- --port 18080
     python3 -m pstats bench-results/server.prof
 
 Everything after ``--`` goes to the server (``--host 127.0.0.1``, ``--db`` in a
@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 _profiles: list[cProfile.Profile] = []
 _lock = threading.Lock()

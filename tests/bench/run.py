@@ -1,17 +1,17 @@
 """Benchmark driver: start a server pinned to one core, load it, report figures.
 
 The server (this repo's, or ngircd with ``--target irc``) runs on CPU 0; the
-load generator (``bench/loadgen.py``) runs on the other CPUs, one worker process
+load generator (``tests/bench/loadgen.py``) runs on the other CPUs, one worker process
 per CPU. Server CPU seconds and RSS come from ``/proc/PID/stat`` and
 ``/proc/PID/status``. Every run gets a fresh server and a fresh database.
 
 Results print as a table and are appended as JSON lines to
 ``bench-results/results.jsonl`` (gitignored). Server logs go next to it.
 
-    python3 bench/run.py --users 200 --rate 15 --duration 10
-    python3 bench/run.py --users 1000 --step --duration 5
-    python3 bench/run.py --idle-users 5000
-    python3 bench/run.py --users 200 --rate 15 --target irc
+    python3 tests/bench/run.py --users 200 --rate 15 --duration 10
+    python3 tests/bench/run.py --users 1000 --step --duration 5
+    python3 tests/bench/run.py --idle-users 5000
+    python3 tests/bench/run.py --users 200 --rate 15 --target irc
 
 Stdlib only; run it from the repository root or anywhere (paths are resolved).
 """
@@ -37,7 +37,7 @@ from typing import Any, Final
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen  # noqa: E402  (a sibling script, not a package)
 
-REPO: Final = Path(__file__).resolve().parent.parent
+REPO: Final = Path(__file__).resolve().parents[2]
 RESULTS_DIR: Final = REPO / "bench-results"
 CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES: Final = os.sysconf("SC_PAGE_SIZE")
@@ -483,7 +483,9 @@ def print_result(res: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Benchmark the chat server (see bench/README.md).")
+    parser = argparse.ArgumentParser(
+        description="Benchmark the chat server (see tests/bench/README.md)."
+    )
     parser.add_argument("--users", type=int, default=200, help="simulated users (load/step)")
     parser.add_argument("--rate", type=float, default=None,
                         help="messages/s per user (step mode: the first rate)")
