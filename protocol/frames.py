@@ -77,8 +77,8 @@ class Frame:
             value = getattr(self, field)
             if value is None or value is False:
                 continue
-            if isinstance(value, list):
-                value = [v.to_wire() if isinstance(v, Frame) else v for v in value]
+            if isinstance(value, list) and value and isinstance(value[0], Frame):
+                value = [v.to_wire() for v in value]
             obj[wire_name] = value
         return obj
 

@@ -117,10 +117,22 @@ class Flusher:
         return accepted
 
     def send_many(self, boxes: Iterable[Outbox], data: bytes) -> None:
-        """Queue the same ``data`` for many connections under one lock."""
+        """Queue the same ``data`` for many connections under one lock.
+
+        The per-recipient fast path is inlined: this loop is the fan-out's hot spot.
+        """
+        size = len(data)
         with self._lock:
+            schedule = self._work.append  # bound under the lock: the flusher swaps the list
             for box in boxes:
-                self._append(box, data)
+                pending = len(box.queued) + len(box.sending)
+                if box.closing or (pending and pending + size > box.max_bytes):
+                    self._append(box, data)
+                    continue
+                box.queued += data
+                if not box.in_work and not box.waiting_writable:
+                    box.in_work = True
+                    schedule(box)
             wake = self._wake_needed()
         if wake:
             self._wake()
@@ -197,8 +209,7 @@ class Flusher:
                 if stopping:
                     break
                 for box, plaintext in zip(work, taken, strict=True):
-                    self._encrypt(box, plaintext)
-                    self._flush(box)
+                    self._serve_box(box, plaintext)
                 self._wait(block=not work)
                 self._expire_closing()
         except Exception:
@@ -224,6 +235,15 @@ class Flusher:
             box.sending, box.queued = box.queued, box.sending
         return None
 
+    def _serve_box(self, box: Outbox, plaintext: bytes | bytearray | None) -> None:
+        """Encrypt and send for one box; a bug here costs that connection, not the server."""
+        try:
+            self._encrypt(box, plaintext)
+            self._flush(box)
+        except Exception:
+            log.exception("[%s] flushing failed; closing the connection", box.peer)
+            self._abort(box)
+
     def _encrypt(self, box: Outbox, plaintext: bytes | bytearray | None) -> None:
         """Turn taken plaintext (and any handshake bytes) into ciphertext to send."""
         if box.tls is not None and plaintext is not None and not box.closed:
@@ -236,7 +256,10 @@ class Flusher:
         data = box.sending
         while data:
             try:
-                sent = box.sock.send(memoryview(data)[:_MAX_SEND_BYTES], _SEND_FLAGS)
+                if len(data) <= _MAX_SEND_BYTES:
+                    sent = box.sock.send(data, _SEND_FLAGS)
+                else:  # the view must not outlive the call: data is resized below
+                    sent = box.sock.send(memoryview(data)[:_MAX_SEND_BYTES], _SEND_FLAGS)
             except (BlockingIOError, InterruptedError):
                 self._watch_writable(box)
                 return
@@ -249,7 +272,8 @@ class Flusher:
         if box.waiting_writable:
             self._selector.unregister(box.sock)
             box.waiting_writable = False
-        self._finish_if_closing(box)
+        if box.closing:
+            self._finish_if_closing(box)
 
     def _watch_writable(self, box: Outbox) -> None:
         if not box.waiting_writable:
@@ -266,8 +290,7 @@ class Flusher:
                 continue
             with self._lock:
                 plaintext = self._take_queued(box)  # a box waiting to write is never in work
-            self._encrypt(box, plaintext)
-            self._flush(box)
+            self._serve_box(box, plaintext)
         with self._lock:
             self._asleep = False
 

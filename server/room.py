@@ -41,6 +41,7 @@ from protocol import (
 )
 from server.errors import NickTaken, NoSuchUser, ServerError
 from server.outbound import Flusher, Outbox
+from server.roster import SortedRoster
 from server.store import HistoryStore, StoreError
 
 __all__ = ["Member", "Room", "WELCOME_HISTORY", "RESUME_HISTORY_CAP"]
@@ -109,6 +110,7 @@ class Room:
         self._motd = motd
         self._lock = threading.Lock()
         self._members: dict[str, Member] = {}
+        self._roster = SortedRoster()
         self._recent: deque[Message] = deque(store.latest(RESUME_HISTORY_CAP), RESUME_HISTORY_CAP)
         self._last_relayed_id = store.last_id
         self._next_id = store.last_id + 1
@@ -135,10 +137,12 @@ class Room:
                 raise NickTaken("Nick already taken; choose another with /nick NAME.")
             member = Member(nick=nick, outbox=outbox, peer=peer)
             self._members[key] = member
+            self._roster.remove(key)
+            self._roster.add(key, nick)
             welcome = Welcome(
                 nick=nick,
                 server=self._server_name,
-                roster=self._roster_locked(),
+                roster=self._roster.nicks(),
                 history=self._history_since_locked(since),
                 motd=self._motd,
                 resume=member.resume_token,
@@ -161,7 +165,9 @@ class Room:
             if not member.active:
                 return False
             member.active = False
-            del self._members[nick_key(member.nick)]
+            key = nick_key(member.nick)
+            del self._members[key]
+            self._roster.remove(key)
         self._announce(Leave(nick=member.nick, reason=reason, ts=time.time()))
         return True
 
@@ -177,6 +183,8 @@ class Room:
                 raise NickTaken("Nick already taken; choose another with /nick NAME.")
             del self._members[old_key]
             self._members[new_key] = member
+            self._roster.remove(old_key)
+            self._roster.add(new_key, new_nick)
             member.nick = new_nick
         self._announce(Rename(old=old_nick, new=new_nick, ts=time.time()))
         return old_nick
@@ -184,7 +192,7 @@ class Room:
     def roster(self) -> list[str]:
         """Return everyone online, sorted case-insensitively."""
         with self._lock:
-            return self._roster_locked()
+            return self._roster.nicks()
 
     def close_all(self, reason: str) -> list[Member]:
         """Say ``bye`` to every member and close their connections after the flush."""
@@ -192,6 +200,7 @@ class Room:
         with self._lock:
             members = list(self._members.values())
             self._members.clear()
+            self._roster = SortedRoster()
             for member in members:
                 member.active = False
                 self._flusher.send(member.outbox, bye)
@@ -253,11 +262,19 @@ class Room:
                         break
                 items = [item for item in batch if item is not None]
                 if items:
-                    self._relay(items)
+                    self._relay_safely(items)
                 if len(items) < len(batch):
                     return
         except Exception:
             log.exception("room worker failed")
+
+    def _relay_safely(self, items: list[_Item]) -> None:
+        """Relay a batch; a bug costs that batch (its senders hear of it), not the room."""
+        try:
+            self._relay(items)
+        except Exception:
+            log.exception("relaying a batch of %d failed", len(items))
+            self._refuse(item.sender for item in items if isinstance(item, _Submission))
 
     def _relay(self, items: list[_Item]) -> None:
         """Number and store the batch's messages, then fan everything out in order."""
@@ -345,9 +362,6 @@ class Room:
 
     def _broadcast_locked(self, data: bytes, skip: Member | None = None) -> None:
         self._flusher.send_many((m.outbox for m in self._members.values() if m is not skip), data)
-
-    def _roster_locked(self) -> list[str]:
-        return sorted((m.nick for m in self._members.values()), key=nick_key)
 
     def _history_since_locked(self, since: int | None) -> list[Message]:
         if since is None:
