@@ -15,6 +15,7 @@ import threading
 
 from server.app import ChatServer
 from server.config import SERVER_NAME, ServerConfig
+from server.memory import tune_allocator
 from server.store import StoreError
 from server.tls import TlsSetupError
 
@@ -119,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("Cannot read the password file %s: %s.", args.password_file, exc.strerror)
         return 2
     _raise_fd_limit()
+    tune_allocator()
     threading.stack_size(THREAD_STACK_BYTES)
     config = ServerConfig(
         host=args.host, port=args.port, db_path=args.db, max_clients=args.max_clients,

@@ -1,10 +1,13 @@
 """Outbound bytes: one flushing thread sends for every connection.
 
 Producers (reader threads, the room worker) only append bytes to an
-:class:`Outbox` and never touch a socket. The :class:`Flusher` thread takes what
-is queued, sends it with non-blocking ``send`` calls, waits on a selector for
-sockets that are full, and is woken by a byte on a socketpair only when it is
-asleep, so under load it batches by itself. It alone closes sockets.
+:class:`Outbox` and never touch a socket. An outbox holds references to the
+producers' immutable ``bytes``, so a broadcast costs one object shared by every
+recipient, not a copy each. The :class:`Flusher` thread takes what is queued,
+sends it with non-blocking ``sendmsg`` calls (many buffers per system call),
+waits on a selector for sockets that are full, and is woken by a byte on a
+socketpair only when it is asleep, so under load it batches by itself. It alone
+closes sockets.
 
 An outbox is capped in bytes; a consumer that falls that far behind is sent
 ``bye slow_consumer`` and its socket is shut down (IRC's "SendQ exceeded").
@@ -31,11 +34,14 @@ LINGER_S: Final = 2.0
 """How long a closing connection may take to flush its last bytes."""
 
 _SEND_FLAGS: Final = getattr(socket, "MSG_DONTWAIT", 0) | getattr(socket, "MSG_NOSIGNAL", 0)
-_MAX_SEND_BYTES: Final = 1 << 20
+_MAX_BUFFERS_PER_SEND: Final = 1024  # Linux's IOV_MAX
+_SLOW_CONSUMER_BYE: Final = b'\n{"type":"bye","reason":"slow_consumer"}\n'
+
+Buffer = bytes | memoryview
 
 
 class Outbox:
-    """The bytes waiting for one connection.
+    """The bytes waiting for one connection, as a list of shared buffers.
 
     ``queued`` is appended to by producers under the flusher's lock; ``sending``
     belongs to the flusher thread alone. On a TLS connection ``queued`` holds
@@ -43,8 +49,9 @@ class Outbox:
     """
 
     __slots__ = (
-        "sock", "peer", "max_bytes", "tls", "queued", "sending", "in_work", "waiting_writable",
-        "closing", "close_deadline", "released", "shut", "closed", "close_reason",
+        "sock", "peer", "max_bytes", "tls", "queued", "queued_bytes", "sending",
+        "sending_bytes", "in_work", "waiting_writable", "closing", "close_deadline",
+        "released", "shut", "closed", "close_reason",
     )
 
     def __init__(
@@ -54,8 +61,10 @@ class Outbox:
         self.peer = peer
         self.max_bytes = max_bytes
         self.tls = tls
-        self.queued = bytearray()
-        self.sending = bytearray()
+        self.queued: list[bytes] = []
+        self.queued_bytes = 0
+        self.sending: list[Buffer] = []
+        self.sending_bytes = 0
         self.in_work = False
         self.waiting_writable = False
         self.closing = False
@@ -68,7 +77,7 @@ class Outbox:
     @property
     def pending_bytes(self) -> int:
         """Bytes not yet handed to the kernel (approximate outside the lock)."""
-        return len(self.queued) + len(self.sending)
+        return self.queued_bytes + self.sending_bytes
 
 
 class Flusher:
@@ -108,7 +117,10 @@ class Flusher:
             self._wake()
 
     def send(self, box: Outbox, data: bytes) -> bool:
-        """Queue ``data`` for one connection; False if it is closing or just overflowed."""
+        """Queue ``data`` for one connection; False if it is closing or just overflowed.
+
+        ``data`` is kept by reference until sent: pass immutable ``bytes``.
+        """
         with self._lock:
             accepted = self._append(box, data)
             wake = self._wake_needed()
@@ -125,11 +137,12 @@ class Flusher:
         with self._lock:
             schedule = self._work.append  # bound under the lock: the flusher swaps the list
             for box in boxes:
-                pending = len(box.queued) + len(box.sending)
+                pending = box.queued_bytes + box.sending_bytes
                 if box.closing or (pending and pending + size > box.max_bytes):
                     self._append(box, data)
                     continue
-                box.queued += data
+                box.queued.append(data)
+                box.queued_bytes += size
                 if not box.in_work and not box.waiting_writable:
                     box.in_work = True
                     schedule(box)
@@ -160,15 +173,16 @@ class Flusher:
         """Append under the lock; on overflow queue ``bye slow_consumer`` instead."""
         if box.closing:
             return False
-        pending = len(box.queued) + len(box.sending)
+        pending = box.queued_bytes + box.sending_bytes
         if pending and pending + len(data) > box.max_bytes:
-            box.queued.clear()
-            box.queued += b'\n{"type":"bye","reason":"slow_consumer"}\n'
+            box.queued = [_SLOW_CONSUMER_BYE]  # its newline ends any half-sent frame
+            box.queued_bytes = len(_SLOW_CONSUMER_BYE)
             self._begin_close(box, "slow_consumer")
             self._schedule(box)
             log.warning("[%s] dropped: slow_consumer (%d bytes queued)", box.peer, pending)
             return False
-        box.queued += data
+        box.queued.append(data)
+        box.queued_bytes += len(data)
         self._schedule(box)
         return True
 
@@ -217,25 +231,21 @@ class Flusher:
         finally:
             self._close_everything()
 
-    def _take_queued(self, box: Outbox) -> bytes | bytearray | None:
-        """Move queued bytes to the flusher's side (under the lock).
+    def _take_queued(self, box: Outbox) -> bytes | None:
+        """Move queued buffers to the flusher's side (under the lock).
 
         For a TLS box, return the plaintext to encrypt once the lock is released.
         """
         box.in_work = False
+        queued, box.queued = box.queued, []
+        size, box.queued_bytes = box.queued_bytes, 0
         if box.tls is not None:
-            plaintext, box.queued = box.queued, bytearray()
-            return plaintext
-        if not box.queued:
-            return None
-        if box.sending:
-            box.sending += box.queued
-            box.queued.clear()
-        else:
-            box.sending, box.queued = box.queued, box.sending
+            return b"".join(queued)
+        box.sending.extend(queued)
+        box.sending_bytes += size
         return None
 
-    def _serve_box(self, box: Outbox, plaintext: bytes | bytearray | None) -> None:
+    def _serve_box(self, box: Outbox, plaintext: bytes | None) -> None:
         """Encrypt and send for one box; a bug here costs that connection, not the server."""
         try:
             self._encrypt(box, plaintext)
@@ -244,31 +254,34 @@ class Flusher:
             log.exception("[%s] flushing failed; closing the connection", box.peer)
             self._abort(box)
 
-    def _encrypt(self, box: Outbox, plaintext: bytes | bytearray | None) -> None:
+    def _encrypt(self, box: Outbox, plaintext: bytes | None) -> None:
         """Turn taken plaintext (and any handshake bytes) into ciphertext to send."""
         if box.tls is not None and plaintext is not None and not box.closed:
-            box.sending += box.tls.encrypt(bytes(plaintext))
+            ciphertext = box.tls.encrypt(plaintext)
+            if ciphertext:
+                box.sending.append(ciphertext)
+                box.sending_bytes += len(ciphertext)
 
     def _flush(self, box: Outbox) -> None:
         """Send what the flusher holds for ``box`` without blocking."""
         if box.closed:
             return
-        data = box.sending
-        while data:
+        buffers = box.sending
+        while buffers:
             try:
-                if len(data) <= _MAX_SEND_BYTES:
-                    sent = box.sock.send(data, _SEND_FLAGS)
-                else:  # the view must not outlive the call: data is resized below
-                    sent = box.sock.send(memoryview(data)[:_MAX_SEND_BYTES], _SEND_FLAGS)
+                if len(buffers) == 1:
+                    sent = box.sock.send(buffers[0], _SEND_FLAGS)
+                else:
+                    sent = box.sock.sendmsg(buffers[:_MAX_BUFFERS_PER_SEND], (), _SEND_FLAGS)
             except (BlockingIOError, InterruptedError):
                 self._watch_writable(box)
                 return
             except OSError as exc:
                 log.debug("[%s] send failed: %s", box.peer, exc)
-                data.clear()
                 self._abort(box)
                 return
-            del data[:sent]
+            box.sending_bytes -= sent
+            _consume(buffers, sent)
         if box.waiting_writable:
             self._selector.unregister(box.sock)
             box.waiting_writable = False
@@ -336,10 +349,12 @@ class Flusher:
     def _abort(self, box: Outbox) -> None:
         """Give up on the bytes still queued: shut down, and close if released."""
         with self._lock:
-            box.queued.clear()
+            box.queued = []
+            box.queued_bytes = 0
             self._begin_close(box, box.close_reason)
             released = box.released
         box.sending.clear()
+        box.sending_bytes = 0
         if box.waiting_writable:
             self._selector.unregister(box.sock)
             box.waiting_writable = False
@@ -385,3 +400,16 @@ class Flusher:
                 box.close_deadline = min(box.close_deadline, time.monotonic() + timeout)
         self._wake()
         self._thread.join(timeout + 1.0)
+
+
+def _consume(buffers: list[Buffer], sent: int) -> None:
+    """Drop the first ``sent`` bytes from a list of buffers (the kernel took them)."""
+    index = 0
+    while sent:
+        size = len(buffers[index])
+        if sent < size:
+            buffers[index] = memoryview(buffers[index])[sent:]
+            break
+        sent -= size
+        index += 1
+    del buffers[:index]

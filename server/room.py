@@ -56,6 +56,10 @@ RESUME_HISTORY_CAP: Final = 1000
 
 _INBOX_CAPACITY: Final = 20_000
 _MAX_BATCH: Final = 5_000
+GATHER_MIN_MEMBERS: Final = 256
+GATHER_S: Final = 0.005
+"""In a room this large the worker waits this long after the first item before
+relaying, so that a burst (a join storm, say) costs one pass over the members."""
 
 
 @dataclass(eq=False)
@@ -90,6 +94,8 @@ class _Announcement:
 
 
 _Item = _Submission | _Announcement
+_Run = list[tuple[bytes, Member | None]]
+"""Lines for everyone in order, each with the one member (if any) who must not get it."""
 
 
 class Room:
@@ -255,6 +261,9 @@ class Room:
         try:
             while True:
                 batch = [self._inbox.get()]
+                # len() of the dict without the lock: a size hint, exact enough here
+                if len(self._members) >= GATHER_MIN_MEMBERS and batch[0] is not None:
+                    time.sleep(GATHER_S)
                 while len(batch) < _MAX_BATCH:
                     try:
                         batch.append(self._inbox.get_nowait())
@@ -293,22 +302,18 @@ class Room:
         ]
         stored = self._store_batch(submissions, messages)
         numbered = iter(messages)
-        run: list[bytes] = []
+        run: _Run = []
         with self._lock:
             for item in items:
                 if isinstance(item, _Announcement):
-                    if item.skip is None:
-                        run.append(item.data)
-                    else:
-                        run = self._send_run_locked(run)
-                        self._broadcast_locked(item.data, skip=item.skip)
+                    run.append((item.data, item.skip))
                     continue
                 message = next(numbered)
                 if not stored:
                     continue
                 if item.target is None:
                     self._recent.append(message)
-                    run.append(encode_frame(message))
+                    run.append((encode_frame(message), None))
                 else:
                     run = self._send_run_locked(run)
                     self._send_private_locked(item, message)
@@ -341,10 +346,28 @@ class Room:
 
     # Helpers that expect the lock held.
 
-    def _send_run_locked(self, run: list[bytes]) -> list[bytes]:
-        """Send lines meant for everyone as one block; return a fresh run."""
-        if run:
-            self._flusher.send_many((m.outbox for m in self._members.values()), b"".join(run))
+    def _send_run_locked(self, run: _Run) -> _Run:
+        """Send a run of lines for everyone, each maybe skipping one member; return a new run.
+
+        One pass over the members carries the whole run; only the skipped
+        members (joiners, who have their welcome instead) get their own copy
+        without their line. A join storm so costs O(N + k^2), not O(N * k).
+        """
+        if not run:
+            return []
+        skipped = {skip for _, skip in run if skip is not None}
+        everything = b"".join(data for data, _ in run)
+        if not skipped:
+            self._flusher.send_many((m.outbox for m in self._members.values()), everything)
+            return []
+        self._flusher.send_many(
+            (m.outbox for m in self._members.values() if m not in skipped), everything
+        )
+        for member in skipped:
+            if member.active:
+                own = b"".join(data for data, skip in run if skip is not member)
+                if own:
+                    self._flusher.send(member.outbox, own)
         return []
 
     def _send_private_locked(self, sub: _Submission, message: Message) -> None:
@@ -360,8 +383,7 @@ class Room:
         if sub.target is not sub.sender:
             self._flusher.send(sub.target.outbox, line)
 
-    def _broadcast_locked(self, data: bytes, skip: Member | None = None) -> None:
-        self._flusher.send_many((m.outbox for m in self._members.values() if m is not skip), data)
+
 
     def _history_since_locked(self, since: int | None) -> list[Message]:
         if since is None:

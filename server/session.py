@@ -89,17 +89,6 @@ class Session:
         self._decoder = FrameDecoder(MAX_CLIENT_FRAME_BYTES)
         self._done = False
         self._leave_reason: str | None = None
-        self._handlers: dict[type[ClientFrame], Callable[[Any], None]] = {
-            Hello: self._on_hello,
-            Say: self._on_say,
-            Msg: self._on_msg,
-            Nick: self._on_nick,
-            Who: self._on_who,
-            HistoryQuery: self._on_history,
-            Ping: self._on_ping,
-            Pong: self._on_pong,
-            Quit: self._on_quit,
-        }
         self.thread = threading.Thread(target=self._run, name=f"reader-{peer}", daemon=True)
 
     def start(self) -> None:
@@ -193,7 +182,7 @@ class Session:
             frame = parse_client_frame(item)
             if self.member is None and not isinstance(frame, (Hello, Quit)):
                 raise NotWelcomed("Say hello first: send a hello frame with your nick.")
-            self._handlers[type(frame)](frame)
+            _HANDLERS[type(frame)](self, frame)
         except ProtocolError as exc:
             self._refusals += 1
             level = logging.WARNING if self._refusals <= LOUD_REFUSALS else logging.DEBUG
@@ -256,3 +245,17 @@ class Session:
         self._leave_reason = "quit"
         self._send(Bye(reason="quit"))
         self._done = True
+
+
+_HANDLERS: Final[dict[type[ClientFrame], Callable[[Session, Any], None]]] = {
+    Hello: Session._on_hello,
+    Say: Session._on_say,
+    Msg: Session._on_msg,
+    Nick: Session._on_nick,
+    Who: Session._on_who,
+    HistoryQuery: Session._on_history,
+    Ping: Session._on_ping,
+    Pong: Session._on_pong,
+    Quit: Session._on_quit,
+}
+"""The handler of each client frame type (one table for all sessions)."""
