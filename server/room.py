@@ -58,8 +58,10 @@ _INBOX_CAPACITY: Final = 20_000
 _MAX_BATCH: Final = 5_000
 GATHER_MIN_MEMBERS: Final = 256
 GATHER_S: Final = 0.005
-"""In a room this large the worker waits this long after the first item before
-relaying, so that a burst (a join storm, say) costs one pass over the members."""
+"""When the room is this large, or busy (the last batch ended less than this long
+ago), the worker waits this long after the first item before relaying: a burst
+then costs one transaction and one pass over the members (group commit). A
+quiet, small room relays at once."""
 
 
 @dataclass(eq=False)
@@ -122,6 +124,7 @@ class Room:
         self._next_id = store.last_id + 1
         self._inbox: queue.Queue[_Item | None] = queue.Queue(_INBOX_CAPACITY)
         self._closed = False
+        self._last_batch_end = 0.0
         self._worker = threading.Thread(target=self._run, name="room-worker", daemon=True)
 
     def start(self) -> None:
@@ -261,8 +264,7 @@ class Room:
         try:
             while True:
                 batch = [self._inbox.get()]
-                # len() of the dict without the lock: a size hint, exact enough here
-                if len(self._members) >= GATHER_MIN_MEMBERS and batch[0] is not None:
+                if batch[0] is not None and self._should_gather():
                     time.sleep(GATHER_S)
                 while len(batch) < _MAX_BATCH:
                     try:
@@ -272,10 +274,17 @@ class Room:
                 items = [item for item in batch if item is not None]
                 if items:
                     self._relay_safely(items)
+                    self._last_batch_end = time.monotonic()
                 if len(items) < len(batch):
                     return
         except Exception:
             log.exception("room worker failed")
+
+    def _should_gather(self) -> bool:
+        """Tell whether to wait for more before relaying: the room is large or busy."""
+        # len() of the dict without the lock: a size hint, exact enough here
+        large = len(self._members) >= GATHER_MIN_MEMBERS
+        return large or time.monotonic() - self._last_batch_end < GATHER_S
 
     def _relay_safely(self, items: list[_Item]) -> None:
         """Relay a batch; a bug costs that batch (its senders hear of it), not the room."""

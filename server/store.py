@@ -141,11 +141,6 @@ class MessageStore:
                 self._writer.executemany(
                     f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows
                 )
-                self._writer.execute(
-                    "INSERT INTO meta (key, value) VALUES ('last_id', ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                    (last_id,),
-                )
                 self._writer.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._writer.in_transaction:
@@ -190,6 +185,7 @@ class MessageStore:
                 raise StoreError(f"Cannot trim history in {self.path}: {exc}.") from None
         if row is None:
             return 0
+        self._remember_last_id()
         cutoff, deleted = row[0], 0
         while True:
             with self._write_lock:
@@ -204,6 +200,18 @@ class MessageStore:
             deleted += cursor.rowcount
             if cursor.rowcount < TRIM_CHUNK:
                 return deleted
+
+    def _remember_last_id(self) -> None:
+        """Record the highest id before trimming, so ids never go back even if all go."""
+        with self._write_lock:
+            try:
+                self._writer.execute(
+                    "INSERT INTO meta (key, value) VALUES ('last_id', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (self._last_id,),
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"Cannot trim history in {self.path}: {exc}.") from None
 
     def close(self) -> None:
         """Close both connections (a checkpoint folds the WAL back into the file)."""
