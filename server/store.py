@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -35,6 +36,10 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 _COLUMNS: Final = "id, ts, sender, text, action, recipient"
 TRIM_CHUNK: Final = 2000
+_FIELDS_PER_ROW: Final = 6
+_ROWS_PER_INSERT: Final = 150
+"""Rows per INSERT: 900 parameters stay under SQLite's oldest default limit (999)."""
+_INSERT_SQL: dict[int, str] = {}
 
 
 class StoreError(Exception):
@@ -133,20 +138,43 @@ class MessageStore:
         """Store a batch in one transaction; raise StoreError if it fails (nothing is stored)."""
         if not messages:
             return
-        rows = [(m.id, m.ts, m.sender, m.text, int(m.action), m.to) for m in messages]
+        values = [
+            value
+            for m in messages
+            for value in (m.id, m.ts, m.sender, m.text, int(m.action), m.to)
+        ]
         last_id = messages[-1].id
+        step = _ROWS_PER_INSERT * _FIELDS_PER_ROW
         with self._write_lock:
             try:
-                self._writer.execute("BEGIN IMMEDIATE")
-                self._writer.executemany(
-                    f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows
-                )
-                self._writer.execute("COMMIT")
+                if len(values) <= step:
+                    self._insert(values)  # one statement: atomic by itself
+                else:
+                    self._writer.execute("BEGIN IMMEDIATE")
+                    for start in range(0, len(values), step):
+                        self._insert(values[start : start + step])
+                    self._writer.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._writer.in_transaction:
                     self._writer.execute("ROLLBACK")
                 raise StoreError(f"Cannot store messages in {self.path}: {exc}.") from None
             self._last_id = last_id
+
+    def _insert(self, values: Sequence[object]) -> None:
+        """Insert rows with one multi-row statement.
+
+        One statement is one ``sqlite3_step``: the GIL is released and taken back
+        once per batch, not once per row as with ``executemany``. Under load,
+        taking it back can cost up to a switch interval each time.
+        """
+        rows = len(values) // _FIELDS_PER_ROW
+        sql = _INSERT_SQL.get(rows)
+        if sql is None:
+            placeholders = ",".join(["(?,?,?,?,?,?)"] * rows)
+            sql = _INSERT_SQL.setdefault(
+                rows, f"INSERT INTO messages ({_COLUMNS}) VALUES {placeholders}"
+            )
+        self._writer.execute(sql, values)
 
     def latest(self, limit: int) -> list[Message]:
         """Return up to ``limit`` newest public messages, oldest first."""
