@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,52 @@ class RawClient:
 
 def dump(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+def proc_status(server: ServerProcess, field: str) -> int:
+    """Return a number from the server's /proc status (Threads, VmRSS in KiB ...)."""
+    assert server.proc is not None
+    for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes; return its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
+def stream_big_messages(
+    talker: RawClient, count: int, size: int = 3000, window: int = 8
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Send ``count`` large messages, reading along; return (messages, leaves) seen.
+
+    At most ``window`` messages are in flight, so the talker itself keeps up. A
+    leave may arrive at any point of the stream, so leaves are kept, not skipped.
+    """
+    in_flight = threading.Semaphore(window)
+
+    def send_all() -> None:
+        for i in range(count):
+            in_flight.acquire()
+            talker.send({"type": "say", "text": f"{i} " + "z" * size})
+
+    sender = threading.Thread(target=send_all, name="stream-sender")
+    sender.start()
+    messages: list[dict[str, Any]] = []
+    leaves: list[dict[str, Any]] = []
+    while len(messages) < count:
+        frame = talker.recv(timeout=20)
+        if frame["type"] == "message":
+            messages.append(frame)
+            in_flight.release()
+        elif frame["type"] == "leave":
+            leaves.append(frame)
+    sender.join()
+    return messages, leaves

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from conftest import StartServer
-from helpers import RawClient, ServerProcess
+from helpers import RawClient, ServerProcess, stream_big_messages
 
 
 def all_history(port: int) -> list[dict[str, Any]]:
@@ -112,26 +112,9 @@ def test_dropped_slow_consumer_resumes_what_it_missed(start_server: StartServer)
     talker.hello("talker")
     talker.send({"type": "say", "text": "first"})
     last_seen = slow.recv_until("message")["id"]
-    window = threading.Semaphore(8)
-    count = 3000
-
-    def send_all() -> None:
-        for i in range(count):
-            window.acquire()
-            talker.send({"type": "say", "text": f"{i} " + "z" * 3000})
-
-    sender = threading.Thread(target=send_all)
-    sender.start()
-    expected = [talker.recv_until("message", text="first")["id"]]
-    leaves: list[dict[str, Any]] = []
-    while len(expected) < count + 1:
-        frame = talker.recv(timeout=20)
-        if frame["type"] == "message":
-            expected.append(frame["id"])
-            window.release()
-        elif frame["type"] == "leave":  # it may come at any point of the stream
-            leaves.append(frame)
-    sender.join()
+    first = talker.recv_until("message", text="first")["id"]
+    messages, leaves = stream_big_messages(talker, 3000)
+    expected = [first] + [m["id"] for m in messages]
     if not leaves:
         leaves.append(talker.recv_until("leave", nick="slow", timeout=20))
     assert [(f["nick"], f["reason"]) for f in leaves] == [("slow", "slow_consumer")]

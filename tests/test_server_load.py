@@ -6,29 +6,23 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from conftest import StartServer
-from helpers import ROOT, RawClient, ServerProcess
+from helpers import (
+    ROOT,
+    RawClient,
+    ServerProcess,
+    proc_status,
+    stream_big_messages,
+    wait_until,
+)
 
 
 def thread_count(server: ServerProcess) -> int:
-    assert server.proc is not None
-    status = Path(f"/proc/{server.proc.pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines()
-                    if line.startswith("Threads:")))
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+    return proc_status(server, "Threads")
 
 
 def test_client_that_never_reads_does_not_hold_up_others(server: ServerProcess) -> None:
@@ -64,25 +58,8 @@ def test_slow_consumer_is_dropped_and_others_carry_on(start_server: StartServer)
     talker.hello("talker")
 
     count = 3000  # 9 MB: more than the kernel's socket buffers can absorb
-    window = threading.Semaphore(8)  # the talker keeps up: at most 8 messages in flight
-
-    def send_all() -> None:
-        for i in range(count):
-            window.acquire()
-            talker.send({"type": "say", "text": f"{i} " + "y" * 3000})
-
-    sender = threading.Thread(target=send_all)
-    sender.start()
-    received, leaves = 0, []
-    while received < count:
-        frame = talker.recv(timeout=20)
-        if frame["type"] == "message":
-            assert frame["text"].startswith(f"{received} ")
-            received += 1
-            window.release()
-        elif frame["type"] == "leave":  # it may come at any point of the stream
-            leaves.append(frame)
-    sender.join()
+    messages, leaves = stream_big_messages(talker, count)
+    assert [m["text"].split()[0] for m in messages] == [str(i) for i in range(count)]
     if not leaves:
         leaves.append(talker.recv_until("leave", nick="stuck", timeout=20))
     assert [(f["nick"], f["reason"]) for f in leaves] == [("stuck", "slow_consumer")]

@@ -11,24 +11,7 @@ import time
 from pathlib import Path
 
 from conftest import StartServer
-from helpers import RawClient, ServerProcess
-
-
-def proc_status(server: ServerProcess, field: str) -> int:
-    assert server.proc is not None
-    for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
-def wait_until(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
+from helpers import RawClient, ServerProcess, proc_status, wait_until
 
 
 def test_rate_limit_refuses_loudly_never_silently(start_server: StartServer) -> None:
