@@ -51,6 +51,15 @@ def test_hanging_indent_and_width() -> None:
     assert all(r.startswith(" " * len("[00:00] bob: ")) for r in rows[1:])
 
 
+def test_a_highlighted_message_does_not_paint_its_indent() -> None:
+    state = state_with(msg(1, text="me: " + "please look " * 10))
+    rows = entry_rows(state.entries[0], state, 40)
+    assert len(rows) > 1
+    for row in rows[1:]:
+        (indent, indent_style), (_body, body_style) = row
+        assert indent.strip() == "" and indent_style == "text" and body_style == "mention"
+
+
 def test_network_text_is_sanitised_before_drawing() -> None:
     # the server strips these too; the client must not trust it
     state = state_with()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol import Error, History, Join, Leave, Message, Rename, Roster, Welcome
+from protocol import Bye, Error, History, Join, Leave, Message, Rename, Roster, Welcome
 from tui_client.state import ClientState, Status
 
 
@@ -123,3 +123,16 @@ def test_clear() -> None:
     assert state.entries == [] and state.history_exhausted
     state.apply(msg(2))
     assert state.entries == []
+
+
+def test_a_dropped_connection_is_said_once_a_bye_is_not_repeated() -> None:
+    state = ClientState("h", 1, "alice")
+    state.apply(Welcome(nick="alice", server="s", roster=["alice"], history=[]))
+    state.set_status(Status.RECONNECTING, 1.0)
+    assert state.entries[-1].text == "-- lost the connection to the server"
+    state.apply(Welcome(nick="alice", server="s", roster=["alice"], history=[]))
+    state.apply(Bye(reason="server_shutdown"))
+    state.set_status(Status.RECONNECTING, 1.0)
+    texts = [entry.text for entry in state.entries]
+    assert texts[-1] == "-- server closed the connection (server_shutdown)"
+    assert texts.count("-- lost the connection to the server") == 1

@@ -32,7 +32,7 @@ from tui_client.keys import Key, KeyDecoder, Paste, build_bindings
 from tui_client.layout import Layout, compute_layout
 from tui_client.net import Connection, NetEvent, NetStatus
 from tui_client.render import Renderer, status_text
-from tui_client.state import ClientState, Status
+from tui_client.state import ClientState
 from tui_client.view import Attrs, draw, make_attrs
 
 __all__ = ["ChatApp"]
@@ -212,8 +212,6 @@ class ChatApp:
             except queue.Empty:
                 return
             if isinstance(event, NetStatus):
-                if event.status == Status.DISCONNECTED and self.state.status == Status.CONNECTED:
-                    self.state.add_line("-- disconnected", "system")
                 self.state.set_status(event.status, event.retry_in_s or None)
             else:
                 self.state.apply(event)

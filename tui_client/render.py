@@ -76,7 +76,7 @@ def entry_rows(entry: Entry, state: ClientState, width: int) -> list[Row]:
     indent = prefix_cols if prefix_cols <= width // 2 else min(TIME_COLS, width // 2)
     lines = wrap(safe_text(entry.text), width - indent, first_width=max(1, width - prefix_cols))
     rows: list[Row] = [_fit(head + [(lines[0], body_style)], width)]
-    rows += [[(" " * indent + line, body_style)] for line in lines[1:]]
+    rows += [[(" " * indent, "text"), (line, body_style)] for line in lines[1:]]
     return rows
 
 

@@ -81,6 +81,7 @@ class ClientState:
         self.status: str = Status.CONNECTING
         self.retry_at: float | None = None  # time.monotonic() of the next attempt
         self.welcomed_once = False
+        self.closed_by_server = False  # the last connection ended with a bye
         self.scroll = 0  # rows scrolled up from the bottom; 0 is live
         self.appended_while_scrolled: list[Entry] = []
         self.unseen = 0
@@ -196,7 +197,15 @@ class ClientState:
     def set_status(
         self, status: str, retry_in_s: float | None = None, now: float | None = None
     ) -> None:
-        """Record the connection status; ``retry_in_s`` for 'reconnecting'."""
+        """Record the connection status; ``retry_in_s`` for 'reconnecting'.
+
+        Losing a connection the server did not close with ``bye`` gets a line,
+        so a crash or a network drop is as visible as a clean shutdown.
+        """
+        lost = self.status == Status.CONNECTED and status != Status.CONNECTED
+        if lost and not self.closed_by_server:
+            self.add_line("-- lost the connection to the server", "system")
+        self.closed_by_server = False
         self.status = status
         if retry_in_s is None:
             self.retry_at = None
@@ -274,4 +283,5 @@ class ClientState:
         self.add_line(f"! {text}", "error")
 
     def _on_bye(self, frame: Bye) -> None:
+        self.closed_by_server = True
         self.add_line(f"-- server closed the connection ({frame.reason})", "system")
