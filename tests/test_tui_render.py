@@ -10,7 +10,7 @@ from protocol import Message, Welcome
 from tui_client.editor import LineEditor
 from tui_client.layout import compute_layout
 from tui_client.render import Renderer, entry_rows, format_plain, nick_style, status_text
-from tui_client.state import ClientState
+from tui_client.state import ClientState, Status
 from tui_client.width import text_width
 
 
@@ -81,6 +81,9 @@ def test_status_line() -> None:
     state.set_scroll(3)
     state.apply(msg(7))
     assert status_text(state).endswith("| 1 new")
+    state.set_status(Status.RECONNECTING, 4.0, now=0.0)
+    assert status_text(state, now=0.0).startswith("127.0.0.1:9000 | me | reconnecting in 4s |")
+    assert "online" not in status_text(state, now=0.0)
 
 
 def test_nick_colour_is_stable_and_case_insensitive() -> None:

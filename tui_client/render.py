@@ -14,7 +14,7 @@ import zlib
 from typing import Final
 
 from protocol import nick_key
-from tui_client.state import ClientState, Entry
+from tui_client.state import ClientState, Entry, Status
 from tui_client.width import cut, safe_text, text_width
 from tui_client.wrap import wrap
 
@@ -103,12 +103,9 @@ def format_plain(entry: Entry, state: ClientState) -> str:
 
 def status_text(state: ClientState, now: float | None = None) -> str:
     """Return the status line: ``host:port | nick | connected | N online | 3 new``."""
-    parts = [
-        f"{state.host}:{state.port}",
-        safe_text(state.nick) or "?",
-        state.status_word(now),
-        f"{len(state.roster)} online",
-    ]
+    parts = [f"{state.host}:{state.port}", safe_text(state.nick) or "?", state.status_word(now)]
+    if state.status == Status.CONNECTED:  # while away the count would be stale
+        parts.append(f"{len(state.roster)} online")
     if state.unseen:
         parts.append(f"{state.unseen} new")
     elif state.scroll:
