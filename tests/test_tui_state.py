@@ -136,3 +136,18 @@ def test_a_dropped_connection_is_said_once_a_bye_is_not_repeated() -> None:
     texts = [entry.text for entry in state.entries]
     assert texts[-1] == "-- server closed the connection (server_shutdown)"
     assert texts.count("-- lost the connection to the server") == 1
+
+
+def test_memory_is_bounded_and_old_messages_can_come_back() -> None:
+    state = ClientState("h", 1, "alice", max_entries=50)
+    state.apply(Welcome(nick="alice", server="s", roster=["alice"], history=[]))
+    for i in range(1, 201):
+        state.apply(Message(id=i, ts=float(i), sender="bob", text=f"m{i}"))
+    assert len(state.entries) <= 100
+    oldest = state.oldest_message_id()
+    assert oldest is not None and oldest > 100
+    assert not state.history_exhausted
+    state.set_scroll(5)  # reading: nothing is trimmed under the reader
+    state.apply(History(messages=[Message(id=i, ts=float(i), sender="bob", text=f"m{i}")
+                                  for i in range(oldest - 10, oldest)], before=oldest))
+    assert state.oldest_message_id() == oldest - 10

@@ -67,13 +67,25 @@ def _entry_key(entry: Entry) -> EntryKey:
     return entry.key
 
 
+MAX_ENTRIES: Final = 20_000
+"""Entries kept in memory while live; older ones are fetched again on scroll-up."""
+TRIM_STEP: Final = 1_000
+
+
 class ClientState:
     """The client's model of the chat."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8080, nick: str = "") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        nick: str = "",
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
         self.host = host
         self.port = port
         self.nick = nick
+        self.max_entries = max_entries
         self.entries: list[Entry] = []
         self._ids: set[int] = set()
         self._seq = 0
@@ -113,6 +125,7 @@ class ClientState:
         index = bisect.bisect_left(self.entries, entry.key, key=_entry_key)
         at_end = index == len(self.entries)
         self.entries.insert(index, entry)
+        self._trim()
         if self.scroll > 0 and at_end:
             self.appended_while_scrolled.append(entry)
             if entry.kind == "message":
@@ -120,6 +133,21 @@ class ClientState:
         self.dirty = True
         if self.listener is not None:
             self.listener(entry)
+
+    def _trim(self) -> None:
+        """Forget the oldest entries past ``max_entries``, in steps, while live.
+
+        Never while scrolled up (the view would jump); what is forgotten comes
+        back from the server's history when the user scrolls up to it.
+        """
+        excess = len(self.entries) - self.max_entries
+        if self.scroll > 0 or excess < min(TRIM_STEP, self.max_entries):
+            return
+        for entry in self.entries[:excess]:
+            if entry.kind == "message":
+                self._ids.discard(entry.key[0])
+        del self.entries[:excess]
+        self.history_exhausted = False
 
     def add_message(self, msg: Message) -> bool:
         """Merge one message; return False if its id was already known."""
