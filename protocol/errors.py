@@ -12,6 +12,7 @@ from typing import ClassVar, Final
 __all__ = [
     "BadFrame",
     "BadRequest",
+    "ChannelInvalid",
     "ErrorCode",
     "FrameTooLarge",
     "NickInvalid",
@@ -31,6 +32,9 @@ class ErrorCode:
     NOT_WELCOMED: Final = "not_welcomed"
     NICK_INVALID: Final = "nick_invalid"
     NICK_TAKEN: Final = "nick_taken"
+    CHANNEL_INVALID: Final = "channel_invalid"
+    NOT_IN_CHANNEL: Final = "not_in_channel"
+    TOO_MANY_CHANNELS: Final = "too_many_channels"
     NO_SUCH_USER: Final = "no_such_user"
     TEXT_TOO_LONG: Final = "text_too_long"
     RATE_LIMITED: Final = "rate_limited"
@@ -77,6 +81,12 @@ class NickInvalid(ProtocolError):
     """A nick breaks the nick rules."""
 
     code = ErrorCode.NICK_INVALID
+
+
+class ChannelInvalid(ProtocolError):
+    """A channel name breaks the channel name rules."""
+
+    code = ErrorCode.CHANNEL_INVALID
 
 
 class TextTooLong(ProtocolError):

@@ -3,8 +3,11 @@
 A frame class is a frozen dataclass named after its wire ``type``; construction
 validates it, so an invalid frame cannot exist. Wire objects are the dicts that
 JSON decoding produces; unknown extra fields in them are ignored. Client frames
-and server frames are parsed separately because ``history``, ``ping`` and
-``pong`` exist in both directions.
+and server frames are parsed separately because ``join``, ``topic``,
+``history``, ``ping`` and ``pong`` exist in both directions; where the two
+directions carry different fields the client's class has its own name
+(``JoinChannel``, ``SetTopic``, ``HistoryQuery``). The words that frames carry
+as values (bye reasons, leave reasons) are defined here once.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ import typing
 from typing import Any, ClassVar, Final, TypeVar, Union
 
 from protocol.errors import BadFrame, BadRequest, UnknownType
-from protocol.text import sanitize_text, validate_nick, validate_text
+from protocol.text import (
+    channel_key,
+    sanitize_text,
+    validate_channel,
+    validate_nick,
+    validate_text,
+)
 
 __all__ = [
     "CLIENT_FRAMES",
@@ -23,9 +32,16 @@ __all__ = [
     "MAX_HISTORY_LIMIT",
     "MAX_REASON_CHARS",
     "MAX_TOKEN_CHARS",
+    "MAX_TOPIC_CHARS",
     "PROTO_VERSION",
+    "RESUME_HISTORY_CAP",
     "SERVER_FRAMES",
+    "WELCOME_HISTORY",
     "Bye",
+    "ByeReason",
+    "Channel",
+    "ChannelSummary",
+    "Channels",
     "ClientFrame",
     "Error",
     "Frame",
@@ -33,10 +49,14 @@ __all__ = [
     "History",
     "HistoryQuery",
     "Join",
+    "JoinChannel",
     "Leave",
+    "LeaveReason",
+    "ListChannels",
     "Message",
     "Msg",
     "Nick",
+    "Part",
     "Ping",
     "Pong",
     "Quit",
@@ -44,6 +64,8 @@ __all__ = [
     "Roster",
     "Say",
     "ServerFrame",
+    "SetTopic",
+    "Topic",
     "Welcome",
     "Who",
     "parse_client_frame",
@@ -52,9 +74,35 @@ __all__ = [
 
 PROTO_VERSION: Final = 1
 DEFAULT_HISTORY_LIMIT: Final = 50
+"""Messages a ``history`` query returns when it names no limit."""
 MAX_HISTORY_LIMIT: Final = 500
+"""Most messages one ``history`` query returns."""
+WELCOME_HISTORY: Final = 50
+"""Messages of a channel that a welcome or a ``channel`` reply carries."""
+RESUME_HISTORY_CAP: Final = 1000
+"""Most messages a resume (``since``) brings per channel; older ones are paged."""
 MAX_REASON_CHARS: Final = 200
 MAX_TOKEN_CHARS: Final = 64
+MAX_TOPIC_CHARS: Final = 300
+
+
+class ByeReason:
+    """Every reason a ``bye`` frame gives."""
+
+    QUIT: Final = "quit"
+    SERVER_SHUTDOWN: Final = "server_shutdown"
+    SLOW_CONSUMER: Final = "slow_consumer"
+    HELLO_TIMEOUT: Final = "hello_timeout"
+    REPLACED: Final = "replaced"
+    SERVER_FULL: Final = "server_full"
+    IDLE_TIMEOUT: Final = "idle_timeout"
+
+
+class LeaveReason:
+    """Reasons a ``leave`` gives when the user gave none."""
+
+    CONNECTION_CLOSED: Final = "connection closed"
+    PART: Final = "part"
 
 F = TypeVar("F", bound="Frame")
 
@@ -72,7 +120,7 @@ class Frame:
 
     def to_wire(self) -> dict[str, Any]:
         """Return the wire object, leaving out fields that are None or False."""
-        obj: dict[str, Any] = {"type": self.TYPE}
+        obj: dict[str, Any] = {"type": self.TYPE} if self.TYPE else {}
         for field, wire_name, _hint in _fields_of(type(self)):
             value = getattr(self, field)
             if value is None or value is False:
@@ -155,6 +203,28 @@ def _check_token(token: str | None) -> None:
         raise BadRequest(f"A ping token may be at most {MAX_TOKEN_CHARS} characters long.")
 
 
+def _check_since(since: int | None) -> None:
+    if since is not None and since < 0:
+        raise BadRequest("Field 'since' must not be negative.")
+
+
+def _channel_or_none(name: str | None) -> str | None:
+    return None if name is None else validate_channel(name)
+
+
+def _unique_channels(names: list[str]) -> list[str]:
+    """Return the names validated, each channel once (first spelling wins), in order."""
+    seen: set[str] = set()
+    unique: list[str] = []
+    for name in names:
+        name = validate_channel(name)
+        key = channel_key(name)
+        if key not in seen:
+            seen.add(key)
+            unique.append(name)
+    return unique
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ClientFrame(Frame):
     """A frame sent by a client."""
@@ -170,7 +240,11 @@ class ServerFrame(Frame):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Hello(ClientFrame):
-    """Open a session under ``nick``; ``since`` asks for the messages after that id."""
+    """Open a session under ``nick`` in ``channels`` (None: the server's default channel).
+
+    ``since`` asks for the messages after that id; ``resume`` is the token of an
+    earlier session of this nick.
+    """
 
     TYPE: ClassVar[str] = "hello"
     nick: str
@@ -178,25 +252,29 @@ class Hello(ClientFrame):
     password: str | None = None
     since: int | None = None
     resume: str | None = None
+    channels: list[str] | None = None
 
     def __post_init__(self) -> None:
         _set(self, "nick", validate_nick(self.nick))
         if self.proto != PROTO_VERSION:
             raise BadRequest(f"This server speaks protocol version {PROTO_VERSION} only.")
-        if self.since is not None and self.since < 0:
-            raise BadRequest("Field 'since' must not be negative.")
+        _check_since(self.since)
+        if self.channels is not None:
+            _set(self, "channels", _unique_channels(self.channels))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Say(ClientFrame):
-    """Send ``text`` to everyone; ``action`` marks a /me line."""
+    """Send ``text`` to a channel (None: the default one); ``action`` marks a /me line."""
 
     TYPE: ClassVar[str] = "say"
     text: str
     action: bool = False
+    channel: str | None = None
 
     def __post_init__(self) -> None:
         _set(self, "text", validate_text(self.text))
+        _set(self, "channel", _channel_or_none(self.channel))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -224,21 +302,77 @@ class Nick(ClientFrame):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class JoinChannel(ClientFrame):
+    """Enter ``channel`` (created when new); ``since`` asks for the messages after that id."""
+
+    TYPE: ClassVar[str] = "join"
+    channel: str
+    since: int | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "channel", validate_channel(self.channel))
+        _check_since(self.since)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Part(ClientFrame):
+    """Leave ``channel``."""
+
+    TYPE: ClassVar[str] = "part"
+    channel: str
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "channel", validate_channel(self.channel))
+        if self.reason is not None:
+            _set(self, "reason", _one_line(self.reason, MAX_REASON_CHARS) or None)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetTopic(ClientFrame):
+    """Set the topic of ``channel``; no text (or an empty one) clears it."""
+
+    TYPE: ClassVar[str] = "topic"
+    channel: str
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "channel", validate_channel(self.channel))
+        text = _one_line(self.text or "", MAX_TOPIC_CHARS + 1)
+        if len(text) > MAX_TOPIC_CHARS:
+            raise BadRequest(f"A topic may be at most {MAX_TOPIC_CHARS} characters long.")
+        _set(self, "text", text)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ListChannels(ClientFrame):
+    """Ask for the channels that have members."""
+
+    TYPE: ClassVar[str] = "list"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Who(ClientFrame):
-    """Ask for the roster."""
+    """Ask for the roster of a channel (None: the default one)."""
 
     TYPE: ClassVar[str] = "who"
+    channel: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "channel", _channel_or_none(self.channel))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class HistoryQuery(ClientFrame):
-    """Ask for up to ``limit`` public messages older than ``before``."""
+    """Ask for up to ``limit`` messages of a channel older than ``before``."""
 
     TYPE: ClassVar[str] = "history"
     before: int | None = None
     limit: int = DEFAULT_HISTORY_LIMIT
+    channel: str | None = None
 
     def __post_init__(self) -> None:
+        _set(self, "channel", _channel_or_none(self.channel))
         if self.before is not None and self.before < 1:
             raise BadRequest("Field 'before' must be a message id (1 or more).")
         if self.limit < 1:
@@ -285,7 +419,7 @@ class Quit(ClientFrame):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Message(ServerFrame):
-    """A chat message; ``to`` is set on private ones only."""
+    """A chat message: ``channel`` is set on channel messages, ``to`` on private ones."""
 
     TYPE: ClassVar[str] = "message"
     id: int
@@ -294,14 +428,32 @@ class Message(ServerFrame):
     text: str
     action: bool = False
     to: str | None = None
+    channel: str | None = None
 
     def __post_init__(self) -> None:
         _set(self, "text", validate_text(self.text))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Channel(ServerFrame):
+    """A channel just entered: its topic, members and recent messages (oldest first)."""
+
+    TYPE: ClassVar[str] = "channel"
+    name: str
+    roster: list[str]
+    history: list[Message]
+    topic: str | None = None
+    topic_by: str | None = None
+    topic_ts: float | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Welcome(ServerFrame):
-    """Accept a ``hello``: the nick granted, who is here, and recent history."""
+    """Accept a ``hello``: the nick granted, the channels entered, and recent history.
+
+    ``roster`` and ``history`` repeat those of the first channel, for v1 clients;
+    ``private`` holds the private messages a resume replays.
+    """
 
     TYPE: ClassVar[str] = "welcome"
     nick: str
@@ -311,25 +463,29 @@ class Welcome(ServerFrame):
     proto: int = PROTO_VERSION
     motd: str | None = None
     resume: str | None = None
+    channels: list[Channel] = dataclasses.field(default_factory=list)
+    private: list[Message] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Join(ServerFrame):
-    """Someone joined."""
+    """Someone joined ``channel``."""
 
     TYPE: ClassVar[str] = "join"
     nick: str
     ts: float
+    channel: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Leave(ServerFrame):
-    """Someone left, for ``reason``."""
+    """Someone left ``channel`` (or the chat), for ``reason``."""
 
     TYPE: ClassVar[str] = "leave"
     nick: str
     reason: str
     ts: float
+    channel: str | None = None
 
     def __post_init__(self) -> None:
         _set(self, "reason", _one_line(self.reason, MAX_REASON_CHARS))
@@ -337,29 +493,60 @@ class Leave(ServerFrame):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Rename(ServerFrame):
-    """Someone changed nick from ``old`` to ``new``."""
+    """Someone changed nick from ``old`` to ``new``; the renamed user's copy has ``resume``."""
 
     TYPE: ClassVar[str] = "rename"
     old: str
     new: str
     ts: float
+    resume: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Topic(ServerFrame):
+    """The topic of ``channel`` is now ``text`` (empty: none), set by ``by``."""
+
+    TYPE: ClassVar[str] = "topic"
+    channel: str
+    text: str
+    by: str
+    ts: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChannelSummary(Frame):
+    """One line of a ``channels`` listing (a record inside a frame, without a type)."""
+
+    name: str
+    users: int
+    topic: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Channels(ServerFrame):
+    """The channels that have members, answering ``list``."""
+
+    TYPE: ClassVar[str] = "channels"
+    channels: list[ChannelSummary]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Roster(ServerFrame):
-    """Everyone online."""
+    """The members of ``channel``."""
 
     TYPE: ClassVar[str] = "roster"
     users: list[str]
+    channel: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class History(ServerFrame):
-    """A page of public messages, oldest first, answering a ``history`` query."""
+    """A page of a channel's messages, oldest first, answering a ``history`` query."""
 
     TYPE: ClassVar[str] = "history"
     messages: list[Message]
     before: int | None = None
+    channel: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -386,11 +573,18 @@ class Bye(ServerFrame):
 
 
 CLIENT_FRAMES: Final[dict[str, type[ClientFrame]]] = {
-    cls.TYPE: cls for cls in (Hello, Say, Msg, Nick, Who, HistoryQuery, Ping, Pong, Quit)
+    cls.TYPE: cls
+    for cls in (
+        Hello, Say, Msg, Nick, JoinChannel, Part, SetTopic, ListChannels, Who, HistoryQuery,
+        Ping, Pong, Quit,
+    )
 }
 SERVER_FRAMES: Final[dict[str, type[ServerFrame]]] = {
     cls.TYPE: cls
-    for cls in (Welcome, Message, Join, Leave, Rename, Roster, History, Error, Ping, Pong, Bye)
+    for cls in (
+        Welcome, Channel, Message, Join, Leave, Rename, Topic, Channels, Roster, History,
+        Error, Ping, Pong, Bye,
+    )
 }
 
 

@@ -1,8 +1,10 @@
 """Rules for the strings users type: nicks, message texts, and their sanitising.
 
-Pure functions, no I/O. The sanitiser removes everything a terminal could act on
-(C0 controls but newline and tab, DEL, C1 controls, which include ESC's 8-bit
-twin CSI) plus lone surrogates, which cannot be encoded as UTF-8.
+Pure functions, no I/O. Nicks and channel names share one alphabet (Unicode
+letters and digits plus ``_ - .``) and one comparison key (NFKC casefold). The
+sanitiser removes everything a terminal could act on (C0 controls but newline
+and tab, DEL, C1 controls, which include ESC's 8-bit twin CSI) plus lone
+surrogates, which cannot be encoded as UTF-8.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ import re
 import unicodedata
 from typing import Final
 
-from protocol.errors import BadRequest, NickInvalid, TextTooLong
+from protocol.errors import BadRequest, ChannelInvalid, NickInvalid, TextTooLong
 
 __all__ = [
+    "CHANNEL_PREFIX",
+    "MAX_CHANNEL_CHARS",
     "MAX_NICK_CHARS",
     "MAX_TEXT_CHARS",
     "NICK_EXTRA_CHARS",
+    "channel_key",
+    "is_channel",
     "nick_key",
     "sanitize_text",
+    "validate_channel",
     "validate_nick",
     "validate_text",
 ]
@@ -26,6 +33,9 @@ __all__ = [
 MAX_NICK_CHARS: Final = 32
 MAX_TEXT_CHARS: Final = 4096
 NICK_EXTRA_CHARS: Final = "_-."
+CHANNEL_PREFIX: Final = "#"
+MAX_CHANNEL_CHARS: Final = 32
+"""Characters of a channel name after its ``#``."""
 
 _UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -40,7 +50,7 @@ def validate_nick(nick: str) -> str:
     nick = unicodedata.normalize("NFC", nick)
     if not 1 <= len(nick) <= MAX_NICK_CHARS:
         raise NickInvalid(f"A nick must be 1 to {MAX_NICK_CHARS} characters long.")
-    if not all(ch.isalnum() or ch in NICK_EXTRA_CHARS for ch in nick):
+    if not _name_chars_ok(nick):
         raise NickInvalid("A nick may hold only letters, digits and _ - . characters.")
     return nick
 
@@ -48,6 +58,35 @@ def validate_nick(nick: str) -> str:
 def nick_key(nick: str) -> str:
     """Return the form under which two nicks count as the same (case-insensitive)."""
     return unicodedata.normalize("NFKC", nick).casefold()
+
+
+def _name_chars_ok(name: str) -> bool:
+    return all(ch.isalnum() or ch in NICK_EXTRA_CHARS for ch in name)
+
+
+def is_channel(name: str) -> bool:
+    """Tell whether ``name`` is meant as a channel (starts with ``#``), valid or not."""
+    return name.startswith(CHANNEL_PREFIX)
+
+
+def validate_channel(name: str) -> str:
+    """Return the channel name in NFC form, or raise :class:`ChannelInvalid` saying why."""
+    name = unicodedata.normalize("NFC", name)
+    body = name[len(CHANNEL_PREFIX) :]
+    if (
+        not is_channel(name)
+        or not 1 <= len(body) <= MAX_CHANNEL_CHARS
+        or not _name_chars_ok(body)
+    ):
+        raise ChannelInvalid(
+            f"A channel name is # and 1 to {MAX_CHANNEL_CHARS} letters, digits or _ - . "
+            "characters, like #general."
+        )
+    return name
+
+
+channel_key = nick_key
+"""Return the form under which two channel names count as the same (as for nicks)."""
 
 
 def validate_text(text: str) -> str:
