@@ -1,13 +1,16 @@
-"""The chat server: a thread per connection, one room, history in SQLite.
+"""The chat server: a reader thread per connection, a hub, one flusher, SQLite history.
 
-``server.app`` wires the parts; ``server.room`` is the room (the seam for a
-future multi-process backplane); ``server.session`` reads one connection;
-``server.outbound`` writes to all of them; ``server.store`` keeps the history.
+``server.app`` wires the parts. ``server.session`` is the front door (one
+reader per connection); ``server.hub`` is the interface it talks to and
+``server.local_hub`` the in-process hub behind it (nicks, channels, ids,
+history); ``server.fanout`` and ``server.outbound`` deliver bytes to local
+sockets; ``server.store`` keeps the history.
 """
 
 from server.app import ChatServer
 from server.config import ServerConfig
-from server.room import Room
+from server.hub import Hub, Link
+from server.local_hub import LocalHub
 from server.store import MessageStore, StoreError
 
-__all__ = ["ChatServer", "MessageStore", "Room", "ServerConfig", "StoreError"]
+__all__ = ["ChatServer", "Hub", "Link", "LocalHub", "MessageStore", "ServerConfig", "StoreError"]

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 
+from protocol import PASSWORD_ENV, ProtocolError, validate_channel
 from server.app import ChatServer
 from server.config import SERVER_NAME, ServerConfig
 from server.memory import tune_allocator
@@ -20,8 +21,6 @@ from server.store import StoreError
 from server.tls import TlsSetupError
 
 log = logging.getLogger("server")
-
-PASSWORD_ENV = "TERMCHAT_PASSWORD"
 
 THREAD_STACK_BYTES = 512 * 1024
 
@@ -39,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="TCP port (default: %(default)s; 0 picks a free one and logs it)")
     parser.add_argument("--db", default=defaults.db_path, metavar="PATH",
                         help="SQLite file that keeps the message history (default: %(default)s)")
+    parser.add_argument("--default-channel", default=defaults.default_channel, metavar="NAME",
+                        help="the channel clients join when they name none "
+                             "(default: %(default)s)")
+    parser.add_argument("--max-channels-per-user", type=int,
+                        default=defaults.max_channels_per_user, metavar="N",
+                        help="channels one user may be in at once (default: %(default)s)")
     parser.add_argument("--max-clients", type=int, default=defaults.max_clients, metavar="N",
                         help="connections served at once; more get server_full "
                              "(default: %(default)s)")
@@ -115,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(message)s",
     )
     try:
+        default_channel = validate_channel(args.default_channel)
+    except ProtocolError as exc:
+        log.error("--default-channel %s: %s", args.default_channel, exc.message)
+        return 2
+    try:
         password = _read_password(args.password_file)
     except OSError as exc:
         log.error("Cannot read the password file %s: %s.", args.password_file, exc.strerror)
@@ -130,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         password=password, certfile=args.certfile, keyfile=args.keyfile,
         persist=not args.no_persist, history_limit=args.history_limit,
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
+        default_channel=default_channel, max_channels_per_user=args.max_channels_per_user,
     )
     server = ChatServer(config)
     stop = threading.Event()

@@ -1,4 +1,4 @@
-"""Wire the server together: store, room, flusher, the accept loop and sessions.
+"""Wire the server together: store, hub, flusher, the accept loop and sessions.
 
 :class:`ChatServer` owns every thread it starts and stops them all in
 :meth:`ChatServer.stop`, which is safe to call from any thread (a signal
@@ -15,12 +15,12 @@ import threading
 import time
 from typing import Final
 
-from protocol import Bye, Error, ErrorCode, encode_frame
-from server.config import SERVER_NAME, ServerConfig
+from protocol import Bye, ByeReason, Error, ErrorCode, encode_frame
+from server.config import ServerConfig
 from server.limits import AuthGuard
+from server.local_hub import LocalHub
 from server.outbound import Flusher
 from server.reaper import IdleReaper
-from server.room import Room
 from server.session import Session
 from server.store import HistoryStore, MessageStore, NullStore
 from server.tls import make_server_context
@@ -31,7 +31,8 @@ __all__ = ["ChatServer"]
 log = logging.getLogger(__name__)
 
 LISTEN_BACKLOG: Final = 4096
-STOP_TIMEOUT_S: Final = 1.5
+STOP_TIMEOUT_S: Final = 5.0
+"""Readers stop at once when told (their sockets' read sides are shut); past this, say so."""
 
 
 class ChatServer:
@@ -42,7 +43,7 @@ class ChatServer:
         self._store: HistoryStore | None = None
         self._trimmer: HistoryTrimmer | None = None
         self._flusher = Flusher()
-        self._room: Room | None = None
+        self._hub: LocalHub | None = None
         self._listener: socket.socket | None = None
         self._sessions: set[Session] = set()
         self._per_address: dict[str, int] = {}
@@ -65,7 +66,7 @@ class ChatServer:
         if config.certfile is not None:
             self._tls_context = make_server_context(config.certfile, config.keyfile)
         if config.persist:
-            self._store = MessageStore(config.db_path, config.max_db_bytes)
+            self._store = MessageStore(config.db_path, config.default_channel, config.max_db_bytes)
         else:
             self._store = NullStore()
             log.warning("--no-persist: messages are not stored (for benchmarks only)")
@@ -76,9 +77,9 @@ class ChatServer:
         if config.history_limit is not None:
             self._trimmer = HistoryTrimmer(self._store, config.history_limit)
         on_stored = self._trimmer.note_stored if self._trimmer else None
-        self._room = Room(self._store, self._flusher, SERVER_NAME, config.motd, on_stored)
+        self._hub = LocalHub(self._store, self._flusher, config, on_stored)
         self._flusher.start()
-        self._room.start()
+        self._hub.start()
         if self._trimmer is not None:
             self._trimmer.start()
         self._acceptor.start()
@@ -124,9 +125,9 @@ class ChatServer:
             return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = f"{addr[0]}:{addr[1]}"
-        assert self._room is not None
+        assert self._hub is not None
         session = Session(
-            sock, peer, self._room, self._flusher, self.config, self._auth, self._forget,
+            sock, peer, self._hub, self._flusher, self.config, self._auth, self._forget,
             self._tls_context,
         )
         refusal = self._admit(session)
@@ -157,7 +158,7 @@ class ChatServer:
         log.warning("[%s] refused: server_full (%s)", session.peer, message)
         box = session.outbox
         self._flusher.send(box, encode_frame(Error(code=ErrorCode.SERVER_FULL, message=message)))
-        self._flusher.send(box, encode_frame(Bye(reason="server_full")))
+        self._flusher.send(box, encode_frame(Bye(reason=ByeReason.SERVER_FULL)))
         self._flusher.release(box)
 
     def _forget(self, session: Session) -> None:
@@ -184,16 +185,18 @@ class ChatServer:
             self._reaper.stop()
         if self._listener is not None:
             self._listener.close()
-        if self._room is not None:
-            self._room.stop()
-            self._room.close_all("server_shutdown")
+        if self._hub is not None:
+            self._hub.stop(ByeReason.SERVER_SHUTDOWN)
         with self._sessions_lock:
             sessions = list(self._sessions)
         for session in sessions:
-            session.close("server_shutdown")
+            session.close(ByeReason.SERVER_SHUTDOWN)
         deadline = time.monotonic() + STOP_TIMEOUT_S
         for session in sessions:
             session.thread.join(max(0.0, deadline - time.monotonic()))
+            if session.thread.is_alive():
+                log.warning("[%s] reader still busy; waiting for it", session.peer)
+                session.thread.join()
         self._flusher.stop()
         if self._trimmer is not None:
             self._trimmer.stop()

@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["SERVER_NAME", "ServerConfig", "VERSION"]
+from protocol import DEFAULT_HOST, DEFAULT_PORT
 
-VERSION: Final = "0.1.0"
+__all__ = ["DEFAULT_CHANNEL", "SERVER_NAME", "ServerConfig", "VERSION"]
+
+VERSION: Final = "0.2.0"
 SERVER_NAME: Final = f"termchat {VERSION}"
+DEFAULT_CHANNEL: Final = "#lobby"
 
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     """Everything the server can be told at start."""
 
-    host: str = "127.0.0.1"
-    port: int = 8080
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
     db_path: str = "chat.db"
     max_clients: int = 10_000
     max_queue_bytes: int = 1 << 20
@@ -32,3 +35,5 @@ class ServerConfig:
     persist: bool = True
     history_limit: int | None = None
     max_db_bytes: int | None = None
+    default_channel: str = DEFAULT_CHANNEL
+    max_channels_per_user: int = 50

@@ -5,8 +5,8 @@ from __future__ import annotations
 from protocol import ErrorCode, ProtocolError
 
 __all__ = [
-    "AuthFailed", "NickTaken", "NoSuchUser", "NotWelcomed", "RateLimited", "ServerError",
-    "ServerFull",
+    "AuthFailed", "NickTaken", "NoSuchUser", "NotInChannel", "NotWelcomed", "RateLimited",
+    "ServerError", "ServerFull", "TooManyChannels",
 ]
 
 
@@ -50,3 +50,15 @@ class ServerError(ProtocolError):
     """The server failed to do what was asked (the database could not be written)."""
 
     code = ErrorCode.SERVER_ERROR
+
+
+class NotInChannel(ProtocolError):
+    """The request names a channel the user is not in."""
+
+    code = ErrorCode.NOT_IN_CHANNEL
+
+
+class TooManyChannels(ProtocolError):
+    """Joining would put the user in more channels than the server allows."""
+
+    code = ErrorCode.TOO_MANY_CHANNELS

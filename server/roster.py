@@ -2,7 +2,7 @@
 
 A welcome carries the whole roster, so a join storm would sort N nicks N times;
 keeping the order as nicks come and go costs a binary search and one memmove.
-Not thread-safe: the room calls it under its lock.
+Not thread-safe: owned by the hub's thread, like the channel it belongs to.
 """
 
 from __future__ import annotations
@@ -38,3 +38,8 @@ class SortedRoster:
     def nicks(self) -> list[str]:
         """Return a copy of the nicks in order."""
         return list(self._nicks)
+
+    def nicks_with(self, key: str, nick: str) -> list[str]:
+        """Return a copy of the nicks in order with ``nick`` (under ``key``) added."""
+        index = bisect_left(self._keys, key)
+        return [*self._nicks[:index], nick, *self._nicks[index:]]

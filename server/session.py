@@ -1,10 +1,12 @@
-"""One client connection: its reader thread, the handshake and the request handlers.
+"""One native client connection: its reader thread, the handshake and the requests.
 
-A session reads its socket, decodes frames and answers them, calling the
-:class:`~server.room.Room` for anything that concerns other users. It never
-writes to the socket itself: every reply goes through the flusher, which alone
-sends and closes. A bad frame belongs to its own client: it gets an ``error``
-frame and the connection carries on.
+A session is the front door for the JSON Lines protocol: it reads its socket,
+decodes and checks frames (size, validity, rate, password) and hands every
+request to the :class:`~server.hub.Hub`, which answers on the session's
+:class:`~server.hub.Link`. It never writes to the socket itself: the flusher
+alone sends and closes. A bad frame belongs to its own client: it gets an
+``error`` frame (through the hub, so it keeps its place in line) and the
+connection carries on.
 """
 
 from __future__ import annotations
@@ -22,31 +24,34 @@ from protocol import (
     MAX_CLIENT_FRAME_BYTES,
     BadRequest,
     Bye,
+    ByeReason,
     ClientFrame,
     DecodeResult,
     Error,
     FrameDecoder,
     Hello,
-    History,
     HistoryQuery,
+    JoinChannel,
+    LeaveReason,
+    ListChannels,
     Msg,
     Nick,
+    Part,
     Ping,
     Pong,
     ProtocolError,
     Quit,
-    Roster,
     Say,
-    ServerFrame,
+    SetTopic,
     Who,
     encode_frame,
     parse_client_frame,
 )
 from server.config import ServerConfig
 from server.errors import AuthFailed, NotWelcomed, RateLimited
+from server.hub import Hub, Link
 from server.limits import AuthGuard, TokenBucket
 from server.outbound import Flusher
-from server.room import Member, Room
 from server.tls import ConnectionTls
 
 __all__ = ["Session"]
@@ -65,7 +70,7 @@ class Session:
         self,
         sock: socket.socket,
         peer: str,
-        room: Room,
+        hub: Hub,
         flusher: Flusher,
         config: ServerConfig,
         auth: AuthGuard,
@@ -74,12 +79,13 @@ class Session:
     ) -> None:
         self.sock = sock
         self.peer = peer
-        self.room = room
+        self.hub = hub
         self.flusher = flusher
         self.config = config
         self.tls = ConnectionTls(tls_context) if tls_context is not None else None
         self.outbox = flusher.open(sock, peer, config.max_queue_bytes, self.tls)
-        self.member: Member | None = None
+        self.link = Link(self.outbox, peer)
+        self.nick: str | None = None
         self.last_heard = time.monotonic()
         self._auth = auth
         self._bucket = TokenBucket(config.rate_limit_per_s, config.rate_burst)
@@ -87,8 +93,10 @@ class Session:
         self._pings_sent = 0
         self._on_exit = on_exit
         self._decoder = FrameDecoder(MAX_CLIENT_FRAME_BYTES)
+        self._stopping = threading.Event()
         self._done = False
         self._leave_reason: str | None = None
+        self._bye: str | None = None
         self.thread = threading.Thread(target=self._run, name=f"reader-{peer}", daemon=True)
 
     def start(self) -> None:
@@ -100,14 +108,19 @@ class Session:
         return self.peer.rsplit(":", 1)[0]
 
     def close(self, reason: str) -> None:
-        """Say ``bye`` and close the connection (any thread); the reader then exits."""
-        self._send(Bye(reason=reason))
+        """Say ``bye`` and close the connection (any thread); the reader exits at once."""
+        self._stopping.set()
+        self.flusher.send(self.outbox, encode_frame(Bye(reason=reason)))
         self.flusher.close_after_flush(self.outbox, reason)
+        try:
+            self.sock.shutdown(socket.SHUT_RD)  # recv returns; what is queued still goes out
+        except OSError:
+            pass  # already shut down or closed by the flusher
 
     def ping(self) -> None:
         """Ask a silent client for a sign of life (any thread)."""
         self._pings_sent += 1
-        self._send(Ping(token=f"idle-{self._pings_sent}"))
+        self.flusher.send(self.outbox, encode_frame(Ping(token=f"idle-{self._pings_sent}")))
 
     # Reader thread.
 
@@ -123,9 +136,9 @@ class Session:
     def _serve(self) -> None:
         deadline = time.monotonic() + self.config.hello_timeout_s
         while not self._done:
-            if self.member is None and not self._wait_readable(deadline):
-                self._send(Bye(reason="hello_timeout"))
-                self._leave_reason = "hello_timeout"
+            if self.nick is None and not self._wait_readable(deadline):
+                self.flusher.send(self.outbox, encode_frame(Bye(reason=ByeReason.HELLO_TIMEOUT)))
+                self._leave_reason = ByeReason.HELLO_TIMEOUT
                 log.info("[%s] no hello within %.0f s", self.peer, self.config.hello_timeout_s)
                 return
             try:
@@ -168,11 +181,10 @@ class Session:
         return bool(poller.poll(remaining * 1000))
 
     def _finish(self) -> None:
-        reason = self.outbox.close_reason or self._leave_reason or "connection closed"
-        if self.member is not None and self.room.leave(self.member, reason):
-            log.info("[%s] %s left (%s)", self.peer, self.member.nick, reason)
-        log.info("[%s] disconnected (%s)", self.peer, reason)
-        self.flusher.release(self.outbox)
+        """Hand the link back to the hub: it tells the others, says bye if due, and closes."""
+        reason = self.outbox.close_reason or self._leave_reason or LeaveReason.CONNECTION_CLOSED
+        self.hub.leave(self.link, reason, bye=self._bye)
+        log.info("[%s] disconnected (%s)", self.peer, self._bye or reason)
         self._on_exit(self)
 
     def _handle(self, item: DecodeResult) -> None:
@@ -180,82 +192,63 @@ class Session:
             if isinstance(item, ProtocolError):
                 raise item
             frame = parse_client_frame(item)
-            if self.member is None and not isinstance(frame, (Hello, Quit)):
+            if self.nick is None and not isinstance(frame, (Hello, Quit)):
                 raise NotWelcomed("Say hello first: send a hello frame with your nick.")
-            _HANDLERS[type(frame)](self, frame)
+            handler = _HANDLERS.get(type(frame))
+            if handler is not None:
+                handler(self, frame)
+            else:
+                self._check_rate()
+                _REQUESTS[type(frame)](self.hub, self.link, frame)
         except ProtocolError as exc:
             self._refusals += 1
             level = logging.WARNING if self._refusals <= LOUD_REFUSALS else logging.DEBUG
             log.log(level, "[%s] refused: %s (%s)", self.peer, exc.code, exc.message)
-            self._send(Error(code=exc.code, message=exc.message))
+            self.hub.reply(self.link, Error(code=exc.code, message=exc.message))
 
     def _check_rate(self) -> None:
         if not self._bucket.try_take():
             raise RateLimited("You are sending too fast; wait a moment and try again.")
 
-    def _send(self, frame: ServerFrame) -> None:
-        self.flusher.send(self.outbox, encode_frame(frame))
-
-    # Handlers, one per client frame type.
+    # Frames the session handles itself; every other goes to the hub.
 
     def _on_hello(self, frame: Hello) -> None:
-        if self.member is not None:
+        if self.nick is not None:
             raise BadRequest("You are already welcomed; use /nick to change your nick.")
         if not self._auth.check(self.address, frame.password):
-            time.sleep(self._auth.delay_s(self.address))
+            self._stopping.wait(self._auth.delay_s(self.address))
             raise AuthFailed("Wrong or missing password; check it and connect again.")
-        self.member = self.room.join(frame.nick, self.outbox, self.peer, frame.since, frame.resume)
-        log.info("[%s] joined as %s", self.peer, frame.nick)
-
-    def _on_say(self, frame: Say) -> None:
-        assert self.member is not None
-        self._check_rate()
-        self.room.say(self.member, frame.text, frame.action)
-
-    def _on_msg(self, frame: Msg) -> None:
-        assert self.member is not None
-        self._check_rate()
-        self.room.tell(self.member, frame.to, frame.text)
-
-    def _on_nick(self, frame: Nick) -> None:
-        assert self.member is not None
-        self._check_rate()
-        old = self.room.rename(self.member, frame.nick)
-        if old is not None:
-            log.info("[%s] %s is now known as %s", self.peer, old, frame.nick)
-
-    def _on_who(self, frame: Who) -> None:
-        self._send(Roster(users=self.room.roster()))
-
-    def _on_history(self, frame: HistoryQuery) -> None:
-        messages = self.room.history(frame.before, frame.limit)
-        self._send(History(messages=messages, before=frame.before))
+        self.nick = self.hub.hello(self.link, frame)
 
     def _on_ping(self, frame: Ping) -> None:
-        self._send(Pong(token=frame.token))
+        self.hub.reply(self.link, Pong(token=frame.token))
 
     def _on_pong(self, frame: Pong) -> None:
         """Nothing to do: hearing from the client already counts as a sign of life."""
 
     def _on_quit(self, frame: Quit) -> None:
-        reason = frame.reason or "quit"
-        if self.member is not None and self.room.leave(self.member, reason):
-            log.info("[%s] %s left (%s)", self.peer, self.member.nick, reason)
-        self.member = None
-        self._leave_reason = "quit"
-        self._send(Bye(reason="quit"))
+        self._leave_reason = frame.reason or ByeReason.QUIT
+        self._bye = ByeReason.QUIT
         self._done = True
 
 
 _HANDLERS: Final[dict[type[ClientFrame], Callable[[Session, Any], None]]] = {
     Hello: Session._on_hello,
-    Say: Session._on_say,
-    Msg: Session._on_msg,
-    Nick: Session._on_nick,
-    Who: Session._on_who,
-    HistoryQuery: Session._on_history,
     Ping: Session._on_ping,
     Pong: Session._on_pong,
     Quit: Session._on_quit,
 }
-"""The handler of each client frame type (one table for all sessions)."""
+"""The frames a session handles itself."""
+
+_REQUESTS: Final[dict[type[ClientFrame], Callable[[Hub, Link, Any], None]]] = {
+    Say: lambda hub, link, frame: hub.say(link, frame),
+    Msg: lambda hub, link, frame: hub.tell(link, frame),
+    Nick: lambda hub, link, frame: hub.rename(link, frame),
+    JoinChannel: lambda hub, link, frame: hub.join(link, frame),
+    Part: lambda hub, link, frame: hub.part(link, frame),
+    SetTopic: lambda hub, link, frame: hub.set_topic(link, frame),
+    ListChannels: lambda hub, link, frame: hub.list_channels(link, frame),
+    Who: lambda hub, link, frame: hub.who(link, frame),
+    HistoryQuery: lambda hub, link, frame: hub.history(link, frame),
+}
+"""The requests handed to the hub, each after the rate limit, and the hub method for each."""

@@ -20,8 +20,8 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
     """Start servers with extra options; each is killed (and its log printed) afterwards."""
     started: list[ServerProcess] = []
 
-    def start(*args: str, db_path: Path | None = None) -> ServerProcess:
-        proc = ServerProcess(db_path or tmp_path / "chat.db", *args).start()
+    def start(*args: str, db_path: Path | None = None, port: int = 0) -> ServerProcess:
+        proc = ServerProcess(db_path or tmp_path / "chat.db", *args).start(port)
         started.append(proc)
         return proc
 

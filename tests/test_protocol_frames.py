@@ -12,6 +12,9 @@ from protocol import (
     MAX_HISTORY_LIMIT,
     SERVER_FRAMES,
     Bye,
+    Channel,
+    Channels,
+    ChannelSummary,
     Hello,
     History,
     HistoryQuery,
@@ -19,7 +22,11 @@ from protocol import (
     Message,
     ProtocolError,
     Quit,
+    Rename,
+    Roster,
     Say,
+    SetTopic,
+    Topic,
     Welcome,
     encode_frame,
     parse_client_frame,
@@ -36,12 +43,16 @@ def code_of(obj: dict[str, Any], parse: Any = parse_client_frame) -> str:
 def test_every_client_frame_parses() -> None:
     examples = [
         {"type": "hello", "nick": "alice", "proto": 1, "password": "pw", "since": 4,
-         "resume": "tok"},
-        {"type": "say", "text": "hi", "action": True},
+         "resume": "tok", "channels": ["#lobby", "#dev"]},
+        {"type": "say", "text": "hi", "action": True, "channel": "#dev"},
         {"type": "msg", "to": "bob", "text": "psst"},
         {"type": "nick", "nick": "alice2"},
-        {"type": "who"},
-        {"type": "history", "before": 10, "limit": 20},
+        {"type": "join", "channel": "#dev", "since": 3},
+        {"type": "part", "channel": "#dev", "reason": "later"},
+        {"type": "topic", "channel": "#dev", "text": "release"},
+        {"type": "list"},
+        {"type": "who", "channel": "#dev"},
+        {"type": "history", "before": 10, "limit": 20, "channel": "#dev"},
         {"type": "ping", "token": "t"},
         {"type": "pong", "token": "t"},
         {"type": "quit", "reason": "bye"},
@@ -74,6 +85,18 @@ def test_unknown_fields_are_ignored() -> None:
         ({"type": "history", "limit": 0}, "bad_request"),
         ({"type": "history", "before": True}, "bad_request"),
         ({"type": "ping", "token": "x" * 65}, "bad_request"),
+        ({"type": "join", "channel": "dev"}, "channel_invalid"),
+        ({"type": "join", "channel": "#"}, "channel_invalid"),
+        ({"type": "join", "channel": "#a b"}, "channel_invalid"),
+        ({"type": "join", "channel": "#" + "x" * 33}, "channel_invalid"),
+        ({"type": "join"}, "bad_request"),
+        ({"type": "say", "text": "x", "channel": "#no!"}, "channel_invalid"),
+        ({"type": "hello", "nick": "a", "channels": ["#ok", "bad"]}, "channel_invalid"),
+        ({"type": "hello", "nick": "a", "channels": "#ok"}, "bad_request"),
+        ({"type": "topic", "channel": "#a", "text": "x" * 301}, "bad_request"),
+        ({"type": "part", "channel": 5}, "bad_request"),
+        ({"type": "who", "channel": "nope"}, "channel_invalid"),
+        ({"type": "history", "channel": "#a", "before": 0}, "bad_request"),
     ],
 )
 def test_invalid_client_frames(obj: dict[str, Any], code: str) -> None:
@@ -83,6 +106,18 @@ def test_invalid_client_frames(obj: dict[str, Any], code: str) -> None:
 def test_missing_field_names_only_required_ones() -> None:
     with pytest.raises(ProtocolError, match="needs the field\\(s\\): nick\\.$"):
         parse_client_frame({"type": "hello"})
+
+
+def test_hello_keeps_each_channel_once_in_the_order_given() -> None:
+    hello = parse_client_frame({"type": "hello", "nick": "a", "channels": ["#Dev", "#dev", "#b"]})
+    assert isinstance(hello, Hello) and hello.channels == ["#Dev", "#b"]
+    assert parse_client_frame({"type": "hello", "nick": "a", "channels": []}) == Hello(
+        nick="a", channels=[])
+
+
+def test_topic_is_one_line_and_empty_clears() -> None:
+    assert SetTopic(channel="#a", text="two\nlines").text == "two lines"
+    assert SetTopic(channel="#a").to_wire() == {"type": "topic", "channel": "#a", "text": ""}
 
 
 def test_history_limit_is_capped_and_defaulted() -> None:
@@ -104,16 +139,28 @@ def test_server_frames_round_trip() -> None:
         Welcome(nick="alice", server="s", roster=["alice", "bob"], history=[msg, private],
                 motd="hello", resume="tok"),
         msg,
-        History(messages=[msg], before=9),
+        History(messages=[msg], before=9, channel="#dev"),
         Bye(reason="quit"),
+        Welcome(nick="alice", server="s", roster=[], history=[], resume="tok",
+                channels=[Channel(name="#dev", roster=["alice"], history=[msg], topic="t",
+                                  topic_by="bob", topic_ts=3.0)],
+                private=[private]),
+        Channels(channels=[ChannelSummary(name="#dev", users=2, topic="t"),
+                           ChannelSummary(name="#lobby", users=1)]),
+        Topic(channel="#dev", text="", by="bob", ts=4.0),
+        Rename(old="a", new="b", ts=5.0, resume="tok2"),
+        Roster(users=["alice"], channel="#dev"),
     ]
     for frame in frames:
         wire = json.loads(encode_frame(frame))
         assert parse_server_frame(wire) == frame
     assert json.loads(encode_frame(msg))["from"] == "alice"
     assert "to" not in json.loads(encode_frame(msg))
-    assert set(SERVER_FRAMES) >= {"welcome", "message", "join", "leave", "rename", "roster",
-                                  "history", "error", "ping", "pong", "bye"}
+    assert set(SERVER_FRAMES) == {"welcome", "channel", "message", "join", "leave", "rename",
+                                  "topic", "channels", "roster", "history", "error", "ping",
+                                  "pong", "bye"}
+    listing = json.loads(encode_frame(frames[-4]))
+    assert listing["channels"][1] == {"name": "#lobby", "users": 1}  # records carry no type
 
 
 def test_nested_messages_are_validated() -> None:

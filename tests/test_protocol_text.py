@@ -9,10 +9,13 @@ from hypothesis import strategies as st
 from protocol import (
     MAX_TEXT_CHARS,
     BadRequest,
+    ChannelInvalid,
     NickInvalid,
     TextTooLong,
+    channel_key,
     nick_key,
     sanitize_text,
+    validate_channel,
     validate_nick,
     validate_text,
 )
@@ -67,3 +70,31 @@ def test_sanitised_text_has_no_controls_and_encodes(text: str) -> None:
     assert all(ch in "\n\t" or (ord(ch) >= 0x20 and not 0x7F <= ord(ch) <= 0x9F) for ch in clean)
     clean.encode("utf-8")
     assert sanitize_text(clean) == clean
+
+
+@pytest.mark.parametrize(
+    "name", ["#lobby", "#Разработка", "#李雷", "#a", "#a_b-c.d", "#" + "x" * 32]
+)
+def test_valid_channel_names(name: str) -> None:
+    assert validate_channel(name) == name
+
+
+@pytest.mark.parametrize("name", ["lobby", "#", "##x", "#" + "x" * 33, "#with space", "#😀",
+                                  "#esc\x1b", "#a,b", "", "&local"])
+def test_invalid_channel_names(name: str) -> None:
+    with pytest.raises(ChannelInvalid) as info:
+        validate_channel(name)
+    assert info.value.code == "channel_invalid"
+
+
+def test_channel_names_compare_like_nicks() -> None:
+    assert channel_key("#Dev") == channel_key("#dev") == channel_key("#ＤＥＶ")
+    assert validate_channel("#e\u0301") == "#\u00e9"  # NFC
+
+
+@given(st.text(max_size=40))
+def test_channel_validation_never_raises_anything_else(name: str) -> None:
+    try:
+        assert validate_channel(name).startswith("#")
+    except ChannelInvalid:
+        pass

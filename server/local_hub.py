@@ -1,0 +1,585 @@
+"""The hub inside one server process: nicks, channels, ids and history over SQLite.
+
+One thread, the hub's, owns all of it. Reader threads only queue requests
+(:meth:`LocalHub.hello` alone waits for its answer); the hub thread takes
+everything queued (after a 5 ms gather when the chat is large or busy) and
+works through it in order. Messages are collected into a *segment*; the
+segment is numbered, stored in one transaction and only then delivered, before
+any other kind of request is looked at. So ids follow the order of requests,
+nobody receives a message that was not stored, every answer comes after
+everything queued before its request (the barrier rule), and membership is
+never read and changed at the same time. Delivery goes through
+:class:`~server.fanout.Fanout`; history pages are read by
+:class:`~server.history_reader.HistoryReader` off this thread.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from protocol import (
+    RESUME_HISTORY_CAP,
+    WELCOME_HISTORY,
+    BadRequest,
+    Bye,
+    ByeReason,
+    Channels,
+    ChannelSummary,
+    Error,
+    Hello,
+    HistoryQuery,
+    Join,
+    JoinChannel,
+    Leave,
+    LeaveReason,
+    ListChannels,
+    Message,
+    Msg,
+    Nick,
+    Part,
+    ProtocolError,
+    Rename,
+    Roster,
+    Say,
+    ServerFrame,
+    SetTopic,
+    Topic,
+    Welcome,
+    Who,
+    channel_key,
+    nick_key,
+)
+from server.config import SERVER_NAME, ServerConfig
+from server.errors import (
+    NickTaken,
+    NoSuchUser,
+    NotInChannel,
+    NotWelcomed,
+    ServerError,
+    TooManyChannels,
+)
+from server.fanout import Fanout
+from server.history_reader import HistoryReader
+from server.hub import Link
+from server.membership import Channel, Member
+from server.outbound import Flusher
+from server.store import ChannelRecord, HistoryStore, StoreError
+from server.tokens import ResumeTokens
+
+__all__ = ["LocalHub"]
+
+log = logging.getLogger(__name__)
+
+INBOX_CAPACITY: Final = 20_000
+MAX_BATCH: Final = 5_000
+GATHER_MIN_MEMBERS: Final = 256
+GATHER_S: Final = 0.005
+"""When this many users are online, or the hub is busy (its last batch ended less
+than this long ago), it waits this long after the first request before working:
+a burst then costs one transaction and one pass over each channel (group commit).
+A quiet, small chat is served at once."""
+HELLO_WAIT_S: Final = 0.5
+"""How often a reader waiting for its welcome checks whether the hub is stopping."""
+TOKEN_SECRET: Final = "resume-token-key"
+
+Handler = Callable[["LocalHub", Any, Any], None]
+"""A request's handler on the hub thread: (hub, link or None, argument)."""
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A message decided but not yet numbered: to a channel, or to a user."""
+
+    sender: Member
+    text: str
+    action: bool
+    channel: Channel | None
+    target: Member | None
+
+
+class LocalHub:
+    """The in-process hub. Its public methods are thread-safe; the rest runs on its thread."""
+
+    def __init__(
+        self,
+        store: HistoryStore,
+        flusher: Flusher,
+        config: ServerConfig,
+        on_stored: Callable[[int], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._flusher = flusher
+        self._config = config
+        self._default = config.default_channel
+        self._on_stored = on_stored
+        self._tokens = ResumeTokens(store.secret(TOKEN_SECRET))
+        self._fanout = Fanout(flusher)
+        self._history = HistoryReader(store, flusher)
+        self._inbox: queue.Queue[tuple[Handler, Link | None, Any]] = queue.Queue(INBOX_CAPACITY)
+        self._nicks: dict[str, Member] = {}
+        self._by_link: dict[Link, Member] = {}
+        self._channels: dict[str, Channel] = {}
+        self._segment: list[_Draft] = []
+        self._next_id = store.last_id + 1
+        self._closed = False
+        self._stopped = False
+        self._last_batch_end = 0.0
+        self._thread = threading.Thread(target=self._run, name="hub", daemon=True)
+
+    def start(self) -> None:
+        self._history.start()
+        self._thread.start()
+
+    def stop(self, bye_reason: str = ByeReason.SERVER_SHUTDOWN) -> None:
+        """Deliver and store everything queued, say ``bye`` to everyone, stop and join."""
+        self._closed = True
+        self._inbox.put((LocalHub._on_shutdown, None, bye_reason))
+        self._thread.join()
+        self._history.stop()
+
+    # Requests: called from reader threads.
+
+    def hello(self, link: Link, hello: Hello) -> str:
+        future: concurrent.futures.Future[str] = concurrent.futures.Future()
+        self._submit(LocalHub._on_hello, link, (hello, future))
+        while True:
+            try:
+                return future.result(timeout=HELLO_WAIT_S)
+            except concurrent.futures.TimeoutError:
+                if self._stopped:
+                    raise ServerError("The server is shutting down; try again later.") from None
+
+    def join(self, link: Link, request: JoinChannel) -> None:
+        self._submit(LocalHub._on_join, link, request)
+
+    def part(self, link: Link, request: Part) -> None:
+        self._submit(LocalHub._on_part, link, request)
+
+    def say(self, link: Link, request: Say) -> None:
+        self._submit(LocalHub._on_say, link, request)
+
+    def tell(self, link: Link, request: Msg) -> None:
+        self._submit(LocalHub._on_tell, link, request)
+
+    def rename(self, link: Link, request: Nick) -> None:
+        self._submit(LocalHub._on_rename, link, request)
+
+    def set_topic(self, link: Link, request: SetTopic) -> None:
+        self._submit(LocalHub._on_topic, link, request)
+
+    def list_channels(self, link: Link, request: ListChannels) -> None:
+        self._submit(LocalHub._on_list, link, request)
+
+    def who(self, link: Link, request: Who) -> None:
+        self._submit(LocalHub._on_who, link, request)
+
+    def history(self, link: Link, request: HistoryQuery) -> None:
+        self._submit(LocalHub._on_history, link, request)
+
+    def reply(self, link: Link, frame: ServerFrame) -> None:
+        self._submit(LocalHub._on_reply, link, frame)
+
+    def leave(self, link: Link, reason: str, bye: str | None = None) -> None:
+        self._submit(LocalHub._on_leave, link, (reason, bye))
+
+    def _submit(self, handler: Handler, link: Link, arg: Any) -> None:
+        """Queue a request; wait while the hub is far behind; refuse it once stopping."""
+        while not self._closed:
+            try:
+                self._inbox.put((handler, link, arg), timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        self._refuse_late(handler, link, arg)
+
+    # The hub thread.
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped:
+                batch = self._take_batch()
+                for handler, link, arg in batch:
+                    if self._stopped:
+                        self._refuse_late(handler, link, arg)
+                    else:
+                        self._work(handler, link, arg)
+                self._deliver_segment_safely()
+                self._fanout.flush()
+                self._last_batch_end = time.monotonic()
+            self._refuse_queued()
+        except Exception:
+            log.exception("hub thread failed")
+            self._stopped = True
+
+    def _take_batch(self) -> list[tuple[Handler, Link | None, Any]]:
+        batch = [self._inbox.get()]
+        if self._should_gather():
+            time.sleep(GATHER_S)
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _should_gather(self) -> bool:
+        large = len(self._by_link) >= GATHER_MIN_MEMBERS
+        return large or time.monotonic() - self._last_batch_end < GATHER_S
+
+    def _work(self, handler: Handler, link: Link | None, arg: Any) -> None:
+        """Carry out one request; its errors go to its link, a bug costs only it."""
+        try:
+            if handler not in _SEGMENT_HANDLERS:
+                self._deliver_segment_safely()
+            handler(self, link, arg)
+        except ProtocolError as exc:
+            self._refuse(link, exc)
+        except StoreError as exc:
+            log.error("%s", exc)
+            self._refuse(link, ServerError("The chat store failed; try again later."))
+        except Exception:
+            log.exception("a %s request failed", handler.__name__.removeprefix("_on_"))
+            self._refuse(link, ServerError("The server failed to do that; try again later."))
+
+    def _refuse(self, link: Link | None, exc: ProtocolError) -> None:
+        if link is None:
+            return
+        log.debug("[%s] refused: %s (%s)", link.peer, exc.code, exc.message)
+        self._fanout.to_link(link, Error(code=exc.code, message=exc.message),
+                             self._by_link.get(link))
+
+    def _refuse_late(self, handler: Handler, link: Link | None, arg: Any) -> None:
+        """Turn down a request that came after the shutdown; a leaving link is released."""
+        if handler is LocalHub._on_hello:
+            arg[1].set_exception(ServerError("The server is shutting down; try again later."))
+        elif handler is LocalHub._on_leave and link is not None:
+            self._flusher.release(link.outbox)
+
+    def _refuse_queued(self) -> None:
+        while True:
+            try:
+                handler, link, arg = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            self._refuse_late(handler, link, arg)
+
+    def _member(self, link: Link) -> Member:
+        member = self._by_link.get(link)
+        if member is None:  # replaced by a resume, or never welcomed
+            raise NotWelcomed("Say hello first: send a hello frame with your nick.")
+        return member
+
+    def _joined(self, member: Member, name: str | None) -> Channel:
+        """Return the member's channel called ``name`` (None: the default one)."""
+        channel = member.channels.get(channel_key(name or self._default))
+        if channel is None:
+            raise NotInChannel(
+                f"You are not in {name or self._default}; join it first with /join."
+            )
+        return channel
+
+    # Welcome and membership.
+
+    def _on_hello(self, link: Link, arg: tuple[Hello, concurrent.futures.Future[str]]) -> None:
+        hello, future = arg
+        try:
+            nick = self._welcome(link, hello)
+        except ProtocolError as exc:
+            future.set_exception(exc)
+        except StoreError as exc:
+            log.error("%s", exc)
+            future.set_exception(ServerError("The chat store failed; try again later."))
+        except Exception as exc:
+            log.exception("[%s] welcome failed", link.peer)
+            future.set_exception(ServerError(f"The server failed to welcome you ({exc})."))
+        else:
+            future.set_result(nick)
+
+    def _welcome(self, link: Link, hello: Hello) -> str:
+        if link in self._by_link:
+            raise BadRequest("You are already welcomed; use /nick to change your nick.")
+        names = hello.channels if hello.channels is not None else [self._default]
+        if len(names) > self._config.max_channels_per_user:
+            raise TooManyChannels(
+                f"You may be in at most {self._config.max_channels_per_user} channels."
+            )
+        key = nick_key(hello.nick)
+        holder = self._nicks.get(key)
+        resumed = self._tokens.check(hello.resume, hello.nick)
+        if holder is not None and not resumed:
+            raise NickTaken("Nick already taken; choose another with /nick NAME.")
+        member = Member(nick=hello.nick, key=key, link=link)
+        wanted = [self._channel(name) for name in names]
+        private = None
+        if resumed and hello.since is not None:
+            private = self._store.private_after(hello.nick, hello.since, RESUME_HISTORY_CAP)
+        if holder is not None:
+            self._take_over(holder, member)
+        fresh = [c for c in wanted if c.key not in member.channels]
+        order = [*wanted, *(c for c in member.channels.values() if c not in wanted)]
+        frames = [c.snapshot(self._since(c, hello.since), joining=member) for c in order]
+        self._nicks[key] = member
+        self._by_link[link] = member
+        first = frames[0] if frames else None
+        welcome = Welcome(
+            nick=member.nick, server=SERVER_NAME,
+            roster=first.roster if first else [], history=first.history if first else [],
+            motd=self._config.motd, resume=self._tokens.issue(member.nick), channels=frames,
+            private=private or None,
+        )
+        self._fanout.to_link(link, welcome, member)
+        for channel in fresh:
+            self._enter(member, channel)
+        log.info("[%s] %s as %s in %s", link.peer,
+                 "resumed" if holder is not None else "joined", member.nick,
+                 ", ".join(c.name for c in order) or "no channel")
+        return member.nick
+
+    def _take_over(self, holder: Member, member: Member) -> None:
+        """Give ``holder``'s place in every channel to ``member``; close the holder."""
+        for channel in holder.channels.values():
+            self._fanout.release(channel)
+            channel.replace(holder, member)
+            member.channels[channel.key] = channel
+        holder.channels.clear()
+        del self._by_link[holder.link]
+        self._fanout.to_link(holder.link, Bye(reason=ByeReason.REPLACED))
+        self._flusher.close_after_flush(holder.link.outbox, ByeReason.REPLACED)
+        log.info("[%s] %s was replaced by a resumed session", holder.link.peer, holder.nick)
+
+    def _channel(self, name: str) -> Channel:
+        """Return the channel called ``name``, from memory or the store (not yet kept)."""
+        key = channel_key(name)
+        channel = self._channels.get(key)
+        if channel is not None:
+            return channel
+        record = self._store.channel(key)
+        if record is None:
+            record = ChannelRecord(name=name)
+            self._remember(record)
+            return Channel(key, record, [])
+        return Channel(key, record, self._store.latest(record.name, WELCOME_HISTORY))
+
+    def _remember(self, record: ChannelRecord) -> None:
+        """Keep a new channel's spelling; a store that fails only costs the spelling."""
+        try:
+            self._store.save_channel(record)
+        except StoreError as exc:
+            log.error("%s", exc)
+
+    def _since(self, channel: Channel, since: int | None) -> list[Message]:
+        """Return the messages for someone entering: the newest, or all after ``since``."""
+        recent = channel.recent
+        if since is None:
+            return list(recent)
+        if len(recent) < (recent.maxlen or 0) or (recent and recent[0].id <= since + 1):
+            return [m for m in recent if m.id > since]
+        return self._store.after(channel.name, since, RESUME_HISTORY_CAP)
+
+    def _enter(self, member: Member, channel: Channel) -> None:
+        """Put ``member`` in ``channel`` (their snapshot went out) and tell the others."""
+        self._channels.setdefault(channel.key, channel)
+        channel.add(member)
+        member.channels[channel.key] = channel
+        self._fanout.to_channel(
+            channel, Join(nick=member.nick, ts=time.time(), channel=channel.name), joiner=member
+        )
+
+    def _exit(self, member: Member, channel: Channel, reason: str) -> Leave:
+        """Take ``member`` out of ``channel`` and tell its members; return the leave."""
+        self._fanout.release(channel)
+        channel.remove(member)
+        member.channels.pop(channel.key, None)
+        if not channel.members:
+            self._channels.pop(channel.key, None)
+        leave = Leave(nick=member.nick, reason=reason, ts=time.time(), channel=channel.name)
+        self._fanout.to_channel(channel, leave)
+        return leave
+
+    def _on_join(self, link: Link, request: JoinChannel) -> None:
+        member = self._member(link)
+        channel = member.channels.get(channel_key(request.channel))
+        if channel is not None:
+            snapshot = channel.snapshot(self._since(channel, request.since))
+            self._fanout.to_link(link, snapshot, member)
+            return
+        if len(member.channels) >= self._config.max_channels_per_user:
+            raise TooManyChannels(
+                f"You are in {len(member.channels)} channels already, the most allowed; "
+                "leave one with /part first."
+            )
+        channel = self._channel(request.channel)
+        self._fanout.to_link(
+            link, channel.snapshot(self._since(channel, request.since), joining=member), member
+        )
+        self._enter(member, channel)
+        log.info("[%s] %s joined %s", link.peer, member.nick, channel.name)
+
+    def _on_part(self, link: Link, request: Part) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        leave = self._exit(member, channel, request.reason or LeaveReason.PART)
+        self._fanout.to_link(link, leave, member)
+        log.info("[%s] %s left %s (%s)", link.peer, member.nick, channel.name, leave.reason)
+
+    def _on_leave(self, link: Link, arg: tuple[str, str | None]) -> None:
+        reason, bye = arg
+        try:
+            member = self._by_link.pop(link, None)
+            if member is not None:
+                for channel in list(member.channels.values()):
+                    self._exit(member, channel, reason)
+                if self._nicks.get(member.key) is member:
+                    del self._nicks[member.key]
+                log.info("[%s] %s left (%s)", link.peer, member.nick, reason)
+            if bye is not None:
+                self._fanout.to_link(link, Bye(reason=bye))
+                self._flusher.close_after_flush(link.outbox, bye)
+        finally:
+            self._flusher.release(link.outbox)
+
+    def _on_shutdown(self, _link: None, bye_reason: str) -> None:
+        self._fanout.flush()
+        bye = Bye(reason=bye_reason)
+        for member in self._by_link.values():
+            self._fanout.to_link(member.link, bye)
+            self._flusher.close_after_flush(member.link.outbox, bye_reason)
+        self._by_link.clear()
+        self._nicks.clear()
+        self._channels.clear()
+        self._stopped = True
+
+    def _on_rename(self, link: Link, request: Nick) -> None:
+        member = self._member(link)
+        old, new = member.nick, request.nick
+        if new == old:
+            return
+        new_key = nick_key(new)
+        if new_key != member.key and new_key in self._nicks:
+            raise NickTaken("Nick already taken; choose another with /nick NAME.")
+        self._fanout.flush()
+        others = {m for c in member.channels.values() for m in c.members.values()}
+        others.discard(member)
+        for channel in member.channels.values():
+            channel.rename(member, new_key, new)
+        del self._nicks[member.key]
+        self._nicks[new_key] = member
+        member.nick, member.key = new, new_key
+        ts = time.time()
+        self._fanout.to_members(others, Rename(old=old, new=new, ts=ts))
+        own = Rename(old=old, new=new, ts=ts, resume=self._tokens.issue(new))
+        self._fanout.to_link(link, own, member)
+        log.info("[%s] %s is now known as %s", link.peer, old, new)
+
+    # Messages: decided now, numbered, stored and delivered with the segment.
+
+    def _on_say(self, link: Link, request: Say) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        self._segment.append(_Draft(member, request.text, request.action, channel, None))
+
+    def _on_tell(self, link: Link, request: Msg) -> None:
+        member = self._member(link)
+        target = self._nicks.get(nick_key(request.to))
+        if target is None:
+            raise NoSuchUser(f"Nobody called {request.to} is online; /who lists who is.")
+        self._segment.append(_Draft(member, request.text, False, None, target))
+
+    def _deliver_segment_safely(self) -> None:
+        """Deliver the segment; a bug costs its messages (their senders hear of it)."""
+        if not self._segment:
+            return
+        drafts, self._segment = self._segment, []
+        try:
+            self._deliver_segment(drafts)
+        except Exception:
+            log.exception("delivering %d messages failed", len(drafts))
+            self._refuse_drafts(drafts, "The server failed to send the message; try again.")
+
+    def _deliver_segment(self, drafts: list[_Draft]) -> None:
+        """Number the messages, store them in one transaction, then deliver them in order."""
+        now = time.time()
+        first = self._next_id
+        messages = [
+            Message(
+                id=first + i, ts=now, sender=d.sender.nick, text=d.text, action=d.action,
+                to=d.target.nick if d.target is not None else None,
+                channel=d.channel.name if d.channel is not None else None,
+            )
+            for i, d in enumerate(drafts)
+        ]
+        try:
+            self._store.append(messages)
+        except StoreError as exc:
+            log.error("%s", exc)
+            self._refuse_drafts(
+                drafts, "The message could not be stored, so it was not sent; try again later."
+            )
+            return
+        self._next_id += len(messages)
+        if self._on_stored is not None:
+            self._on_stored(len(messages))
+        fanout = self._fanout
+        for draft, message in zip(drafts, messages, strict=True):
+            channel = draft.channel
+            if channel is not None:
+                channel.recent.append(message)
+                fanout.to_channel(channel, message)
+                continue
+            sender, target = draft.sender, draft.target
+            assert target is not None
+            fanout.to_link(sender.link, message, sender)
+            if target is not sender:
+                fanout.to_link(target.link, message, target)
+
+    def _refuse_drafts(self, drafts: list[_Draft], text: str) -> None:
+        for sender in {d.sender: None for d in drafts}:
+            self._refuse(sender.link, ServerError(text))
+
+    # Topics, listings, rosters, history, replies.
+
+    def _on_topic(self, link: Link, request: SetTopic) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        text, ts = request.text or "", time.time()
+        record = ChannelRecord(name=channel.name, topic=text or None, topic_by=member.nick,
+                               topic_ts=ts)
+        self._store.save_channel(record)
+        channel.record = record
+        self._fanout.to_channel(channel, Topic(channel=channel.name, text=text, by=member.nick,
+                                               ts=ts))
+        log.info("[%s] %s set the topic of %s", link.peer, member.nick, channel.name)
+
+    def _on_list(self, link: Link, _request: ListChannels) -> None:
+        member = self._member(link)
+        summaries = [
+            ChannelSummary(name=c.name, users=len(c.members), topic=c.record.topic)
+            for _key, c in sorted(self._channels.items())
+        ]
+        self._fanout.to_link(link, Channels(channels=summaries), member)
+
+    def _on_who(self, link: Link, request: Who) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        self._fanout.to_link(link, Roster(users=channel.roster.nicks(), channel=channel.name),
+                             member)
+
+    def _on_history(self, link: Link, request: HistoryQuery) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        self._fanout.flush()  # the page must come after what this client is due
+        self._history.submit(link, channel.name, request.before, request.limit, self._next_id)
+
+    def _on_reply(self, link: Link, frame: ServerFrame) -> None:
+        self._fanout.to_link(link, frame, self._by_link.get(link))
+
+
+_SEGMENT_HANDLERS: Final = frozenset({LocalHub._on_say, LocalHub._on_tell})
+"""Requests that only add to the segment of messages; any other delivers it first."""

@@ -1,0 +1,94 @@
+"""Who is in which channel, as the hub keeps it in memory.
+
+A :class:`Member` is a welcomed user; a :class:`Channel` is a channel that has
+members, with its sorted roster, its newest messages and its topic. Each
+channel also keeps its members' outboxes grouped by dialect, so fan-out is one
+pass per dialect with no per-recipient lookup. Not thread-safe: owned by the
+hub's thread.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from protocol import WELCOME_HISTORY, Message
+from protocol import Channel as ChannelFrame
+from server.hub import Dialect, Link
+from server.outbound import Outbox
+from server.roster import SortedRoster
+from server.store import ChannelRecord
+
+__all__ = ["Channel", "Member"]
+
+
+@dataclass(eq=False, slots=True)
+class Member:
+    """A welcomed user: nick, comparison key, link, and channels in the order joined."""
+
+    nick: str
+    key: str
+    link: Link
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+
+class Channel:
+    """A channel with members."""
+
+    __slots__ = ("key", "record", "members", "roster", "recent", "outboxes")
+
+    def __init__(self, key: str, record: ChannelRecord, recent: list[Message]) -> None:
+        self.key = key
+        self.record = record
+        self.members: dict[str, Member] = {}
+        self.roster = SortedRoster()
+        self.recent: deque[Message] = deque(recent, WELCOME_HISTORY)
+        self.outboxes: dict[Dialect, dict[Member, Outbox]] = {}
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    def has(self, member: Member) -> bool:
+        return self.members.get(member.key) is member
+
+    def add(self, member: Member) -> None:
+        """Add a member who is not in the channel yet."""
+        self.members[member.key] = member
+        self.roster.add(member.key, member.nick)
+        self.outboxes.setdefault(member.link.dialect, {})[member] = member.link.outbox
+
+    def remove(self, member: Member) -> None:
+        """Remove a member; nothing if they are not in."""
+        if not self.has(member):
+            return
+        del self.members[member.key]
+        self.roster.remove(member.key)
+        boxes = self.outboxes[member.link.dialect]
+        del boxes[member]
+        if not boxes:
+            del self.outboxes[member.link.dialect]
+
+    def replace(self, old: Member, new: Member) -> None:
+        """Put ``new`` (same nick key) in ``old``'s place, silently."""
+        self.remove(old)
+        self.add(new)
+
+    def rename(self, member: Member, new_key: str, new_nick: str) -> None:
+        """Move a member to a new nick (the member object is updated by the caller)."""
+        del self.members[member.key]
+        self.roster.remove(member.key)
+        self.members[new_key] = member
+        self.roster.add(new_key, new_nick)
+
+    def snapshot(self, history: list[Message], joining: Member | None = None) -> ChannelFrame:
+        """Return the ``channel`` frame for someone entering (``joining`` counted in)."""
+        roster = self.roster.nicks()
+        if joining is not None and not self.has(joining):
+            roster = self.roster.nicks_with(joining.key, joining.nick)
+        record = self.record
+        return ChannelFrame(
+            name=record.name, roster=roster, history=history, topic=record.topic or None,
+            topic_by=record.topic_by if record.topic else None,
+            topic_ts=record.topic_ts if record.topic else None,
+        )
