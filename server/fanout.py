@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from protocol import ServerFrame
 from server.hub import Dialect, Link
 from server.membership import Channel, Member
-from server.outbound import Flusher, Outbox
+from server.outbound import Outbox, Sender
 
 __all__ = ["Fanout"]
 
@@ -26,7 +26,7 @@ __all__ = ["Fanout"]
 class Fanout:
     """The hub's delivery side: runs per channel, direct frames per link."""
 
-    def __init__(self, flusher: Flusher) -> None:
+    def __init__(self, flusher: Sender) -> None:
         self._flusher = flusher
         self._channel: Channel | None = None
         self._frames: list[ServerFrame] = []

@@ -9,8 +9,8 @@ any other kind of request is looked at. So ids follow the order of requests,
 nobody receives a message that was not stored, every answer comes after
 everything queued before its request (the barrier rule), and membership is
 never read and changed at the same time. Delivery goes through
-:class:`~server.fanout.Fanout`; history pages are read by
-:class:`~server.history_reader.HistoryReader` off this thread.
+:class:`~server.fanout.Fanout`. History pages are read on this thread too, so
+they keep their place in line (a page is at most 500 messages, one indexed read).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from protocol import (
     ChannelSummary,
     Error,
     Hello,
+    History,
     HistoryQuery,
     Join,
     JoinChannel,
@@ -66,10 +67,9 @@ from server.errors import (
     TooManyChannels,
 )
 from server.fanout import Fanout
-from server.history_reader import HistoryReader
 from server.hub import Link
 from server.membership import Channel, Member
-from server.outbound import Flusher
+from server.outbound import Sender
 from server.store import ChannelRecord, HistoryStore, StoreError
 from server.tokens import ResumeTokens
 
@@ -110,7 +110,7 @@ class LocalHub:
     def __init__(
         self,
         store: HistoryStore,
-        flusher: Flusher,
+        flusher: Sender,
         config: ServerConfig,
         on_stored: Callable[[int], None] | None = None,
     ) -> None:
@@ -121,7 +121,6 @@ class LocalHub:
         self._on_stored = on_stored
         self._tokens = ResumeTokens(store.secret(TOKEN_SECRET))
         self._fanout = Fanout(flusher)
-        self._history = HistoryReader(store, flusher)
         self._inbox: queue.Queue[tuple[Handler, Link | None, Any]] = queue.Queue(INBOX_CAPACITY)
         self._nicks: dict[str, Member] = {}
         self._by_link: dict[Link, Member] = {}
@@ -134,7 +133,6 @@ class LocalHub:
         self._thread = threading.Thread(target=self._run, name="hub", daemon=True)
 
     def start(self) -> None:
-        self._history.start()
         self._thread.start()
 
     def stop(self, bye_reason: str = ByeReason.SERVER_SHUTDOWN) -> None:
@@ -142,7 +140,6 @@ class LocalHub:
         self._closed = True
         self._inbox.put((LocalHub._on_shutdown, None, bye_reason))
         self._thread.join()
-        self._history.stop()
 
     # Requests: called from reader threads.
 
@@ -249,8 +246,10 @@ class LocalHub:
             self._refuse(link, ServerError("The server failed to do that; try again later."))
 
     def _refuse(self, link: Link | None, exc: ProtocolError) -> None:
+        """Answer with an error, after the messages accepted before (they may be for it)."""
         if link is None:
             return
+        self._deliver_segment_safely()
         log.debug("[%s] refused: %s (%s)", link.peer, exc.code, exc.message)
         self._fanout.to_link(link, Error(code=exc.code, message=exc.message),
                              self._by_link.get(link))
@@ -574,8 +573,9 @@ class LocalHub:
     def _on_history(self, link: Link, request: HistoryQuery) -> None:
         member = self._member(link)
         channel = self._joined(member, request.channel)
-        self._fanout.flush()  # the page must come after what this client is due
-        self._history.submit(link, channel.name, request.before, request.limit, self._next_id)
+        messages = self._store.before(channel.name, request.before, request.limit)
+        page = History(messages=messages, before=request.before, channel=channel.name)
+        self._fanout.to_link(link, page, member)
 
     def _on_reply(self, link: Link, frame: ServerFrame) -> None:
         self._fanout.to_link(link, frame, self._by_link.get(link))

@@ -21,12 +21,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
     from server.tls import ConnectionTls
 
-__all__ = ["Flusher", "Outbox"]
+__all__ = ["Flusher", "Outbox", "Sender"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,18 @@ class Outbox:
     def pending_bytes(self) -> int:
         """Bytes not yet handed to the kernel (approximate outside the lock)."""
         return self.queued_bytes + self.sending_bytes
+
+
+class Sender(Protocol):
+    """What producers (the hub and its helpers) may do with outboxes: the flusher's face."""
+
+    def send(self, box: Outbox, data: bytes) -> bool: ...
+
+    def send_many(self, boxes: Iterable[Outbox], data: bytes) -> None: ...
+
+    def close_after_flush(self, box: Outbox, reason: str | None = None) -> None: ...
+
+    def release(self, box: Outbox) -> None: ...
 
 
 class Flusher:
