@@ -9,8 +9,9 @@ waits on a selector for sockets that are full, and is woken by a byte on a
 socketpair only when it is asleep, so under load it batches by itself. It alone
 closes sockets.
 
-An outbox is capped in bytes; a consumer that falls that far behind is sent
-``bye slow_consumer`` and its socket is shut down (IRC's "SendQ exceeded").
+An outbox is capped in bytes; a consumer that falls that far behind is sent its
+farewell (``bye slow_consumer`` for the native protocol) and its socket is shut
+down (IRC's "SendQ exceeded"). This module knows no frames, only bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final, Protocol
+
+from protocol import ByeReason
 
 if TYPE_CHECKING:
     from server.tls import ConnectionTls
@@ -35,7 +38,6 @@ LINGER_S: Final = 2.0
 
 _SEND_FLAGS: Final = getattr(socket, "MSG_DONTWAIT", 0) | getattr(socket, "MSG_NOSIGNAL", 0)
 _MAX_BUFFERS_PER_SEND: Final = 1024  # Linux's IOV_MAX
-_SLOW_CONSUMER_BYE: Final = b'\n{"type":"bye","reason":"slow_consumer"}\n'
 
 Buffer = bytes | memoryview
 
@@ -45,22 +47,26 @@ class Outbox:
 
     ``queued`` is appended to by producers under the flusher's lock; ``sending``
     belongs to the flusher thread alone. On a TLS connection ``queued`` holds
-    plaintext and ``sending`` ciphertext.
+    plaintext and ``sending`` ciphertext. ``farewell`` is what the connection is
+    sent instead of everything queued when it overflows, in its own protocol;
+    it starts with a line end, which ends any frame cut short.
     """
 
     __slots__ = (
-        "sock", "peer", "max_bytes", "tls", "queued", "queued_bytes", "sending",
+        "sock", "peer", "max_bytes", "tls", "farewell", "queued", "queued_bytes", "sending",
         "sending_bytes", "in_work", "waiting_writable", "closing", "close_deadline",
         "released", "shut", "closed", "close_reason",
     )
 
     def __init__(
-        self, sock: socket.socket, peer: str, max_bytes: int, tls: ConnectionTls | None = None
+        self, sock: socket.socket, peer: str, max_bytes: int, tls: ConnectionTls | None = None,
+        farewell: bytes = b"\n",
     ) -> None:
         self.sock = sock
         self.peer = peer
         self.max_bytes = max_bytes
         self.tls = tls
+        self.farewell = farewell
         self.queued: list[bytes] = []
         self.queued_bytes = 0
         self.sending: list[Buffer] = []
@@ -115,10 +121,14 @@ class Flusher:
     # Producer side: any thread.
 
     def open(
-        self, sock: socket.socket, peer: str, max_bytes: int, tls: ConnectionTls | None = None
+        self, sock: socket.socket, peer: str, max_bytes: int, tls: ConnectionTls | None = None,
+        farewell: bytes = b"\n",
     ) -> Outbox:
-        """Return a new outbox for ``sock``; the flusher now owns closing it."""
-        return Outbox(sock, peer, max_bytes, tls)
+        """Return a new outbox for ``sock``; the flusher now owns closing it.
+
+        ``farewell`` is sent instead of the queue if the peer falls ``max_bytes`` behind.
+        """
+        return Outbox(sock, peer, max_bytes, tls, farewell)
 
     def poke(self, box: Outbox) -> None:
         """Have the flusher look at ``box`` (TLS handshake bytes are waiting)."""
@@ -182,14 +192,14 @@ class Flusher:
             self._wake()
 
     def _append(self, box: Outbox, data: bytes) -> bool:
-        """Append under the lock; on overflow queue ``bye slow_consumer`` instead."""
+        """Append under the lock; on overflow queue the box's farewell instead."""
         if box.closing:
             return False
         pending = box.queued_bytes + box.sending_bytes
         if pending and pending + len(data) > box.max_bytes:
-            box.queued = [_SLOW_CONSUMER_BYE]  # its newline ends any half-sent frame
-            box.queued_bytes = len(_SLOW_CONSUMER_BYE)
-            self._begin_close(box, "slow_consumer")
+            box.queued = [box.farewell]
+            box.queued_bytes = len(box.farewell)
+            self._begin_close(box, ByeReason.SLOW_CONSUMER)
             self._schedule(box)
             log.warning("[%s] dropped: slow_consumer (%d bytes queued)", box.peer, pending)
             return False

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from protocol import ByeReason
+
 __all__ = ["IdleReaper"]
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ class IdleReaper:
             silent = now - session.last_heard
             if silent >= self.timeout_s:
                 log.info("[%s] silent for %.0f s", session.peer, silent)
-                session.close("idle_timeout")
+                session.close(ByeReason.IDLE_TIMEOUT)
             elif silent >= self.timeout_s / 2:
                 session.ping()
 

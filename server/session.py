@@ -59,6 +59,8 @@ __all__ = ["Session"]
 log = logging.getLogger(__name__)
 
 RECV_BYTES: Final = 64 * 1024
+_FAREWELL: Final = b"\n" + encode_frame(Bye(reason=ByeReason.SLOW_CONSUMER))
+"""Sent instead of the queue to a client that falls too far behind."""
 LOUD_REFUSALS: Final = 5
 """Refused frames per session logged at WARNING; the rest go to DEBUG."""
 
@@ -83,7 +85,7 @@ class Session:
         self.flusher = flusher
         self.config = config
         self.tls = ConnectionTls(tls_context) if tls_context is not None else None
-        self.outbox = flusher.open(sock, peer, config.max_queue_bytes, self.tls)
+        self.outbox = flusher.open(sock, peer, config.max_queue_bytes, self.tls, _FAREWELL)
         self.link = Link(self.outbox, peer)
         self.nick: str | None = None
         self.last_heard = time.monotonic()
