@@ -88,6 +88,9 @@ A quiet, small chat is served at once."""
 HELLO_WAIT_S: Final = 0.5
 """How often a reader waiting for its welcome checks whether the hub is stopping."""
 TOKEN_SECRET: Final = "resume-token-key"
+TOKEN_SKEW_S: Final = 5.0
+"""A resume replays private messages from this long before its token was issued on:
+those of the session the token belongs to (and later ones of the same nick), not older."""
 
 Handler = Callable[["LocalHub", Any, Any], None]
 """A request's handler on the hub thread: (hub, link or None, argument)."""
@@ -311,14 +314,16 @@ class LocalHub:
             )
         key = nick_key(hello.nick)
         holder = self._nicks.get(key)
-        resumed = self._tokens.check(hello.resume, hello.nick)
-        if holder is not None and not resumed:
+        issued = self._tokens.issued_at(hello.resume, hello.nick)
+        if holder is not None and issued is None:
             raise NickTaken("Nick already taken; choose another with /nick NAME.")
         member = Member(nick=hello.nick, key=key, link=link)
         wanted = [self._channel(name) for name in names]
         private = None
-        if resumed and hello.since is not None:
-            private = self._store.private_after(hello.nick, hello.since, RESUME_HISTORY_CAP)
+        if issued is not None and hello.since is not None:
+            private = self._store.private_after(
+                hello.nick, hello.since, RESUME_HISTORY_CAP, not_before=issued - TOKEN_SKEW_S
+            )
         if holder is not None:
             self._take_over(holder, member)
         fresh = [c for c in wanted if c.key not in member.channels]

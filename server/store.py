@@ -103,7 +103,9 @@ class HistoryStore(Protocol):
 
     def after(self, channel: str, since: int, limit: int) -> list[Message]: ...
 
-    def private_after(self, nick: str, since: int, limit: int) -> list[Message]: ...
+    def private_after(
+        self, nick: str, since: int, limit: int, not_before: float = 0.0
+    ) -> list[Message]: ...
 
     def channel(self, key: str) -> ChannelRecord | None: ...
 
@@ -140,7 +142,9 @@ class NullStore:
     def after(self, channel: str, since: int, limit: int) -> list[Message]:
         return []
 
-    def private_after(self, nick: str, since: int, limit: int) -> list[Message]:
+    def private_after(
+        self, nick: str, since: int, limit: int, not_before: float = 0.0
+    ) -> list[Message]:
         return []
 
     def channel(self, key: str) -> ChannelRecord | None:
@@ -308,13 +312,18 @@ class MessageStore:
         )
         return _messages(reversed(rows), channel)
 
-    def private_after(self, nick: str, since: int, limit: int) -> list[Message]:
-        """Return the newest ``limit`` private messages to or from ``nick`` after ``since``."""
+    def private_after(
+        self, nick: str, since: int, limit: int, not_before: float = 0.0
+    ) -> list[Message]:
+        """Return the newest ``limit`` private messages to or from ``nick`` after ``since``.
+
+        Only those sent at ``not_before`` (unix seconds) or later.
+        """
         key = nick_key(nick)
         rows = self._query(
-            f"SELECT {_COLUMNS} FROM messages WHERE id > ? AND "
+            f"SELECT {_COLUMNS} FROM messages WHERE id > ? AND ts >= ? AND "
             "(sender_key = ? OR recipient_key = ?) ORDER BY id DESC LIMIT ?",
-            (since, key, key, limit),
+            (since, not_before, key, key, limit),
         )
         return _messages(reversed(rows), None)
 

@@ -45,23 +45,26 @@ class ResumeTokens:
         nonce = secrets.token_urlsafe(_NONCE_BYTES)
         return f"{issued:x}.{nonce}.{self._mac(nick_key(nick), issued, nonce)}"
 
-    def check(self, token: str | None, nick: str) -> bool:
-        """Tell whether ``token`` was issued for ``nick`` (any spelling) and is still valid."""
+    def issued_at(self, token: str | None, nick: str) -> float | None:
+        """Return when ``token`` was issued if it is a valid one for ``nick`` (any spelling).
+
+        None for a forged, foreign or expired token.
+        """
         if not token:
-            return False
+            return None
         parts = token.split(".")
         if len(parts) != 3:
-            return False
+            return None
         stamp, nonce, mac = parts
         try:
             issued = int(stamp, 16)
         except ValueError:
-            return False
+            return None
         age = self._clock() - issued
         if not -_CLOCK_SKEW_S <= age <= self._ttl_s:
-            return False
+            return None
         expected = self._mac(nick_key(nick), issued, nonce)
-        return hmac.compare_digest(mac.encode(), expected.encode())
+        return float(issued) if hmac.compare_digest(mac.encode(), expected.encode()) else None
 
     def _mac(self, key: str, issued: int, nonce: str) -> str:
         message = f"{key}\0{issued}\0{nonce}".encode()
