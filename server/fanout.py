@@ -54,7 +54,8 @@ class Fanout:
         self.flush()
         groups: dict[Dialect, list[Outbox]] = {}
         for member in members:
-            groups.setdefault(member.link.dialect, []).append(member.link.outbox)
+            if member.link is not None:
+                groups.setdefault(member.link.dialect, []).append(member.link.outbox)
         for dialect, boxes in groups.items():
             self._flusher.send_many(boxes, dialect.encode(frame))
 
@@ -82,6 +83,7 @@ class Fanout:
             else:
                 self._flusher.send_many(boxes.values(), data)
         for member, start in joiners.items():
-            own = encoded.get(member.link.dialect)
-            if own is not None and start < len(own) and channel.has(member):
-                self._flusher.send(member.link.outbox, b"".join(own[start:]))
+            link = member.link
+            own = encoded.get(link.dialect) if link is not None else None
+            if link is not None and own is not None and start < len(own) and channel.has(member):
+                self._flusher.send(link.outbox, b"".join(own[start:]))

@@ -8,9 +8,10 @@ segment is numbered, stored in one transaction and only then delivered, before
 any other kind of request is looked at. So ids follow the order of requests,
 nobody receives a message that was not stored, every answer comes after
 everything queued before its request (the barrier rule), and membership is
-never read and changed at the same time. Delivery goes through
-:class:`~server.fanout.Fanout`. History pages are read on this thread too, so
-they keep their place in line (a page is at most 500 messages, one indexed read).
+never read and changed at the same time. This module decides (nick taken? in
+that channel?) and stores; :class:`~server.chat_state.ChatState` applies what
+was decided and delivers it. History pages are read on this thread too, so they
+keep their place in line (a page is at most 500 messages, one indexed read).
 """
 
 from __future__ import annotations
@@ -30,15 +31,11 @@ from protocol import (
     BadRequest,
     Bye,
     ByeReason,
-    Channels,
-    ChannelSummary,
     Error,
     Hello,
     History,
     HistoryQuery,
-    Join,
     JoinChannel,
-    Leave,
     LeaveReason,
     ListChannels,
     Message,
@@ -46,17 +43,14 @@ from protocol import (
     Nick,
     Part,
     ProtocolError,
-    Rename,
-    Roster,
     Say,
     ServerFrame,
     SetTopic,
-    Topic,
-    Welcome,
     Who,
     channel_key,
     nick_key,
 )
+from server.chat_state import ChatState
 from server.config import SERVER_NAME, ServerConfig
 from server.errors import (
     NickTaken,
@@ -66,7 +60,6 @@ from server.errors import (
     ServerError,
     TooManyChannels,
 )
-from server.fanout import Fanout
 from server.hub import Link
 from server.membership import Channel, Member
 from server.outbound import Sender
@@ -123,11 +116,8 @@ class LocalHub:
         self._default = config.default_channel
         self._on_stored = on_stored
         self._tokens = ResumeTokens(store.secret(TOKEN_SECRET))
-        self._fanout = Fanout(flusher)
+        self._state = ChatState(flusher, SERVER_NAME, config.motd)
         self._inbox: queue.Queue[tuple[Handler, Link | None, Any]] = queue.Queue(INBOX_CAPACITY)
-        self._nicks: dict[str, Member] = {}
-        self._by_link: dict[Link, Member] = {}
-        self._channels: dict[str, Channel] = {}
         self._segment: list[_Draft] = []
         self._next_id = store.last_id + 1
         self._closed = False
@@ -211,7 +201,7 @@ class LocalHub:
                     else:
                         self._work(handler, link, arg)
                 self._deliver_segment_safely()
-                self._fanout.flush()
+                self._state.flush()
                 self._last_batch_end = time.monotonic()
             self._refuse_queued()
         except Exception:
@@ -230,7 +220,7 @@ class LocalHub:
         return batch
 
     def _should_gather(self) -> bool:
-        large = len(self._by_link) >= GATHER_MIN_MEMBERS
+        large = len(self._state.local) >= GATHER_MIN_MEMBERS
         return large or time.monotonic() - self._last_batch_end < GATHER_S
 
     def _work(self, handler: Handler, link: Link | None, arg: Any) -> None:
@@ -254,8 +244,7 @@ class LocalHub:
             return
         self._deliver_segment_safely()
         log.debug("[%s] refused: %s (%s)", link.peer, exc.code, exc.message)
-        self._fanout.to_link(link, Error(code=exc.code, message=exc.message),
-                             self._by_link.get(link))
+        self._state.reply(link, Error(code=exc.code, message=exc.message))
 
     def _refuse_late(self, handler: Handler, link: Link | None, arg: Any) -> None:
         """Turn down a request that came after the shutdown; a leaving link is released."""
@@ -273,7 +262,7 @@ class LocalHub:
             self._refuse_late(handler, link, arg)
 
     def _member(self, link: Link) -> Member:
-        member = self._by_link.get(link)
+        member = self._state.local.get(link)
         if member is None:  # replaced by a resume, or never welcomed
             raise NotWelcomed("Say hello first: send a hello frame with your nick.")
         return member
@@ -305,7 +294,8 @@ class LocalHub:
             future.set_result(nick)
 
     def _welcome(self, link: Link, hello: Hello) -> str:
-        if link in self._by_link:
+        state = self._state
+        if link in state.local:
             raise BadRequest("You are already welcomed; use /nick to change your nick.")
         names = hello.channels if hello.channels is not None else [self._default]
         if len(names) > self._config.max_channels_per_user:
@@ -313,55 +303,30 @@ class LocalHub:
                 f"You may be in at most {self._config.max_channels_per_user} channels."
             )
         key = nick_key(hello.nick)
-        holder = self._nicks.get(key)
+        holder = state.nicks.get(key)
         issued = self._tokens.issued_at(hello.resume, hello.nick)
         if holder is not None and issued is None:
             raise NickTaken("Nick already taken; choose another with /nick NAME.")
-        member = Member(nick=hello.nick, key=key, link=link)
         wanted = [self._channel(name) for name in names]
         private = None
         if issued is not None and hello.since is not None:
             private = self._store.private_after(
                 hello.nick, hello.since, RESUME_HISTORY_CAP, not_before=issued - TOKEN_SKEW_S
             )
-        if holder is not None:
-            self._take_over(holder, member)
-        fresh = [c for c in wanted if c.key not in member.channels]
-        order = [*wanted, *(c for c in member.channels.values() if c not in wanted)]
-        frames = [c.snapshot(self._since(c, hello.since), joining=member) for c in order]
-        self._nicks[key] = member
-        self._by_link[link] = member
-        first = frames[0] if frames else None
-        welcome = Welcome(
-            nick=member.nick, server=SERVER_NAME,
-            roster=first.roster if first else [], history=first.history if first else [],
-            motd=self._config.motd, resume=self._tokens.issue(member.nick), channels=frames,
-            private=private or None,
+        member = Member(nick=hello.nick, key=key, link=link)
+        order = state.welcome(
+            member, wanted, lambda c: self._since(c, hello.since), holder, private,
+            self._tokens.issue(member.nick), time.time(),
         )
-        self._fanout.to_link(link, welcome, member)
-        for channel in fresh:
-            self._enter(member, channel)
         log.info("[%s] %s as %s in %s", link.peer,
                  "resumed" if holder is not None else "joined", member.nick,
                  ", ".join(c.name for c in order) or "no channel")
         return member.nick
 
-    def _take_over(self, holder: Member, member: Member) -> None:
-        """Give ``holder``'s place in every channel to ``member``; close the holder."""
-        for channel in holder.channels.values():
-            self._fanout.release(channel)
-            channel.replace(holder, member)
-            member.channels[channel.key] = channel
-        holder.channels.clear()
-        del self._by_link[holder.link]
-        self._fanout.to_link(holder.link, Bye(reason=ByeReason.REPLACED))
-        self._flusher.close_after_flush(holder.link.outbox, ByeReason.REPLACED)
-        log.info("[%s] %s was replaced by a resumed session", holder.link.peer, holder.nick)
-
     def _channel(self, name: str) -> Channel:
         """Return the channel called ``name``, from memory or the store (not yet kept)."""
         key = channel_key(name)
-        channel = self._channels.get(key)
+        channel = self._state.channel(key)
         if channel is not None:
             return channel
         record = self._store.channel(key)
@@ -387,32 +352,11 @@ class LocalHub:
             return [m for m in recent if m.id > since]
         return self._store.after(channel.name, since, RESUME_HISTORY_CAP)
 
-    def _enter(self, member: Member, channel: Channel) -> None:
-        """Put ``member`` in ``channel`` (their snapshot went out) and tell the others."""
-        self._channels.setdefault(channel.key, channel)
-        channel.add(member)
-        member.channels[channel.key] = channel
-        self._fanout.to_channel(
-            channel, Join(nick=member.nick, ts=time.time(), channel=channel.name), joiner=member
-        )
-
-    def _exit(self, member: Member, channel: Channel, reason: str) -> Leave:
-        """Take ``member`` out of ``channel`` and tell its members; return the leave."""
-        self._fanout.release(channel)
-        channel.remove(member)
-        member.channels.pop(channel.key, None)
-        if not channel.members:
-            self._channels.pop(channel.key, None)
-        leave = Leave(nick=member.nick, reason=reason, ts=time.time(), channel=channel.name)
-        self._fanout.to_channel(channel, leave)
-        return leave
-
     def _on_join(self, link: Link, request: JoinChannel) -> None:
         member = self._member(link)
         channel = member.channels.get(channel_key(request.channel))
         if channel is not None:
-            snapshot = channel.snapshot(self._since(channel, request.since))
-            self._fanout.to_link(link, snapshot, member)
+            self._state.reply(link, channel.snapshot(self._since(channel, request.since)))
             return
         if len(member.channels) >= self._config.max_channels_per_user:
             raise TooManyChannels(
@@ -420,44 +364,31 @@ class LocalHub:
                 "leave one with /part first."
             )
         channel = self._channel(request.channel)
-        self._fanout.to_link(
-            link, channel.snapshot(self._since(channel, request.since), joining=member), member
-        )
-        self._enter(member, channel)
+        self._state.join(member, channel, self._since(channel, request.since), time.time())
         log.info("[%s] %s joined %s", link.peer, member.nick, channel.name)
 
     def _on_part(self, link: Link, request: Part) -> None:
         member = self._member(link)
         channel = self._joined(member, request.channel)
-        leave = self._exit(member, channel, request.reason or LeaveReason.PART)
-        self._fanout.to_link(link, leave, member)
-        log.info("[%s] %s left %s (%s)", link.peer, member.nick, channel.name, leave.reason)
+        reason = request.reason or LeaveReason.PART
+        self._state.part(member, channel, reason, time.time())
+        log.info("[%s] %s left %s (%s)", link.peer, member.nick, channel.name, reason)
 
     def _on_leave(self, link: Link, arg: tuple[str, str | None]) -> None:
         reason, bye = arg
         try:
-            member = self._by_link.pop(link, None)
+            member = self._state.local.get(link)
             if member is not None:
-                for channel in list(member.channels.values()):
-                    self._exit(member, channel, reason)
-                if self._nicks.get(member.key) is member:
-                    del self._nicks[member.key]
+                self._state.leave(member, reason, time.time())
                 log.info("[%s] %s left (%s)", link.peer, member.nick, reason)
             if bye is not None:
-                self._fanout.to_link(link, Bye(reason=bye))
+                self._state.reply(link, Bye(reason=bye))
                 self._flusher.close_after_flush(link.outbox, bye)
         finally:
             self._flusher.release(link.outbox)
 
     def _on_shutdown(self, _link: None, bye_reason: str) -> None:
-        self._fanout.flush()
-        bye = Bye(reason=bye_reason)
-        for member in self._by_link.values():
-            self._fanout.to_link(member.link, bye)
-            self._flusher.close_after_flush(member.link.outbox, bye_reason)
-        self._by_link.clear()
-        self._nicks.clear()
-        self._channels.clear()
+        self._state.shutdown(bye_reason)
         self._stopped = True
 
     def _on_rename(self, link: Link, request: Nick) -> None:
@@ -466,20 +397,9 @@ class LocalHub:
         if new == old:
             return
         new_key = nick_key(new)
-        if new_key != member.key and new_key in self._nicks:
+        if new_key != member.key and new_key in self._state.nicks:
             raise NickTaken("Nick already taken; choose another with /nick NAME.")
-        self._fanout.flush()
-        others = {m for c in member.channels.values() for m in c.members.values()}
-        others.discard(member)
-        for channel in member.channels.values():
-            channel.rename(member, new_key, new)
-        del self._nicks[member.key]
-        self._nicks[new_key] = member
-        member.nick, member.key = new, new_key
-        ts = time.time()
-        self._fanout.to_members(others, Rename(old=old, new=new, ts=ts))
-        own = Rename(old=old, new=new, ts=ts, resume=self._tokens.issue(new))
-        self._fanout.to_link(link, own, member)
+        self._state.rename(member, new, new_key, time.time(), self._tokens.issue(new))
         log.info("[%s] %s is now known as %s", link.peer, old, new)
 
     # Messages: decided now, numbered, stored and delivered with the segment.
@@ -491,7 +411,7 @@ class LocalHub:
 
     def _on_tell(self, link: Link, request: Msg) -> None:
         member = self._member(link)
-        target = self._nicks.get(nick_key(request.to))
+        target = self._state.nicks.get(nick_key(request.to))
         if target is None:
             raise NoSuchUser(f"Nobody called {request.to} is online; /who lists who is.")
         self._segment.append(_Draft(member, request.text, False, None, target))
@@ -530,60 +450,43 @@ class LocalHub:
         self._next_id += len(messages)
         if self._on_stored is not None:
             self._on_stored(len(messages))
-        fanout = self._fanout
+        deliver = self._state.message
         for draft, message in zip(drafts, messages, strict=True):
-            channel = draft.channel
-            if channel is not None:
-                channel.recent.append(message)
-                fanout.to_channel(channel, message)
-                continue
-            sender, target = draft.sender, draft.target
-            assert target is not None
-            fanout.to_link(sender.link, message, sender)
-            if target is not sender:
-                fanout.to_link(target.link, message, target)
+            deliver(message, draft.channel, draft.sender, draft.target)
 
     def _refuse_drafts(self, drafts: list[_Draft], text: str) -> None:
         for sender in {d.sender: None for d in drafts}:
-            self._refuse(sender.link, ServerError(text))
+            if sender.link is not None:
+                self._refuse(sender.link, ServerError(text))
 
     # Topics, listings, rosters, history, replies.
 
     def _on_topic(self, link: Link, request: SetTopic) -> None:
         member = self._member(link)
         channel = self._joined(member, request.channel)
-        text, ts = request.text or "", time.time()
-        record = ChannelRecord(name=channel.name, topic=text or None, topic_by=member.nick,
-                               topic_ts=ts)
+        record = ChannelRecord(name=channel.name, topic=request.text or None,
+                               topic_by=member.nick, topic_ts=time.time())
         self._store.save_channel(record)
-        channel.record = record
-        self._fanout.to_channel(channel, Topic(channel=channel.name, text=text, by=member.nick,
-                                               ts=ts))
+        self._state.topic(channel, record)
         log.info("[%s] %s set the topic of %s", link.peer, member.nick, channel.name)
 
     def _on_list(self, link: Link, _request: ListChannels) -> None:
-        member = self._member(link)
-        summaries = [
-            ChannelSummary(name=c.name, users=len(c.members), topic=c.record.topic)
-            for _key, c in sorted(self._channels.items())
-        ]
-        self._fanout.to_link(link, Channels(channels=summaries), member)
+        self._member(link)
+        self._state.reply(link, self._state.listing())
 
     def _on_who(self, link: Link, request: Who) -> None:
-        member = self._member(link)
-        channel = self._joined(member, request.channel)
-        self._fanout.to_link(link, Roster(users=channel.roster.nicks(), channel=channel.name),
-                             member)
+        channel = self._joined(self._member(link), request.channel)
+        self._state.reply(link, self._state.roster(channel))
 
     def _on_history(self, link: Link, request: HistoryQuery) -> None:
-        member = self._member(link)
-        channel = self._joined(member, request.channel)
+        channel = self._joined(self._member(link), request.channel)
         messages = self._store.before(channel.name, request.before, request.limit)
-        page = History(messages=messages, before=request.before, channel=channel.name)
-        self._fanout.to_link(link, page, member)
+        self._state.reply(
+            link, History(messages=messages, before=request.before, channel=channel.name)
+        )
 
     def _on_reply(self, link: Link, frame: ServerFrame) -> None:
-        self._fanout.to_link(link, frame, self._by_link.get(link))
+        self._state.reply(link, frame)
 
 
 _SEGMENT_HANDLERS: Final = frozenset({LocalHub._on_say, LocalHub._on_tell})

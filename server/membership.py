@@ -1,10 +1,11 @@
 """Who is in which channel, as the hub keeps it in memory.
 
-A :class:`Member` is a welcomed user; a :class:`Channel` is a channel that has
-members, with its sorted roster, its newest messages and its topic. Each
-channel also keeps its members' outboxes grouped by dialect, so fan-out is one
-pass per dialect with no per-recipient lookup. Not thread-safe: owned by the
-hub's thread.
+A :class:`Member` is a welcomed user, connected here (with a link) or, in a
+cluster, to another node (without one); a :class:`Channel` is a channel that
+has members, with its sorted roster, its newest messages and its topic. Each
+channel also keeps its local members' outboxes grouped by dialect, so fan-out
+is one pass per dialect with no per-recipient lookup. Not thread-safe: owned by
+the hub's thread.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ __all__ = ["Channel", "Member"]
 
 @dataclass(eq=False, slots=True)
 class Member:
-    """A welcomed user: nick, comparison key, link, and channels in the order joined."""
+    """A welcomed user: nick, comparison key, link (None: on another node), channels."""
 
     nick: str
     key: str
-    link: Link
+    link: Link | None
     channels: dict[str, Channel] = field(default_factory=dict)
+    """The channels the user is in, by key, in the order joined."""
+    session: str = ""
+    """The session's cluster-wide name (empty inside one process)."""
 
 
 class Channel:
@@ -56,7 +60,9 @@ class Channel:
         """Add a member who is not in the channel yet."""
         self.members[member.key] = member
         self.roster.add(member.key, member.nick)
-        self.outboxes.setdefault(member.link.dialect, {})[member] = member.link.outbox
+        link = member.link
+        if link is not None:
+            self.outboxes.setdefault(link.dialect, {})[member] = link.outbox
 
     def remove(self, member: Member) -> None:
         """Remove a member; nothing if they are not in."""
@@ -64,10 +70,12 @@ class Channel:
             return
         del self.members[member.key]
         self.roster.remove(member.key)
-        boxes = self.outboxes[member.link.dialect]
-        del boxes[member]
-        if not boxes:
-            del self.outboxes[member.link.dialect]
+        link = member.link
+        if link is not None:
+            boxes = self.outboxes[link.dialect]
+            del boxes[member]
+            if not boxes:
+                del self.outboxes[link.dialect]
 
     def replace(self, old: Member, new: Member) -> None:
         """Put ``new`` (same nick key) in ``old``'s place, silently."""

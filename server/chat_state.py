@@ -1,0 +1,224 @@
+"""Who is where, and the delivery of every change of it to the local links concerned.
+
+:class:`ChatState` applies changes that were already decided (a nick granted,
+a join, a message stored ...) to the members and channels it keeps, and
+delivers the frames each change means, in order, to the local members it
+concerns. It never refuses anything and never touches a store: deciding is the
+hub's job. The in-process hub decides and applies in one thread; a cluster
+node applies what its backplane decided, in the backplane's order, with members
+on other nodes kept without a link. Not thread-safe: owned by one hub thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from protocol import (
+    Bye,
+    ByeReason,
+    Channels,
+    ChannelSummary,
+    Join,
+    Leave,
+    Message,
+    Rename,
+    Roster,
+    ServerFrame,
+    Topic,
+    Welcome,
+)
+from protocol import (
+    Channel as ChannelFrame,
+)
+from server.fanout import Fanout
+from server.hub import Link
+from server.membership import Channel, Member
+from server.outbound import Sender
+from server.store import ChannelRecord
+
+__all__ = ["ChatState", "HistoryFor"]
+
+log = logging.getLogger(__name__)
+
+HistoryFor = Callable[[Channel], list[Message]]
+"""The messages someone entering a channel is given (the hub knows where they are)."""
+
+
+class ChatState:
+    """Members, channels and local links, changed only by already-decided events."""
+
+    def __init__(self, sender: Sender, server_name: str, motd: str | None = None) -> None:
+        self._sender = sender
+        self._server_name = server_name
+        self._motd = motd
+        self.fanout = Fanout(sender)
+        self.nicks: dict[str, Member] = {}
+        """Every member, by nick key."""
+        self.local: dict[Link, Member] = {}
+        """The members connected here, by link."""
+        self.channels: dict[str, Channel] = {}
+        """The channels that have members, by key."""
+
+    def channel(self, key: str) -> Channel | None:
+        return self.channels.get(key)
+
+    def reply(self, link: Link, frame: ServerFrame) -> None:
+        """Send ``frame`` to one link, after everything due to it before."""
+        self.fanout.to_link(link, frame, self.local.get(link))
+
+    def flush(self) -> None:
+        """Deliver what is pending (call at the end of each batch)."""
+        self.fanout.flush()
+
+    # Users coming and going.
+
+    def welcome(
+        self, member: Member, wanted: list[Channel], history_for: HistoryFor,
+        holder: Member | None = None, private: list[Message] | None = None,
+        resume: str | None = None, ts: float = 0.0,
+    ) -> list[Channel]:
+        """Let ``member`` in, in ``wanted`` channels; return all its channels, in order.
+
+        A ``holder`` of the same nick is replaced: its channels become the
+        member's, silently, and its connection (if here) is closed. A local
+        member is sent its welcome, with ``private`` messages and its ``resume``
+        token; the others in each fresh channel hear of the join.
+        """
+        if holder is not None:
+            self._take_over(holder, member)
+        fresh = [c for c in wanted if c.key not in member.channels]
+        order = [*wanted, *(c for c in member.channels.values() if c not in wanted)]
+        self.nicks[member.key] = member
+        if member.link is not None:
+            frames = [c.snapshot(history_for(c), joining=member) for c in order]
+            first = frames[0] if frames else None
+            self.local[member.link] = member
+            self.fanout.to_link(member.link, Welcome(
+                nick=member.nick, server=self._server_name,
+                roster=first.roster if first else [], history=first.history if first else [],
+                motd=self._motd, resume=resume, channels=frames, private=private or None,
+            ), member)
+        for channel in fresh:
+            self._enter(member, channel, ts)
+        return order
+
+    def _take_over(self, holder: Member, member: Member) -> None:
+        for channel in holder.channels.values():
+            self.fanout.release(channel)
+            channel.replace(holder, member)
+            member.channels[channel.key] = channel
+        holder.channels.clear()
+        if self.nicks.get(holder.key) is holder:
+            del self.nicks[holder.key]
+        link = holder.link
+        if link is not None:
+            del self.local[link]
+            self.fanout.to_link(link, Bye(reason=ByeReason.REPLACED))
+            self._sender.close_after_flush(link.outbox, ByeReason.REPLACED)
+            log.info("[%s] %s was replaced by a resumed session", link.peer, holder.nick)
+
+    def join(self, member: Member, channel: Channel, history: list[Message], ts: float) -> None:
+        """Put ``member`` in ``channel``: it gets the channel (if local), the others a join."""
+        if member.link is not None:
+            self.fanout.to_link(member.link, channel.snapshot(history, joining=member), member)
+        self._enter(member, channel, ts)
+
+    def _enter(self, member: Member, channel: Channel, ts: float) -> None:
+        self.channels.setdefault(channel.key, channel)
+        channel.add(member)
+        member.channels[channel.key] = channel
+        self.fanout.to_channel(channel, Join(nick=member.nick, ts=ts, channel=channel.name),
+                               joiner=member)
+
+    def part(self, member: Member, channel: Channel, reason: str, ts: float) -> None:
+        """Take ``member`` out of ``channel``; its members and the member get the leave."""
+        leave = self._exit(member, channel, reason, ts)
+        if member.link is not None:
+            self.fanout.to_link(member.link, leave, member)
+
+    def _exit(self, member: Member, channel: Channel, reason: str, ts: float) -> Leave:
+        self.fanout.release(channel)
+        channel.remove(member)
+        member.channels.pop(channel.key, None)
+        if not channel.members:
+            self.channels.pop(channel.key, None)
+        leave = Leave(nick=member.nick, reason=reason, ts=ts, channel=channel.name)
+        self.fanout.to_channel(channel, leave)
+        return leave
+
+    def leave(self, member: Member, reason: str, ts: float) -> None:
+        """Take ``member`` out of the chat: one leave per channel, to the others."""
+        for channel in list(member.channels.values()):
+            self._exit(member, channel, reason, ts)
+        if self.nicks.get(member.key) is member:
+            del self.nicks[member.key]
+        if member.link is not None:
+            self.local.pop(member.link, None)
+
+    def rename(self, member: Member, new_nick: str, new_key: str, ts: float,
+               resume: str | None = None) -> None:
+        """Give ``member`` a new nick: everyone sharing a channel hears it once, and so do they."""
+        old = member.nick
+        self.fanout.flush()
+        others = {m for c in member.channels.values() for m in c.members.values()}
+        others.discard(member)
+        for channel in member.channels.values():
+            channel.rename(member, new_key, new_nick)
+        if self.nicks.get(member.key) is member:
+            del self.nicks[member.key]
+        self.nicks[new_key] = member
+        member.nick, member.key = new_nick, new_key
+        self.fanout.to_members(others, Rename(old=old, new=new_nick, ts=ts))
+        if member.link is not None:
+            own = Rename(old=old, new=new_nick, ts=ts, resume=resume)
+            self.fanout.to_link(member.link, own, member)
+
+    def shutdown(self, bye_reason: str) -> None:
+        """Say ``bye`` to every local member and close them; forget everyone."""
+        self.fanout.flush()
+        bye = Bye(reason=bye_reason)
+        for link in self.local:
+            self.fanout.to_link(link, bye)
+            self._sender.close_after_flush(link.outbox, bye_reason)
+        self.local.clear()
+        self.nicks.clear()
+        self.channels.clear()
+
+    # Messages and topics.
+
+    def message(self, message: Message, channel: Channel | None = None,
+                sender: Member | None = None, target: Member | None = None) -> None:
+        """Deliver a stored message: to its channel's members, or to its two parties."""
+        if channel is not None:
+            channel.recent.append(message)
+            self.fanout.to_channel(channel, message)
+            return
+        for party in {m: None for m in (sender, target) if m is not None}:
+            if party.link is not None:
+                self.fanout.to_link(party.link, message, party)
+
+    def topic(self, channel: Channel, record: ChannelRecord) -> None:
+        """Set a channel's topic and tell its members."""
+        channel.record = record
+        self.fanout.to_channel(channel, Topic(
+            channel=channel.name, text=record.topic or "", by=record.topic_by or "",
+            ts=record.topic_ts or 0.0,
+        ))
+
+    # What is asked of the state.
+
+    def listing(self) -> Channels:
+        """Return the channels that have members, by name."""
+        return Channels(channels=[
+            ChannelSummary(name=c.name, users=len(c.members), topic=c.record.topic)
+            for _key, c in sorted(self.channels.items())
+        ])
+
+    @staticmethod
+    def roster(channel: Channel) -> Roster:
+        return Roster(users=channel.roster.nicks(), channel=channel.name)
+
+    @staticmethod
+    def snapshot(channel: Channel, history: list[Message]) -> ChannelFrame:
+        return channel.snapshot(history)
