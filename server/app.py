@@ -17,6 +17,7 @@ from typing import Final
 
 from protocol import Bye, ByeReason, Error, ErrorCode, encode_frame
 from server.config import ServerConfig
+from server.hub import BackplaneError, HubEngine
 from server.limits import AuthGuard
 from server.local_hub import LocalHub
 from server.outbound import Flusher
@@ -43,7 +44,7 @@ class ChatServer:
         self._store: HistoryStore | None = None
         self._trimmer: HistoryTrimmer | None = None
         self._flusher = Flusher()
-        self._hub: LocalHub | None = None
+        self._hub: HubEngine | None = None
         self._listener: socket.socket | None = None
         self._sessions: set[Session] = set()
         self._per_address: dict[str, int] = {}
@@ -57,27 +58,20 @@ class ChatServer:
         self.address: tuple[str, int] = (config.host, config.port)
 
     def start(self) -> tuple[str, int]:
-        """Open the database, bind, and start accepting; return the bound address.
+        """Open the chat's state, bind, and start accepting; return the bound address.
 
-        Raises StoreError for a database that cannot be used, TlsSetupError for a
-        certificate that cannot, and OSError for an address that cannot be bound.
+        Raises StoreError for a database that cannot be used, BackplaneError for
+        a Redis that cannot, TlsSetupError for a certificate that cannot, and
+        OSError for an address that cannot be bound.
         """
         config = self.config
         if config.certfile is not None:
             self._tls_context = make_server_context(config.certfile, config.keyfile)
-        if config.persist:
-            self._store = MessageStore(config.db_path, config.default_channel, config.max_db_bytes)
-        else:
-            self._store = NullStore()
-            log.warning("--no-persist: messages are not stored (for benchmarks only)")
+        self._hub = self._cluster_hub() if config.redis_url else self._local_hub()
         self._listener = socket.create_server(
             (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
         )
         self.address = self._listener.getsockname()[:2]
-        if config.history_limit is not None:
-            self._trimmer = HistoryTrimmer(self._store, config.history_limit)
-        on_stored = self._trimmer.note_stored if self._trimmer else None
-        self._hub = LocalHub(self._store, self._flusher, config, on_stored)
         self._flusher.start()
         self._hub.start()
         if self._trimmer is not None:
@@ -90,6 +84,33 @@ class ChatServer:
             log.info("TLS is on (certificate %s)", config.certfile)
         log.info("listening on %s:%d", *self.address)
         return self.address
+
+    def _local_hub(self) -> HubEngine:
+        """The hub of a server on its own, over its SQLite file."""
+        config = self.config
+        if config.persist:
+            self._store = MessageStore(config.db_path, config.default_channel, config.max_db_bytes)
+        else:
+            self._store = NullStore()
+            log.warning("--no-persist: messages are not stored (for benchmarks only)")
+        if config.history_limit is not None:
+            self._trimmer = HistoryTrimmer(self._store, config.history_limit)
+        on_stored = self._trimmer.note_stored if self._trimmer else None
+        return LocalHub(self._store, self._flusher, config, on_stored)
+
+    def _cluster_hub(self) -> HubEngine:
+        """The hub of a node of the cluster that the Redis at ``--redis`` defines."""
+        url = self.config.redis_url
+        assert url is not None
+        try:
+            from server.redis_hub import RedisHub, connect, describe_url
+        except ImportError:
+            raise BackplaneError(
+                "--redis needs redis-py: pip install '.[redis]' (or pip install redis)."
+            ) from None
+        hub = RedisHub(connect(url), self._flusher, self.config)
+        log.info("node %s of the cluster at %s", hub.node, describe_url(url))
+        return hub
 
     def _sessions_snapshot(self) -> list[Session]:
         with self._sessions_lock:

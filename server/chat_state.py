@@ -156,6 +156,17 @@ class ChatState:
         if member.link is not None:
             self.local.pop(member.link, None)
 
+    def unlink(self, member: Member) -> None:
+        """Keep ``member`` in the chat but deliver nothing more to it here (its link is gone)."""
+        if member.link is not None:
+            self.local.pop(member.link, None)
+        for channel in member.channels.values():
+            self.fanout.release(channel)
+            channel.remove(member)
+        member.link = None
+        for channel in member.channels.values():
+            channel.add(member)
+
     def rename(self, member: Member, new_nick: str, new_key: str, ts: float,
                resume: str | None = None) -> None:
         """Give ``member`` a new nick: everyone sharing a channel hears it once, and so do they."""

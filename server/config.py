@@ -37,3 +37,5 @@ class ServerConfig:
     max_db_bytes: int | None = None
     default_channel: str = DEFAULT_CHANNEL
     max_channels_per_user: int = 50
+    redis_url: str | None = None
+    node_timeout_s: float = 15.0

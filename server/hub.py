@@ -33,7 +33,7 @@ from protocol import (
 )
 from server.outbound import Outbox
 
-__all__ = ["JSON_LINES", "Dialect", "Hub", "JsonLines", "Link"]
+__all__ = ["JSON_LINES", "BackplaneError", "Dialect", "Hub", "HubEngine", "JsonLines", "Link"]
 
 
 class Dialect(Protocol):
@@ -105,3 +105,19 @@ class Hub(Protocol):
         before was queued, and the session must not use the link afterwards.
         """
         ...
+
+
+class HubEngine(Hub, Protocol):
+    """A hub as the server runs it: started once, stopped once."""
+
+    def start(self) -> None:
+        """Begin serving; raise StoreError or BackplaneError if the chat's state is out of reach."""
+        ...
+
+    def stop(self, bye_reason: str) -> None:
+        """Finish what was accepted, say ``bye`` to every user, and join every thread."""
+        ...
+
+
+class BackplaneError(Exception):
+    """The cluster's Redis cannot be used at start; the message says why and what to do."""

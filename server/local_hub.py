@@ -53,12 +53,14 @@ from protocol import (
 from server.chat_state import ChatState
 from server.config import SERVER_NAME, ServerConfig
 from server.errors import (
-    NickTaken,
-    NoSuchUser,
-    NotInChannel,
-    NotWelcomed,
     ServerError,
-    TooManyChannels,
+    nick_taken,
+    no_such_user,
+    not_in_channel,
+    not_welcomed,
+    shutting_down,
+    store_failed,
+    too_many_channels,
 )
 from server.hub import Link
 from server.membership import Channel, Member
@@ -144,7 +146,7 @@ class LocalHub:
                 return future.result(timeout=HELLO_WAIT_S)
             except concurrent.futures.TimeoutError:
                 if self._stopped:
-                    raise ServerError("The server is shutting down; try again later.") from None
+                    raise shutting_down() from None
 
     def join(self, link: Link, request: JoinChannel) -> None:
         self._submit(LocalHub._on_join, link, request)
@@ -233,7 +235,7 @@ class LocalHub:
             self._refuse(link, exc)
         except StoreError as exc:
             log.error("%s", exc)
-            self._refuse(link, ServerError("The chat store failed; try again later."))
+            self._refuse(link, store_failed())
         except Exception:
             log.exception("a %s request failed", handler.__name__.removeprefix("_on_"))
             self._refuse(link, ServerError("The server failed to do that; try again later."))
@@ -249,7 +251,7 @@ class LocalHub:
     def _refuse_late(self, handler: Handler, link: Link | None, arg: Any) -> None:
         """Turn down a request that came after the shutdown; a leaving link is released."""
         if handler is LocalHub._on_hello:
-            arg[1].set_exception(ServerError("The server is shutting down; try again later."))
+            arg[1].set_exception(shutting_down())
         elif handler is LocalHub._on_leave and link is not None:
             self._flusher.release(link.outbox)
 
@@ -264,16 +266,14 @@ class LocalHub:
     def _member(self, link: Link) -> Member:
         member = self._state.local.get(link)
         if member is None:  # replaced by a resume, or never welcomed
-            raise NotWelcomed("Say hello first: send a hello frame with your nick.")
+            raise not_welcomed()
         return member
 
     def _joined(self, member: Member, name: str | None) -> Channel:
         """Return the member's channel called ``name`` (None: the default one)."""
         channel = member.channels.get(channel_key(name or self._default))
         if channel is None:
-            raise NotInChannel(
-                f"You are not in {name or self._default}; join it first with /join."
-            )
+            raise not_in_channel(name or self._default)
         return channel
 
     # Welcome and membership.
@@ -286,7 +286,7 @@ class LocalHub:
             future.set_exception(exc)
         except StoreError as exc:
             log.error("%s", exc)
-            future.set_exception(ServerError("The chat store failed; try again later."))
+            future.set_exception(store_failed())
         except Exception as exc:
             log.exception("[%s] welcome failed", link.peer)
             future.set_exception(ServerError(f"The server failed to welcome you ({exc})."))
@@ -299,14 +299,12 @@ class LocalHub:
             raise BadRequest("You are already welcomed; use /nick to change your nick.")
         names = hello.channels if hello.channels is not None else [self._default]
         if len(names) > self._config.max_channels_per_user:
-            raise TooManyChannels(
-                f"You may be in at most {self._config.max_channels_per_user} channels."
-            )
+            raise too_many_channels(self._config.max_channels_per_user)
         key = nick_key(hello.nick)
         holder = state.nicks.get(key)
         issued = self._tokens.issued_at(hello.resume, hello.nick)
         if holder is not None and issued is None:
-            raise NickTaken("Nick already taken; choose another with /nick NAME.")
+            raise nick_taken()
         wanted = [self._channel(name) for name in names]
         private = None
         if issued is not None and hello.since is not None:
@@ -359,10 +357,7 @@ class LocalHub:
             self._state.reply(link, channel.snapshot(self._since(channel, request.since)))
             return
         if len(member.channels) >= self._config.max_channels_per_user:
-            raise TooManyChannels(
-                f"You are in {len(member.channels)} channels already, the most allowed; "
-                "leave one with /part first."
-            )
+            raise too_many_channels(self._config.max_channels_per_user)
         channel = self._channel(request.channel)
         self._state.join(member, channel, self._since(channel, request.since), time.time())
         log.info("[%s] %s joined %s", link.peer, member.nick, channel.name)
@@ -398,7 +393,7 @@ class LocalHub:
             return
         new_key = nick_key(new)
         if new_key != member.key and new_key in self._state.nicks:
-            raise NickTaken("Nick already taken; choose another with /nick NAME.")
+            raise nick_taken()
         self._state.rename(member, new, new_key, time.time(), self._tokens.issue(new))
         log.info("[%s] %s is now known as %s", link.peer, old, new)
 
@@ -413,7 +408,7 @@ class LocalHub:
         member = self._member(link)
         target = self._state.nicks.get(nick_key(request.to))
         if target is None:
-            raise NoSuchUser(f"Nobody called {request.to} is online; /who lists who is.")
+            raise no_such_user(request.to)
         self._segment.append(_Draft(member, request.text, False, None, target))
 
     def _deliver_segment_safely(self) -> None:

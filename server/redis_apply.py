@@ -1,0 +1,340 @@
+"""A cluster node's view of the chat: the shared event stream, applied in order.
+
+:class:`EventApplier` owns the node's :class:`~server.chat_state.ChatState` on
+one thread. It applies every event of ``tc:events`` in stream order (so every
+client here sees ids increasing, and events in the order Redis decided them),
+and runs the node's answers (a pong, a roster, a history page) once the events
+this node wrote before the request have come back through the stream: each
+answer carries that position, its *fence*. Reading old messages for a welcome
+or a page is done here too, bounded by the last message applied, so a client
+never gets a message in history before it gets it live.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+import redis
+
+from protocol import (
+    RESUME_HISTORY_CAP,
+    WELCOME_HISTORY,
+    Error,
+    Message,
+    ProtocolError,
+)
+from server.chat_state import ChatState
+from server.errors import store_unavailable
+from server.hub import Link
+from server.membership import Channel, Member
+from server.store import ChannelRecord
+from server.tokens import ResumeTokens
+
+__all__ = ["Arrival", "Entry", "EventApplier", "StreamId", "parse_stream_id"]
+
+log = logging.getLogger(__name__)
+
+StreamId = tuple[int, int]
+Entry = tuple[bytes, dict[bytes, bytes]]
+"""A stream entry as redis-py returns it: id and fields."""
+ORIGIN: Final[StreamId] = (0, 0)
+TOKEN_SKEW_S: Final = 5.0
+Action = Callable[[], None]
+
+
+def parse_stream_id(raw: bytes | str) -> StreamId:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A local connection whose hello Redis granted: what its welcome needs."""
+
+    link: Link
+    since: int | None
+    issued: float | None
+
+
+def _list(value: Any) -> list[Any]:
+    """Lua's JSON encoder writes an empty list as ``{}``."""
+    return value if isinstance(value, list) else []
+
+
+class EventApplier:
+    """The node thread: applies stream events and runs fenced answers, in order."""
+
+    def __init__(self, state: ChatState, client: redis.Redis, node: str,
+                 tokens: ResumeTokens) -> None:
+        self.state = state
+        self._redis = client
+        self._node = node
+        self._tokens = tokens
+        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._arrivals: dict[str, Arrival] = {}
+        self._arrivals_lock = threading.Lock()
+        self._parked: deque[tuple[StreamId, Action]] = deque()
+        self.applied: StreamId = ORIGIN
+        self.last_message_id = 0
+        self._thread = threading.Thread(target=self._run, name="node-applier", daemon=True)
+        self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+            "hello": self._on_hello, "join": self._on_join, "part": self._on_part,
+            "quit": self._on_quit, "msg": self._on_msg, "nick": self._on_nick,
+            "topic": self._on_topic,
+        }
+
+    # Any thread.
+
+    def start(self, position: StreamId, last_message_id: int) -> None:
+        self.applied = position
+        self.last_message_id = last_message_id
+        self._thread.start()
+
+    def expect(self, session: str, arrival: Arrival) -> None:
+        """Note a local hello about to be decided, so its event finds its link."""
+        with self._arrivals_lock:
+            self._arrivals[session] = arrival
+
+    def forget(self, session: str) -> None:
+        """A hello that was refused: its event will never come."""
+        with self._arrivals_lock:
+            self._arrivals.pop(session, None)
+
+    def events(self, entries: list[Entry]) -> None:
+        """Hand over a batch read from the stream (the stream reader's thread)."""
+        self._inbox.put(("events", entries))
+
+    def answer(self, fence: StreamId, action: Action) -> None:
+        """Run ``action`` once the stream is applied up to ``fence``."""
+        self._inbox.put(("answer", (fence, action)))
+
+    def stop(self) -> None:
+        self._inbox.put(("stop", None))
+        self._thread.join()
+
+    # The node thread.
+
+    def _run(self) -> None:
+        while True:
+            kind, item = self._inbox.get()
+            if kind == "stop":
+                while self._parked:  # answers whose events will not come now
+                    self._run_action(self._parked.popleft()[1])
+                self.state.flush()
+                return
+            try:
+                if kind == "events":
+                    self._apply_all(item)
+                else:
+                    self._answer(*item)
+                self.state.flush()
+            except Exception:
+                log.exception("applying %s failed", kind)
+
+    def _apply_all(self, entries: list[Entry]) -> None:
+        for raw_id, fields in entries:
+            position = parse_stream_id(raw_id)
+            if position <= self.applied:
+                continue  # already in the snapshot this node started from
+            self.applied = position
+            try:
+                event = json.loads(fields[b"e"])
+                self._handlers[event["t"]](event)
+            except Exception:
+                log.exception("event %s could not be applied", raw_id)
+        while self._parked and self._parked[0][0] <= self.applied:
+            self._run_action(self._parked.popleft()[1])
+
+    def _answer(self, fence: StreamId, action: Action) -> None:
+        if self._parked or fence > self.applied:
+            self._parked.append((fence, action))
+        else:
+            self._run_action(action)
+
+    def _run_action(self, action: Action) -> None:
+        try:
+            action()
+        except Exception:
+            log.exception("an answer failed")
+
+    def run_answer(self, link: Link, make: Callable[[], Any]) -> Action:
+        """Wrap an answer for ``link`` so that a refusal becomes an error frame."""
+
+        def action() -> None:
+            try:
+                make()
+            except ProtocolError as exc:
+                self.state.reply(link, Error(code=exc.code, message=exc.message))
+            except redis.RedisError as exc:
+                log.error("the chat store failed: %s", exc)
+                error = store_unavailable()
+                self.state.reply(link, Error(code=error.code, message=error.message))
+
+        return action
+
+    # Events.
+
+    def _member(self, event: dict[str, Any]) -> Member | None:
+        member = self.state.nicks.get(event["k"])
+        if member is None or member.session != event["s"]:
+            log.warning("event for an unknown session %s ignored", event.get("s"))
+            return None
+        return member
+
+    def _channel_from(self, record: list[Any]) -> Channel:
+        key, name, *topic = record
+        channel = self.state.channel(key)
+        if channel is not None:
+            return channel
+        text, by, ts = (topic + ["", "", ""])[:3]
+        kept = ChannelRecord(name=name, topic=text or None, topic_by=by or None,
+                             topic_ts=float(ts) if ts else None)
+        return Channel(key, kept, self.latest(key, name, WELCOME_HISTORY))
+
+    def _on_hello(self, event: dict[str, Any]) -> None:
+        session, key = event["s"], event["k"]
+        holder = self.state.nicks.get(key)
+        if holder is not None and holder.session != event.get("rep"):
+            log.warning("%s held by session %s in this view; replaced", key, holder.session)
+        arrival = None
+        if event["n"] == self._node:
+            with self._arrivals_lock:
+                arrival = self._arrivals.pop(session, None)
+        member = Member(nick=event["nick"], key=key, link=arrival.link if arrival else None,
+                        session=session)
+        wanted = [self._channel_from(record) for record in _list(event["ch"])]
+        private, token = None, None
+        since: int | None = None
+        if arrival is not None:
+            since = arrival.since
+            token = self._tokens.issue(member.nick)
+            if arrival.issued is not None and since is not None:
+                private = self.private_after(key, since, arrival.issued - TOKEN_SKEW_S)
+        order = self.state.welcome(
+            member, wanted, lambda c: self.since(c, since), holder, private, token,
+            float(event["ts"]),
+        )
+        if arrival is not None:
+            log.info("[%s] %s as %s in %s", arrival.link.peer,
+                     "resumed" if holder is not None else "joined", member.nick,
+                     ", ".join(c.name for c in order) or "no channel")
+
+    def _on_join(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        if member is None:
+            return
+        channel = self._channel_from(event["ch"])
+        history = self.since(channel, event.get("since")) if member.link is not None else []
+        self.state.join(member, channel, history, float(event["ts"]))
+        if member.link is not None:
+            log.info("[%s] %s joined %s", member.link.peer, member.nick, channel.name)
+
+    def _on_part(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        channel = member.channels.get(event["c"]) if member is not None else None
+        if member is None or channel is None:
+            return
+        self.state.part(member, channel, event["r"], float(event["ts"]))
+        if member.link is not None:
+            log.info("[%s] %s left %s (%s)", member.link.peer, member.nick, channel.name,
+                     event["r"])
+
+    def _on_quit(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        if member is None:
+            return
+        self.state.leave(member, event["r"], float(event["ts"]))
+        if member.link is not None:
+            log.info("[%s] %s left (%s)", member.link.peer, member.nick, event["r"])
+
+    def _on_msg(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"]) if "c" in event else None
+        message = Message(
+            id=int(event["id"]), ts=float(event["ts"]), sender=event["from"],
+            text=event["text"], action=bool(int(event.get("a") or 0)), to=event.get("to"),
+            channel=channel.name if channel is not None else None,
+        )
+        self.last_message_id = max(self.last_message_id, message.id)
+        if channel is not None:
+            self.state.message(message, channel)
+        elif "tk" in event:
+            nicks = self.state.nicks
+            self.state.message(message, None, nicks.get(event["k"]), nicks.get(event["tk"]))
+
+    def _on_nick(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        if member is None:
+            return
+        old = member.nick
+        token = self._tokens.issue(event["nick"]) if member.link is not None else None
+        self.state.rename(member, event["nick"], event["nk"], float(event["ts"]), token)
+        if member.link is not None:
+            log.info("[%s] %s is now known as %s", member.link.peer, old, member.nick)
+
+    def _on_topic(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"])
+        if channel is None:
+            return
+        record = ChannelRecord(name=channel.name, topic=event["text"] or None,
+                               topic_by=event["by"], topic_ts=float(event["ts"]))
+        self.state.topic(channel, record)
+
+    # Reading the logs, bounded by what was applied.
+
+    def _bound(self) -> str:
+        return f"{self.last_message_id}-1"
+
+    def _newest(self, stream: str, top: str, bottom: str, count: int) -> list[Entry]:
+        """Return up to ``count`` entries from ``top`` down to ``bottom``, oldest first."""
+        entries = cast(list[Entry], self._redis.xrevrange(stream, top, bottom, count=count))
+        entries.reverse()
+        return entries
+
+    def latest(self, key: str, name: str, limit: int) -> list[Message]:
+        return self.before(key, name, None, limit)
+
+    def before(self, key: str, name: str, before: int | None, limit: int) -> list[Message]:
+        """Return up to ``limit`` messages of a channel older than ``before``, oldest first."""
+        top = self.last_message_id if before is None else min(before - 1, self.last_message_id)
+        if top < 1:
+            return []
+        entries = self._newest(f"tc:log:{key}", f"{top}-1", "-", limit)
+        return [_message(raw_id, fields, channel=name) for raw_id, fields in entries]
+
+    def since(self, channel: Channel, since: int | None) -> list[Message]:
+        """Return the messages someone entering gets: the newest, or all after ``since``."""
+        recent = channel.recent
+        if since is None:
+            return list(recent)
+        if len(recent) < (recent.maxlen or 0) or (recent and recent[0].id <= since + 1):
+            return [m for m in recent if m.id > since]
+        entries = self._newest(
+            f"tc:log:{channel.key}", self._bound(), f"{since + 1}-0", RESUME_HISTORY_CAP
+        )
+        return [_message(i, f, channel=channel.name) for i, f in entries]
+
+    def private_after(self, key: str, since: int, not_before: float) -> list[Message]:
+        entries = self._newest(f"tc:pm:{key}", self._bound(), f"{since + 1}-0",
+                               RESUME_HISTORY_CAP)
+        messages = [_message(i, f) for i, f in entries]
+        return [m for m in messages if m.ts >= not_before]
+
+    def member_of(self, link: Link) -> Member | None:
+        return self.state.local.get(link)
+
+
+def _message(raw_id: bytes, fields: dict[bytes, bytes], channel: str | None = None) -> Message:
+    text = {k.decode(): v.decode("utf-8") for k, v in fields.items()}
+    return Message(
+        id=parse_stream_id(raw_id)[0], ts=float(text["ts"]), sender=text["from"],
+        text=text["text"], action=text.get("a") == "1", to=text.get("to"),
+        channel=None if "to" in text else channel,
+    )
