@@ -60,7 +60,9 @@ def start_server(tmp_path: Path, hub: str,
             if not cluster:
                 cluster.append(redis_servers())
             extra = ("--redis", cluster[0].url, "--node-timeout", "3")
-        proc = ServerProcess(db_path or tmp_path / "chat.db", *extra, *args).start(port)
+        proc = ServerProcess(db_path or tmp_path / "chat.db", *extra, *args)
+        proc.redis = cluster[0] if cluster else None
+        proc.start(port)
         started.append(proc)
         return proc
 
