@@ -361,9 +361,11 @@ class RedisHub:
     def _call(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """Run the requests in Redis; None when it cannot be reached."""
         try:
+            assert self._applier is not None
             raw = self._apply(args=[
                 json.dumps(requests, ensure_ascii=False), self._retention_ms,
                 self._config.max_channels_per_user, self._config.history_limit or 0,
+                self._applier.last_message_id,
             ])
         except redis.RedisError as exc:
             self._outage.down(exc)

@@ -56,10 +56,15 @@ end
 """
 
 APPLY: Final = _COMMON + r"""
--- ARGV[1]: JSON list of requests; ARGV[3]: channels per user; ARGV[4]: log length (0: all)
+-- ARGV[1]: JSON list of requests; ARGV[3]: channels per user; ARGV[4]: log length (0: all);
+-- ARGV[5]: the highest id the calling node has seen (ids never go below it, even if Redis
+-- lost its data)
 local requests = cjson.decode(ARGV[1])
 local max_channels = tonumber(ARGV[3])
 local keep = tonumber(ARGV[4])
+if tonumber(redis.call('GET', 'tc:seq') or '0') < tonumber(ARGV[5]) then
+  redis.call('SET', 'tc:seq', ARGV[5])
+end
 local function log_add(stream, id, fields)
   if keep > 0 then
     return redis.call('XADD', stream, 'MAXLEN', '~', keep, id .. '-1', unpack(fields))
