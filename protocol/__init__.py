@@ -66,6 +66,8 @@ from protocol.frames import (
     Topic,
     Welcome,
     Who,
+    Whois,
+    WhoisQuery,
     parse_client_frame,
     parse_server_frame,
 )
@@ -144,6 +146,8 @@ __all__ = [
     "UnknownType",
     "Welcome",
     "Who",
+    "Whois",
+    "WhoisQuery",
     "channel_key",
     "encode_frame",
     "encode_wire",

@@ -68,6 +68,8 @@ __all__ = [
     "Topic",
     "Welcome",
     "Who",
+    "Whois",
+    "WhoisQuery",
     "parse_client_frame",
     "parse_server_frame",
 ]
@@ -364,20 +366,45 @@ class Who(ClientFrame):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class HistoryQuery(ClientFrame):
-    """Ask for up to ``limit`` messages of a channel older than ``before``."""
+    """Ask for up to ``limit`` messages of a channel, or of a private conversation.
+
+    With ``before`` only: the newest older than it (also with neither); with
+    ``after``: the oldest newer than it (and older than ``before`` if given).
+    ``peer`` (wire: ``with``) names the other party of a private conversation
+    instead of a channel.
+    """
 
     TYPE: ClassVar[str] = "history"
     before: int | None = None
     limit: int = DEFAULT_HISTORY_LIMIT
     channel: str | None = None
+    after: int | None = None
+    peer: str | None = dataclasses.field(default=None, metadata={"wire": "with"})
 
     def __post_init__(self) -> None:
         _set(self, "channel", _channel_or_none(self.channel))
+        if self.peer is not None:
+            _set(self, "peer", validate_nick(self.peer))
+            if self.channel is not None:
+                raise BadRequest("A history query names a channel or a peer ('with'), not both.")
         if self.before is not None and self.before < 1:
             raise BadRequest("Field 'before' must be a message id (1 or more).")
+        if self.after is not None and self.after < 0:
+            raise BadRequest("Field 'after' must be a message id (0 or more).")
         if self.limit < 1:
             raise BadRequest("Field 'limit' must be 1 or more.")
         _set(self, "limit", min(self.limit, MAX_HISTORY_LIMIT))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WhoisQuery(ClientFrame):
+    """Ask about the user ``nick``."""
+
+    TYPE: ClassVar[str] = "whois"
+    nick: str
+
+    def __post_init__(self) -> None:
+        _set(self, "nick", validate_nick(self.nick))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -541,12 +568,27 @@ class Roster(ServerFrame):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class History(ServerFrame):
-    """A page of a channel's messages, oldest first, answering a ``history`` query."""
+    """A page of messages, oldest first, answering a ``history`` query (its bounds echoed)."""
 
     TYPE: ClassVar[str] = "history"
     messages: list[Message]
     before: int | None = None
     channel: str | None = None
+    after: int | None = None
+    peer: str | None = dataclasses.field(default=None, metadata={"wire": "with"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Whois(ServerFrame):
+    """About one user: their channels, seconds since they last spoke, when they came."""
+
+    TYPE: ClassVar[str] = "whois"
+    nick: str
+    channels: list[str]
+    idle: int
+    connected_since: float
+    away: str | None = None
+    account: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -576,14 +618,14 @@ CLIENT_FRAMES: Final[dict[str, type[ClientFrame]]] = {
     cls.TYPE: cls
     for cls in (
         Hello, Say, Msg, Nick, JoinChannel, Part, SetTopic, ListChannels, Who, HistoryQuery,
-        Ping, Pong, Quit,
+        WhoisQuery, Ping, Pong, Quit,
     )
 }
 SERVER_FRAMES: Final[dict[str, type[ServerFrame]]] = {
     cls.TYPE: cls
     for cls in (
         Welcome, Channel, Message, Join, Leave, Rename, Topic, Channels, Roster, History,
-        Error, Ping, Pong, Bye,
+        Whois, Error, Ping, Pong, Bye,
     )
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from protocol import (
     Bye,
@@ -27,12 +28,14 @@ from protocol import (
     ServerFrame,
     Topic,
     Welcome,
+    Whois,
+    nick_key,
 )
 from protocol import (
     Channel as ChannelFrame,
 )
 from server.fanout import Fanout
-from server.hub import Link
+from server.hub import Link, Presence
 from server.membership import Channel, Member
 from server.outbound import Sender
 from server.store import ChannelRecord
@@ -63,9 +66,21 @@ class ChatState:
     def channel(self, key: str) -> Channel | None:
         return self.channels.get(key)
 
+    def answering(self, link: Link | None, tag: str | None) -> AbstractContextManager[None]:
+        """Mark what follows as the answer to ``link``'s request tagged ``tag``.
+
+        What it causes for ``link`` itself goes out as one tagged answer (an
+        empty one if nothing): see :meth:`Fanout.answering`.
+        """
+        member = self.local.get(link) if link is not None else None
+        return self.fanout.answering(link, member, tag)
+
+    def _send(self, link: Link, frame: ServerFrame, member: Member | None) -> None:
+        self.fanout.to_link(link, frame, member)
+
     def reply(self, link: Link, frame: ServerFrame) -> None:
         """Send ``frame`` to one link, after everything due to it before."""
-        self.fanout.to_link(link, frame, self.local.get(link))
+        self._send(link, frame, self.local.get(link))
 
     def flush(self) -> None:
         """Deliver what is pending (call at the end of each batch)."""
@@ -90,11 +105,12 @@ class ChatState:
         fresh = [c for c in wanted if c.key not in member.channels]
         order = [*wanted, *(c for c in member.channels.values() if c not in wanted)]
         self.nicks[member.key] = member
+        member.since = member.since or ts
         if member.link is not None:
             frames = [c.snapshot(history_for(c), joining=member) for c in order]
             first = frames[0] if frames else None
             self.local[member.link] = member
-            self.fanout.to_link(member.link, Welcome(
+            self._send(member.link, Welcome(
                 nick=member.nick, server=self._server_name,
                 roster=first.roster if first else [], history=first.history if first else [],
                 motd=self._motd, resume=resume, channels=frames, private=private or None,
@@ -121,7 +137,7 @@ class ChatState:
     def join(self, member: Member, channel: Channel, history: list[Message], ts: float) -> None:
         """Put ``member`` in ``channel``: it gets the channel (if local), the others a join."""
         if member.link is not None:
-            self.fanout.to_link(member.link, channel.snapshot(history, joining=member), member)
+            self._send(member.link, channel.snapshot(history, joining=member), member)
         self._enter(member, channel, ts)
 
     def _enter(self, member: Member, channel: Channel, ts: float) -> None:
@@ -135,7 +151,7 @@ class ChatState:
         """Take ``member`` out of ``channel``; its members and the member get the leave."""
         leave = self._exit(member, channel, reason, ts)
         if member.link is not None:
-            self.fanout.to_link(member.link, leave, member)
+            self._send(member.link, leave, member)
 
     def _exit(self, member: Member, channel: Channel, reason: str, ts: float) -> Leave:
         self.fanout.release(channel)
@@ -183,7 +199,7 @@ class ChatState:
         self.fanout.to_members(others, Rename(old=old, new=new_nick, ts=ts))
         if member.link is not None:
             own = Rename(old=old, new=new_nick, ts=ts, resume=resume)
-            self.fanout.to_link(member.link, own, member)
+            self._send(member.link, own, member)
 
     def shutdown(self, bye_reason: str) -> None:
         """Say ``bye`` to every local member and close them; forget everyone."""
@@ -200,22 +216,42 @@ class ChatState:
 
     def message(self, message: Message, channel: Channel | None = None,
                 sender: Member | None = None, target: Member | None = None) -> None:
-        """Deliver a stored message: to its channel's members, or to its two parties."""
+        """Deliver a stored message: to its channel's members, or to its two parties.
+
+        A sender gets its own message back if its dialect echoes (then as the
+        answer to its request, tagged, if it was tagged).
+        """
+        if sender is not None:
+            sender.spoke = message.ts
         if channel is not None:
             channel.recent.append(message)
-            self.fanout.to_channel(channel, message)
+            self._broadcast(channel, message, sender if _echoes(sender) else None)
             return
-        for party in {m: None for m in (sender, target) if m is not None}:
-            if party.link is not None:
-                self.fanout.to_link(party.link, message, party)
+        if sender is not None and sender.link is not None and _echoes(sender):
+            self._send(sender.link, message, sender)
+        if target is not None and target is not sender and target.link is not None:
+            self._send(target.link, message, target)
 
-    def topic(self, channel: Channel, record: ChannelRecord) -> None:
+    def _broadcast(self, channel: Channel, frame: ServerFrame, origin: Member | None) -> None:
+        """Queue ``frame`` for a channel; a tagged requester gets its copy on its own."""
+        if origin is not None and self.fanout.answers_to(origin) and channel.has(origin):
+            assert origin.link is not None
+            self.fanout.flush()
+            self._send(origin.link, frame, origin)
+            self.fanout.to_channel(channel, frame, joiner=origin)
+        else:
+            self.fanout.to_channel(channel, frame)
+
+    def topic(self, channel: Channel, record: ChannelRecord, setter: Member | None = None) -> None:
         """Set a channel's topic and tell its members."""
         channel.record = record
-        self.fanout.to_channel(channel, Topic(
+        self._broadcast(channel, Topic(
             channel=channel.name, text=record.topic or "", by=record.topic_by or "",
             ts=record.topic_ts or 0.0,
-        ))
+        ), setter)
+
+    def set_away(self, member: Member, text: str | None) -> None:
+        member.away = text
 
     # What is asked of the state.
 
@@ -231,5 +267,30 @@ class ChatState:
         return Roster(users=channel.roster.nicks(), channel=channel.name)
 
     @staticmethod
+    def describe(member: Member, now: float) -> Whois:
+        """Return what is known of ``member`` for a ``whois``."""
+        last = member.spoke or member.since
+        return Whois(
+            nick=member.nick, channels=[c.name for c in member.channels.values()],
+            idle=max(0, int(now - last)) if last else 0, connected_since=member.since,
+            away=member.away,
+        )
+
+    def presence(self, now: float, nicks: list[str] | None = None,
+                 channel: Channel | None = None) -> Presence:
+        """Return who of ``nicks`` is online, or everyone in ``channel``."""
+        if channel is not None:
+            members = [channel.members[key] for key in channel.roster.keys()]
+            return Presence(users=[self.describe(m, now) for m in members], channel=channel.name)
+        asked = nicks or []
+        found = [self.nicks.get(nick_key(nick)) for nick in asked]
+        return Presence(users=[self.describe(m, now) for m in found if m is not None],
+                        asked=asked)
+
+    @staticmethod
     def snapshot(channel: Channel, history: list[Message]) -> ChannelFrame:
         return channel.snapshot(history)
+
+
+def _echoes(member: Member | None) -> bool:
+    return member is not None and member.link is not None and member.link.dialect.echoes

@@ -47,7 +47,9 @@ from protocol import (
     ServerFrame,
     SetTopic,
     Who,
+    WhoisQuery,
     channel_key,
+    is_channel,
     nick_key,
 )
 from server.chat_state import ChatState
@@ -62,7 +64,7 @@ from server.errors import (
     store_failed,
     too_many_channels,
 )
-from server.hub import Link
+from server.hub import AwayNotice, AwaySet, Link, Presence, Span
 from server.membership import Channel, Member
 from server.outbound import Sender
 from server.store import ChannelRecord, HistoryStore, StoreError
@@ -89,6 +91,8 @@ those of the session the token belongs to (and later ones of the same nick), not
 
 Handler = Callable[["LocalHub", Any, Any], None]
 """A request's handler on the hub thread: (hub, link or None, argument)."""
+_Item = tuple[Handler, "Link | None", Any, "str | None"]
+"""A queued request: its handler, link, argument and tag."""
 
 
 @dataclass(slots=True)
@@ -100,6 +104,7 @@ class _Draft:
     action: bool
     channel: Channel | None
     target: Member | None
+    tag: str | None
 
 
 class LocalHub:
@@ -119,8 +124,9 @@ class LocalHub:
         self._on_stored = on_stored
         self._tokens = ResumeTokens(store.secret(TOKEN_SECRET))
         self._state = ChatState(flusher, SERVER_NAME, config.motd)
-        self._inbox: queue.Queue[tuple[Handler, Link | None, Any]] = queue.Queue(INBOX_CAPACITY)
+        self._inbox: queue.Queue[_Item] = queue.Queue(INBOX_CAPACITY)
         self._segment: list[_Draft] = []
+        self._tag: str | None = None  # of the request being worked on
         self._next_id = store.last_id + 1
         self._closed = False
         self._stopped = False
@@ -133,7 +139,7 @@ class LocalHub:
     def stop(self, bye_reason: str = ByeReason.SERVER_SHUTDOWN) -> None:
         """Deliver and store everything queued, say ``bye`` to everyone, stop and join."""
         self._closed = True
-        self._inbox.put((LocalHub._on_shutdown, None, bye_reason))
+        self._inbox.put((LocalHub._on_shutdown, None, bye_reason, None))
         self._thread.join()
 
     # Requests: called from reader threads.
@@ -148,44 +154,59 @@ class LocalHub:
                 if self._stopped:
                     raise shutting_down() from None
 
-    def join(self, link: Link, request: JoinChannel) -> None:
-        self._submit(LocalHub._on_join, link, request)
+    def join(self, link: Link, request: JoinChannel, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_join, link, request, tag)
 
-    def part(self, link: Link, request: Part) -> None:
-        self._submit(LocalHub._on_part, link, request)
+    def part(self, link: Link, request: Part, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_part, link, request, tag)
 
-    def say(self, link: Link, request: Say) -> None:
-        self._submit(LocalHub._on_say, link, request)
+    def say(self, link: Link, request: Say, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_say, link, request, tag)
 
-    def tell(self, link: Link, request: Msg) -> None:
-        self._submit(LocalHub._on_tell, link, request)
+    def tell(self, link: Link, request: Msg, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_tell, link, request, tag)
 
-    def rename(self, link: Link, request: Nick) -> None:
-        self._submit(LocalHub._on_rename, link, request)
+    def rename(self, link: Link, request: Nick, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_rename, link, request, tag)
 
-    def set_topic(self, link: Link, request: SetTopic) -> None:
-        self._submit(LocalHub._on_topic, link, request)
+    def set_topic(self, link: Link, request: SetTopic, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_topic, link, request, tag)
 
-    def list_channels(self, link: Link, request: ListChannels) -> None:
-        self._submit(LocalHub._on_list, link, request)
+    def list_channels(self, link: Link, request: ListChannels, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_list, link, request, tag)
 
-    def who(self, link: Link, request: Who) -> None:
-        self._submit(LocalHub._on_who, link, request)
+    def who(self, link: Link, request: Who, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_who, link, request, tag)
 
-    def history(self, link: Link, request: HistoryQuery) -> None:
-        self._submit(LocalHub._on_history, link, request)
+    def history(self, link: Link, request: HistoryQuery, tag: str | None = None) -> None:
+        target = request.peer or request.channel or self._default
+        self._submit(LocalHub._on_history, link, (target, request), tag)
 
-    def reply(self, link: Link, frame: ServerFrame) -> None:
-        self._submit(LocalHub._on_reply, link, frame)
+    def history_span(self, link: Link, target: str, span: Span, limit: int,
+                     tag: str | None = None) -> None:
+        self._submit(LocalHub._on_history_span, link, (target, span, limit), tag)
+
+    def whois(self, link: Link, request: WhoisQuery, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_whois, link, request, tag)
+
+    def lookup(self, link: Link, nicks: list[str] | None = None, channel: str | None = None,
+               tag: str | None = None) -> None:
+        self._submit(LocalHub._on_lookup, link, (nicks, channel), tag)
+
+    def set_away(self, link: Link, text: str | None, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_away, link, text, tag)
+
+    def reply(self, link: Link, frame: ServerFrame, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_reply, link, frame, tag)
 
     def leave(self, link: Link, reason: str, bye: str | None = None) -> None:
         self._submit(LocalHub._on_leave, link, (reason, bye))
 
-    def _submit(self, handler: Handler, link: Link, arg: Any) -> None:
+    def _submit(self, handler: Handler, link: Link, arg: Any, tag: str | None = None) -> None:
         """Queue a request; wait while the hub is far behind; refuse it once stopping."""
         while not self._closed:
             try:
-                self._inbox.put((handler, link, arg), timeout=0.5)
+                self._inbox.put((handler, link, arg, tag), timeout=0.5)
                 return
             except queue.Full:
                 continue
@@ -197,11 +218,11 @@ class LocalHub:
         try:
             while not self._stopped:
                 batch = self._take_batch()
-                for handler, link, arg in batch:
+                for handler, link, arg, tag in batch:
                     if self._stopped:
                         self._refuse_late(handler, link, arg)
                     else:
-                        self._work(handler, link, arg)
+                        self._work(handler, link, arg, tag)
                 self._deliver_segment_safely()
                 self._state.flush()
                 self._last_batch_end = time.monotonic()
@@ -210,7 +231,7 @@ class LocalHub:
             log.exception("hub thread failed")
             self._stopped = True
 
-    def _take_batch(self) -> list[tuple[Handler, Link | None, Any]]:
+    def _take_batch(self) -> list[_Item]:
         batch = [self._inbox.get()]
         if self._should_gather():
             time.sleep(GATHER_S)
@@ -225,28 +246,43 @@ class LocalHub:
         large = len(self._state.local) >= GATHER_MIN_MEMBERS
         return large or time.monotonic() - self._last_batch_end < GATHER_S
 
-    def _work(self, handler: Handler, link: Link | None, arg: Any) -> None:
-        """Carry out one request; its errors go to its link, a bug costs only it."""
+    def _work(self, handler: Handler, link: Link | None, arg: Any, tag: str | None) -> None:
+        """Carry out one request; its errors go to its link, a bug costs only it.
+
+        A message only joins the segment (its answer comes when it is delivered);
+        anything else delivers the segment first and is answered as it is done.
+        """
+        self._tag = tag
+        if handler in _SEGMENT_HANDLERS:
+            self._try(handler, link, arg, tag)
+            return
+        self._deliver_segment_safely()
+        with self._state.answering(link, tag):
+            self._try(handler, link, arg, None)
+
+    def _try(self, handler: Handler, link: Link | None, arg: Any, tag: str | None) -> None:
         try:
-            if handler not in _SEGMENT_HANDLERS:
-                self._deliver_segment_safely()
             handler(self, link, arg)
         except ProtocolError as exc:
-            self._refuse(link, exc)
+            self._refuse(link, exc, tag)
         except StoreError as exc:
             log.error("%s", exc)
-            self._refuse(link, store_failed())
+            self._refuse(link, store_failed(), tag)
         except Exception:
             log.exception("a %s request failed", handler.__name__.removeprefix("_on_"))
-            self._refuse(link, ServerError("The server failed to do that; try again later."))
+            self._refuse(link, ServerError("The server failed to do that; try again later."), tag)
 
-    def _refuse(self, link: Link | None, exc: ProtocolError) -> None:
-        """Answer with an error, after the messages accepted before (they may be for it)."""
+    def _refuse(self, link: Link | None, exc: ProtocolError, tag: str | None = None) -> None:
+        """Answer with an error, after the messages accepted before (they may be for it).
+
+        ``tag``: the request is not being answered yet (a message), so answer it now.
+        """
         if link is None:
             return
         self._deliver_segment_safely()
         log.debug("[%s] refused: %s (%s)", link.peer, exc.code, exc.message)
-        self._state.reply(link, Error(code=exc.code, message=exc.message))
+        with self._state.answering(link, tag):
+            self._state.reply(link, Error(code=exc.code, message=exc.message))
 
     def _refuse_late(self, handler: Handler, link: Link | None, arg: Any) -> None:
         """Turn down a request that came after the shutdown; a leaving link is released."""
@@ -258,7 +294,7 @@ class LocalHub:
     def _refuse_queued(self) -> None:
         while True:
             try:
-                handler, link, arg = self._inbox.get_nowait()
+                handler, link, arg, _tag = self._inbox.get_nowait()
             except queue.Empty:
                 return
             self._refuse_late(handler, link, arg)
@@ -332,7 +368,8 @@ class LocalHub:
             record = ChannelRecord(name=name)
             self._remember(record)
             return Channel(key, record, [])
-        return Channel(key, record, self._store.latest(record.name, WELCOME_HISTORY))
+        recent = self._store.page(Span(), WELCOME_HISTORY, channel=record.name)
+        return Channel(key, record, recent)
 
     def _remember(self, record: ChannelRecord) -> None:
         """Keep a new channel's spelling; a store that fails only costs the spelling."""
@@ -348,7 +385,7 @@ class LocalHub:
             return list(recent)
         if len(recent) < (recent.maxlen or 0) or (recent and recent[0].id <= since + 1):
             return [m for m in recent if m.id > since]
-        return self._store.after(channel.name, since, RESUME_HISTORY_CAP)
+        return self._store.page(Span(after_id=since), RESUME_HISTORY_CAP, channel=channel.name)
 
     def _on_join(self, link: Link, request: JoinChannel) -> None:
         member = self._member(link)
@@ -402,14 +439,15 @@ class LocalHub:
     def _on_say(self, link: Link, request: Say) -> None:
         member = self._member(link)
         channel = self._joined(member, request.channel)
-        self._segment.append(_Draft(member, request.text, request.action, channel, None))
+        self._segment.append(
+            _Draft(member, request.text, request.action, channel, None, self._tag))
 
     def _on_tell(self, link: Link, request: Msg) -> None:
         member = self._member(link)
         target = self._state.nicks.get(nick_key(request.to))
         if target is None:
             raise no_such_user(request.to)
-        self._segment.append(_Draft(member, request.text, False, None, target))
+        self._segment.append(_Draft(member, request.text, False, None, target, self._tag))
 
     def _deliver_segment_safely(self) -> None:
         """Deliver the segment; a bug costs its messages (their senders hear of it)."""
@@ -445,14 +483,27 @@ class LocalHub:
         self._next_id += len(messages)
         if self._on_stored is not None:
             self._on_stored(len(messages))
-        deliver = self._state.message
+        state = self._state
         for draft, message in zip(drafts, messages, strict=True):
-            deliver(message, draft.channel, draft.sender, draft.target)
+            if draft.tag is None:
+                state.message(message, draft.channel, draft.sender, draft.target)
+                if draft.target is not None:
+                    self._tell_away(draft)
+                continue
+            with state.answering(draft.sender.link, draft.tag):
+                state.message(message, draft.channel, draft.sender, draft.target)
+                self._tell_away(draft)
+
+    def _tell_away(self, draft: _Draft) -> None:
+        """Say so to the sender of a private message if its target is away."""
+        target, link = draft.target, draft.sender.link
+        if target is not None and target.away is not None and link is not None:
+            self._state.reply(link, AwayNotice(nick=target.nick, text=target.away))
 
     def _refuse_drafts(self, drafts: list[_Draft], text: str) -> None:
-        for sender in {d.sender: None for d in drafts}:
-            if sender.link is not None:
-                self._refuse(sender.link, ServerError(text))
+        for draft in drafts:
+            if draft.sender.link is not None:
+                self._refuse(draft.sender.link, ServerError(text), draft.tag)
 
     # Topics, listings, rosters, history, replies.
 
@@ -462,7 +513,7 @@ class LocalHub:
         record = ChannelRecord(name=channel.name, topic=request.text or None,
                                topic_by=member.nick, topic_ts=time.time())
         self._store.save_channel(record)
-        self._state.topic(channel, record)
+        self._state.topic(channel, record, member)
         log.info("[%s] %s set the topic of %s", link.peer, member.nick, channel.name)
 
     def _on_list(self, link: Link, _request: ListChannels) -> None:
@@ -473,14 +524,54 @@ class LocalHub:
         channel = self._joined(self._member(link), request.channel)
         self._state.reply(link, self._state.roster(channel))
 
-    def _on_history(self, link: Link, request: HistoryQuery) -> None:
-        channel = self._joined(self._member(link), request.channel)
-        messages = self._store.before(channel.name, request.before, request.limit)
-        self._state.reply(
-            link, History(messages=messages, before=request.before, channel=channel.name)
-        )
+    def _on_history(self, link: Link, arg: tuple[str, HistoryQuery]) -> None:
+        target, request = arg
+        messages = self._page(self._member(link), target, Span.of(request), request.limit)
+        self._state.reply(link, History(
+            messages=messages, before=request.before, after=request.after,
+            channel=request.channel or (None if request.peer else self._default),
+            peer=request.peer,
+        ))
 
-    def _on_reply(self, link: Link, frame: ServerFrame) -> None:
+    def _on_history_span(self, link: Link, arg: tuple[str, Span, int]) -> None:
+        target, span, limit = arg
+        messages = self._page(self._member(link), target, span, limit)
+        peer = None if is_channel(target) else target
+        self._state.reply(link, History(messages=messages, channel=None if peer else target,
+                                        peer=peer))
+
+    def _page(self, member: Member, target: str, span: Span, limit: int) -> list[Message]:
+        """Read a page of a channel the member is in, or of its conversation with ``target``."""
+        delivered = Span(  # nothing newer than what was delivered: it may be on its way
+            after_id=span.after_id, after_ts=span.after_ts, before_ts=span.before_ts,
+            before_id=min(span.before_id or self._next_id, self._next_id), newest=span.newest,
+        )
+        if is_channel(target):
+            channel = self._joined(member, target)
+            return self._store.page(delivered, limit, channel=channel.name)
+        return self._store.page(delivered, limit, party=(member.nick, target))
+
+    def _on_whois(self, link: Link, request: WhoisQuery) -> None:
+        self._member(link)
+        target = self._state.nicks.get(nick_key(request.nick))
+        if target is None:
+            raise no_such_user(request.nick)
+        self._state.reply(link, self._state.describe(target, time.time()))
+
+    def _on_lookup(self, link: Link, arg: tuple[list[str] | None, str | None]) -> None:
+        nicks, name = arg
+        channel = self._state.channel(channel_key(name)) if name is not None else None
+        presence = self._state.presence(time.time(), nicks, channel)
+        if name is not None and channel is None:
+            presence = Presence(users=[], channel=name)
+        self._state.reply(link, presence)
+
+    def _on_away(self, link: Link, text: str | None) -> None:
+        member = self._member(link)
+        self._state.set_away(member, text)
+        self._state.reply(link, AwaySet(text=text))
+
+    def _on_reply(self, link: Link, frame: ServerFrame) -> None:  # a pong, or a session's own
         self._state.reply(link, frame)
 
 

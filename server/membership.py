@@ -34,6 +34,12 @@ class Member:
     """The channels the user is in, by key, in the order joined."""
     session: str = ""
     """The session's cluster-wide name (empty inside one process)."""
+    since: float = 0.0
+    """When the user came (unix seconds)."""
+    spoke: float = 0.0
+    """When the user last sent a message (0: not yet)."""
+    away: str | None = None
+    """Why the user is away, if they said so."""
 
 
 class Channel:

@@ -29,10 +29,11 @@ from protocol import (
     Error,
     Message,
     ProtocolError,
+    nick_key,
 )
 from server.chat_state import ChatState
 from server.errors import store_unavailable
-from server.hub import Link
+from server.hub import AwayNotice, AwaySet, Link, Span
 from server.membership import Channel, Member
 from server.store import ChannelRecord
 from server.tokens import ResumeTokens
@@ -88,7 +89,7 @@ class EventApplier:
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "hello": self._on_hello, "join": self._on_join, "part": self._on_part,
             "quit": self._on_quit, "msg": self._on_msg, "nick": self._on_nick,
-            "topic": self._on_topic,
+            "topic": self._on_topic, "away": self._on_away,
         }
 
     # Any thread.
@@ -147,11 +148,24 @@ class EventApplier:
             self.applied = position
             try:
                 event = json.loads(fields[b"e"])
-                self._handlers[event["t"]](event)
+                tag = event.get("tag")
+                if tag is None:
+                    self._handlers[event["t"]](event)
+                    continue
+                requester = self._requester(event)
+                with self.state.answering(requester, tag if requester else None):
+                    self._handlers[event["t"]](event)
             except Exception:
                 log.exception("event %s could not be applied", raw_id)
         while self._parked and self._parked[0][0] <= self.applied:
             self._run_action(self._parked.popleft()[1])
+
+    def _requester(self, event: dict[str, Any]) -> Link | None:
+        """The local link of the session whose request this (tagged) event answers."""
+        member = self.state.nicks.get(event.get("k", ""))
+        if member is not None and member.session == event.get("s"):
+            return member.link
+        return None
 
     def _answer(self, fence: StreamId, action: Action) -> None:
         if self._parked or fence > self.applied:
@@ -165,18 +179,19 @@ class EventApplier:
         except Exception:
             log.exception("an answer failed")
 
-    def run_answer(self, link: Link, make: Callable[[], Any]) -> Action:
-        """Wrap an answer for ``link`` so that a refusal becomes an error frame."""
+    def run_answer(self, link: Link, make: Callable[[], Any], tag: str | None = None) -> Action:
+        """Wrap an answer for ``link`` (tagged ``tag``) so that a refusal becomes an error."""
 
         def action() -> None:
-            try:
-                make()
-            except ProtocolError as exc:
-                self.state.reply(link, Error(code=exc.code, message=exc.message))
-            except redis.RedisError as exc:
-                log.error("the chat store failed: %s", exc)
-                error = store_unavailable()
-                self.state.reply(link, Error(code=error.code, message=error.message))
+            with self.state.answering(link, tag):
+                try:
+                    make()
+                except ProtocolError as exc:
+                    self.state.reply(link, Error(code=exc.code, message=exc.message))
+                except redis.RedisError as exc:
+                    log.error("the chat store failed: %s", exc)
+                    error = store_unavailable()
+                    self.state.reply(link, Error(code=error.code, message=error.message))
 
         return action
 
@@ -263,11 +278,16 @@ class EventApplier:
             channel=channel.name if channel is not None else None,
         )
         self.last_message_id = max(self.last_message_id, message.id)
+        nicks = self.state.nicks
+        sender = nicks.get(event["k"])
         if channel is not None:
-            self.state.message(message, channel)
+            self.state.message(message, channel, sender)
         elif "tk" in event:
-            nicks = self.state.nicks
-            self.state.message(message, None, nicks.get(event["k"]), nicks.get(event["tk"]))
+            target = nicks.get(event["tk"])
+            self.state.message(message, None, sender, target)
+            link = sender.link if sender is not None else None
+            if link is not None and target is not None and target.away is not None:
+                self.state.reply(link, AwayNotice(nick=target.nick, text=target.away))
 
     def _on_nick(self, event: dict[str, Any]) -> None:
         member = self._member(event)
@@ -285,7 +305,14 @@ class EventApplier:
             return
         record = ChannelRecord(name=channel.name, topic=event["text"] or None,
                                topic_by=event["by"], topic_ts=float(event["ts"]))
-        self.state.topic(channel, record)
+        self.state.topic(channel, record, self.state.nicks.get(event.get("k", "")))
+
+    def _on_away(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        if member is not None:
+            self.state.set_away(member, event.get("text"))
+            if member.link is not None:
+                self.state.reply(member.link, AwaySet(text=event.get("text")))
 
     # Reading the logs, bounded by what was applied.
 
@@ -299,15 +326,51 @@ class EventApplier:
         return entries
 
     def latest(self, key: str, name: str, limit: int) -> list[Message]:
-        return self.before(key, name, None, limit)
+        return self.page(Span(), limit, key=key, name=name)
 
-    def before(self, key: str, name: str, before: int | None, limit: int) -> list[Message]:
-        """Return up to ``limit`` messages of a channel older than ``before``, oldest first."""
-        top = self.last_message_id if before is None else min(before - 1, self.last_message_id)
-        if top < 1:
+    def page(self, span: Span, limit: int, key: str = "", name: str | None = None,
+             party: tuple[str, str] | None = None) -> list[Message]:
+        """Return up to ``limit`` messages of a channel's log, or of a conversation.
+
+        ``party`` is (my key, the other's key): the page is read from my private
+        log, keeping only what was between us. Newest or oldest within ``span``,
+        never past the last message applied here; oldest first.
+        """
+        top = self.last_message_id
+        if span.before_id is not None:
+            top = min(top, span.before_id - 1)
+        bottom = (span.after_id or 0) + 1
+        if top < bottom:
             return []
-        entries = self._newest(f"tc:log:{key}", f"{top}-1", "-", limit)
-        return [_message(raw_id, fields, channel=name) for raw_id, fields in entries]
+        stream = f"tc:pm:{party[0]}" if party is not None else f"tc:log:{key}"
+
+        def keep(message: Message) -> bool:
+            if span.after_ts is not None and message.ts <= span.after_ts:
+                return False
+            if span.before_ts is not None and message.ts >= span.before_ts:
+                return False
+            return party is None or party[1] in (nick_key(message.sender),
+                                                 nick_key(message.to or ""))
+
+        found: list[Message] = []
+        while len(found) < limit and bottom <= top:
+            chunk = max(limit, 100)
+            if span.newest:
+                raw = self._redis.xrevrange(stream, f"{top}-1", f"{bottom}-0", count=chunk)
+            else:
+                raw = self._redis.xrange(stream, f"{bottom}-0", f"{top}-1", count=chunk)
+            entries = cast(list[Entry], raw)
+            if not entries:
+                break
+            for raw_id, fields in entries:
+                message = _message(raw_id, fields, channel=name)
+                if keep(message) and len(found) < limit:
+                    found.append(message)
+            edge = parse_stream_id(entries[-1][0])[0]
+            top, bottom = (edge - 1, bottom) if span.newest else (top, edge + 1)
+        if span.newest:
+            found.reverse()
+        return found
 
     def since(self, channel: Channel, since: int | None) -> list[Message]:
         """Return the messages someone entering gets: the newest, or all after ``since``."""
@@ -316,16 +379,17 @@ class EventApplier:
             return list(recent)
         if len(recent) < (recent.maxlen or 0) or (recent and recent[0].id <= since + 1):
             return [m for m in recent if m.id > since]
-        entries = self._newest(
-            f"tc:log:{channel.key}", self._bound(), f"{since + 1}-0", RESUME_HISTORY_CAP
-        )
-        return [_message(i, f, channel=channel.name) for i, f in entries]
+        return self.page(Span(after_id=since), RESUME_HISTORY_CAP, key=channel.key,
+                         name=channel.name)
 
     def private_after(self, key: str, since: int, not_before: float) -> list[Message]:
         entries = self._newest(f"tc:pm:{key}", self._bound(), f"{since + 1}-0",
                                RESUME_HISTORY_CAP)
         messages = [_message(i, f) for i, f in entries]
         return [m for m in messages if m.ts >= not_before]
+
+    def before(self, key: str, name: str, before: int | None, limit: int) -> list[Message]:
+        return self.page(Span(before_id=before), limit, key=key, name=name)
 
     def member_of(self, link: Link) -> Member | None:
         return self.state.local.get(link)

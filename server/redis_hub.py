@@ -23,6 +23,7 @@ import queue
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, cast
@@ -42,6 +43,7 @@ from protocol import (
     JoinChannel,
     LeaveReason,
     ListChannels,
+    Message,
     Msg,
     Nick,
     Part,
@@ -50,7 +52,9 @@ from protocol import (
     ServerFrame,
     SetTopic,
     Who,
+    WhoisQuery,
     channel_key,
+    is_channel,
     nick_key,
 )
 from server.chat_state import ChatState
@@ -64,7 +68,7 @@ from server.errors import (
     store_unavailable,
     too_many_channels,
 )
-from server.hub import BackplaneError, Link
+from server.hub import BackplaneError, Link, Presence, Span
 from server.membership import Channel, Member
 from server.outbound import Sender
 from server.redis_apply import (
@@ -130,6 +134,7 @@ class _Command:
     refusal: ProtocolError | None = None
     action: Callable[[], None] | None = None
     session: str = ""
+    tag: str | None = None
 
 
 class _Outage:
@@ -224,8 +229,9 @@ class RedisHub:
         """Build the view of everyone in the cluster from a snapshot (no local users yet)."""
         assert self._applier is not None
         state = self._state
-        for key, nick, session, _node in _list(snapshot["users"]):
-            state.nicks[key] = Member(nick=nick, key=key, link=None, session=session)
+        for key, nick, session, _node, since, away in _list(snapshot["users"]):
+            state.nicks[key] = Member(nick=nick, key=key, link=None, session=session,
+                                      since=float(since), away=away or None)
         for key, fields, members in _list(snapshot["channels"]):
             record = _pairs(_list(fields))
             name = record.get("name", key)
@@ -272,35 +278,49 @@ class RedisHub:
                 if self._stop.is_set():
                     raise shutting_down() from None
 
-    def join(self, link: Link, request: JoinChannel) -> None:
-        self._submit(_Command("join", link, request))
+    def join(self, link: Link, request: JoinChannel, tag: str | None = None) -> None:
+        self._submit(_Command("join", link, request, tag=tag))
 
-    def part(self, link: Link, request: Part) -> None:
-        self._submit(_Command("part", link, request))
+    def part(self, link: Link, request: Part, tag: str | None = None) -> None:
+        self._submit(_Command("part", link, request, tag=tag))
 
-    def say(self, link: Link, request: Say) -> None:
-        self._submit(_Command("say", link, request))
+    def say(self, link: Link, request: Say, tag: str | None = None) -> None:
+        self._submit(_Command("say", link, request, tag=tag))
 
-    def tell(self, link: Link, request: Msg) -> None:
-        self._submit(_Command("tell", link, request))
+    def tell(self, link: Link, request: Msg, tag: str | None = None) -> None:
+        self._submit(_Command("tell", link, request, tag=tag))
 
-    def rename(self, link: Link, request: Nick) -> None:
-        self._submit(_Command("nick", link, request))
+    def rename(self, link: Link, request: Nick, tag: str | None = None) -> None:
+        self._submit(_Command("nick", link, request, tag=tag))
 
-    def set_topic(self, link: Link, request: SetTopic) -> None:
-        self._submit(_Command("topic", link, request))
+    def set_topic(self, link: Link, request: SetTopic, tag: str | None = None) -> None:
+        self._submit(_Command("topic", link, request, tag=tag))
 
-    def list_channels(self, link: Link, request: ListChannels) -> None:
-        self._submit(_Command("list", link, request))
+    def list_channels(self, link: Link, request: ListChannels, tag: str | None = None) -> None:
+        self._submit(_Command("list", link, request, tag=tag))
 
-    def who(self, link: Link, request: Who) -> None:
-        self._submit(_Command("who", link, request))
+    def who(self, link: Link, request: Who, tag: str | None = None) -> None:
+        self._submit(_Command("who", link, request, tag=tag))
 
-    def history(self, link: Link, request: HistoryQuery) -> None:
-        self._submit(_Command("history", link, request))
+    def history(self, link: Link, request: HistoryQuery, tag: str | None = None) -> None:
+        self._submit(_Command("history", link, request, tag=tag))
 
-    def reply(self, link: Link, frame: ServerFrame) -> None:
-        self._submit(_Command("reply", link, frame))
+    def history_span(self, link: Link, target: str, span: Span, limit: int,
+                     tag: str | None = None) -> None:
+        self._submit(_Command("history_span", link, (target, span, limit), tag=tag))
+
+    def whois(self, link: Link, request: WhoisQuery, tag: str | None = None) -> None:
+        self._submit(_Command("whois", link, request, tag=tag))
+
+    def lookup(self, link: Link, nicks: list[str] | None = None, channel: str | None = None,
+               tag: str | None = None) -> None:
+        self._submit(_Command("lookup", link, (nicks, channel), tag=tag))
+
+    def set_away(self, link: Link, text: str | None, tag: str | None = None) -> None:
+        self._submit(_Command("away", link, text, tag=tag))
+
+    def reply(self, link: Link, frame: ServerFrame, tag: str | None = None) -> None:
+        self._submit(_Command("reply", link, frame, tag=tag))
 
     def leave(self, link: Link, reason: str, bye: str | None = None) -> None:
         self._submit(_Command("leave", link, (reason, bye)))
@@ -367,6 +387,9 @@ class RedisHub:
                 self._config.max_channels_per_user, self._config.history_limit or 0,
                 self._applier.last_message_id,
             ])
+        except redis.ResponseError as exc:  # a script that failed: a bug, not an outage
+            log.error("Redis refused a batch of %d requests: %s", len(requests), exc)
+            return None
         except redis.RedisError as exc:
             self._outage.down(exc)
             return None
@@ -375,11 +398,12 @@ class RedisHub:
         return results if isinstance(results, list) else []
 
     def _answer(self, command: _Command) -> None:
+        """Have the node thread run the command's answer (an empty one still acks a tag)."""
         assert self._applier is not None and command.link is not None
-        action = command.action
-        if action is not None:
+        action = command.action or (lambda: None)
+        if command.action is not None or command.tag is not None:
             self._applier.answer(self._last_written, self._applier.run_answer(
-                command.link, action))
+                command.link, action, command.tag))
 
     def _refuse(self, command: _Command, refusal: ProtocolError) -> None:
         if command.future is not None:
@@ -412,7 +436,7 @@ class RedisHub:
             assert command.future is not None and command.link is not None
             self._sessions[command.link] = command.session
             command.future.set_result(command.frame.nick)
-        elif command.kind == "leave" or "again" in result:
+        elif command.kind == "leave" or "again" in result or "ev" not in result:
             self._answer(command)
 
     def _refusal(self, command: _Command, code: str) -> ProtocolError:
@@ -448,18 +472,23 @@ class RedisHub:
         session = self._sessions.get(link, "")
         command.session = session
         try:
-            if command.kind == "hello":
-                self._prepare_hello(command, link, frame)
-            elif command.kind == "reply":
-                command.action = lambda: self._state.reply(link, frame)
-            elif command.kind == "leave":
-                self._prepare_leave(command, link)
-            elif not session:
-                raise not_welcomed()
-            else:
-                _PREPARE[command.kind](self, command, link, frame)
+            self._prepare_kind(command, link, frame, session)
         except ProtocolError as exc:
             command.refusal = exc
+        if command.request is not None and command.tag is not None:
+            command.request["tag"] = command.tag
+
+    def _prepare_kind(self, command: _Command, link: Link, frame: Any, session: str) -> None:
+        if command.kind == "hello":
+            self._prepare_hello(command, link, frame)
+        elif command.kind == "reply":
+            command.action = lambda: self._state.reply(link, frame)
+        elif command.kind == "leave":
+            self._prepare_leave(command, link)
+        elif not session:
+            raise not_welcomed()
+        else:
+            _PREPARE[command.kind](self, command, link, frame)
 
     def _prepare_hello(self, command: _Command, link: Link, hello: Hello) -> None:
         if command.session:
@@ -541,16 +570,64 @@ class RedisHub:
         command.action = who
 
     def _prepare_history(self, command: _Command, link: Link, frame: HistoryQuery) -> None:
-        name = frame.channel or self._config.default_channel
+        target = frame.peer or frame.channel or self._config.default_channel
 
         def page() -> None:
-            channel = self._channel_of(link, channel_key(name), name)
-            assert self._applier is not None
-            messages = self._applier.before(channel.key, channel.name, frame.before, frame.limit)
-            self._state.reply(link, History(messages=messages, before=frame.before,
-                                            channel=channel.name))
+            messages = self._page(link, target, Span.of(frame), frame.limit)
+            self._state.reply(link, History(
+                messages=messages, before=frame.before, after=frame.after, peer=frame.peer,
+                channel=None if frame.peer else (frame.channel or self._config.default_channel),
+            ))
 
         command.action = page
+
+    def _prepare_history_span(self, command: _Command, link: Link,
+                              arg: tuple[str, Span, int]) -> None:
+        target, span, limit = arg
+
+        def page() -> None:
+            messages = self._page(link, target, span, limit)
+            peer = None if is_channel(target) else target
+            self._state.reply(link, History(messages=messages, peer=peer,
+                                            channel=None if peer else target))
+
+        command.action = page
+
+    def _page(self, link: Link, target: str, span: Span, limit: int) -> list[Message]:
+        """On the node thread: a page of the user's channel, or of a conversation."""
+        assert self._applier is not None
+        if is_channel(target):
+            channel = self._channel_of(link, channel_key(target), target)
+            return self._applier.page(span, limit, key=channel.key, name=channel.name)
+        member = self._state.local.get(link)
+        if member is None:
+            raise not_welcomed()
+        return self._applier.page(span, limit, party=(member.key, nick_key(target)))
+
+    def _prepare_whois(self, command: _Command, link: Link, frame: WhoisQuery) -> None:
+        def whois() -> None:
+            target = self._state.nicks.get(nick_key(frame.nick))
+            if target is None:
+                raise no_such_user(frame.nick)
+            self._state.reply(link, self._state.describe(target, time.time()))
+
+        command.action = whois
+
+    def _prepare_lookup(self, command: _Command, link: Link,
+                        arg: tuple[list[str] | None, str | None]) -> None:
+        nicks, name = arg
+
+        def lookup() -> None:
+            channel = self._state.channel(channel_key(name)) if name is not None else None
+            presence = self._state.presence(time.time(), nicks, channel)
+            if name is not None and channel is None:
+                presence = Presence(users=[], channel=name)
+            self._state.reply(link, presence)
+
+        command.action = lookup
+
+    def _prepare_away(self, command: _Command, _link: Link, text: str | None) -> None:
+        command.request = {"op": "away", "s": command.session, "text": text}
 
     def _channel_of(self, link: Link, key: str, name: str) -> Channel:
         """On the node thread: the link's user's channel ``key``, or a refusal."""
@@ -638,6 +715,10 @@ _PREPARE: Final[dict[str, Callable[[RedisHub, _Command, Link, Any], None]]] = {
     "list": RedisHub._prepare_list,
     "who": RedisHub._prepare_who,
     "history": RedisHub._prepare_history,
+    "history_span": RedisHub._prepare_history_span,
+    "whois": RedisHub._prepare_whois,
+    "lookup": RedisHub._prepare_lookup,
+    "away": RedisHub._prepare_away,
 }
 """How each request is turned into a Redis request or an answer made on this node."""
 

@@ -23,8 +23,9 @@ end
 local sec, ts = now()
 local retention_ms = tonumber(ARGV[2])
 local minid = tostring(tonumber(sec) * 1000 - retention_ms) .. '-0'
-local function emit(event)
+local function emit(event, request)
   event.ts = ts
+  if request then event.tag = request.tag end
   return redis.call('XADD', 'tc:events', 'MINID', '~', minid, '*', 'e', cjson.encode(event))
 end
 local function chan_record(c, name)
@@ -104,7 +105,8 @@ function handlers.hello(r)
     end
   end
   for _, c in ipairs(kept) do redis.call('HSET', 'tc:members:' .. c, r.k, r.nick) end
-  redis.call('HSET', 'tc:user:' .. r.k, 's', r.s, 'n', r.n, 'nick', r.nick)
+  redis.call('HSET', 'tc:user:' .. r.k, 's', r.s, 'n', r.n, 'nick', r.nick, 't', ts)
+  redis.call('HDEL', 'tc:user:' .. r.k, 'away')
   redis.call('SET', 'tc:sess:' .. r.s, r.k)
   redis.call('SADD', 'tc:nodesess:' .. r.n, r.s)
   return {ev = emit({t = 'hello', s = r.s, n = r.n, k = r.k, nick = r.nick, ch = wanted,
@@ -120,7 +122,7 @@ function handlers.join(r)
   end
   local nick = redis.call('HGET', 'tc:user:' .. k, 'nick')
   local rec = enter(k, nick, r.c, r.name)
-  return {ev = emit({t = 'join', s = r.s, k = k, ch = rec, since = r.since})}
+  return {ev = emit({t = 'join', s = r.s, k = k, ch = rec, since = r.since}, r)}
 end
 
 function handlers.part(r)
@@ -130,7 +132,7 @@ function handlers.part(r)
   redis.call('HDEL', 'tc:members:' .. r.c, k)
   redis.call('SREM', 'tc:uchans:' .. k, r.c)
   if redis.call('HLEN', 'tc:members:' .. r.c) == 0 then redis.call('SREM', 'tc:chans', r.c) end
-  return {ev = emit({t = 'part', s = r.s, k = k, c = r.c, r = r.r})}
+  return {ev = emit({t = 'part', s = r.s, k = k, c = r.c, r = r.r}, r)}
 end
 
 function handlers.say(r)
@@ -140,7 +142,8 @@ function handlers.say(r)
   local nick = redis.call('HGET', 'tc:user:' .. k, 'nick')
   local id = redis.call('INCR', 'tc:seq')
   log_add('tc:log:' .. r.c, id, {'ts', ts, 'from', nick, 'text', r.text, 'a', r.a})
-  return {ev = emit({t = 'msg', id = id, k = k, from = nick, text = r.text, a = r.a, c = r.c})}
+  return {ev = emit({t = 'msg', id = id, s = r.s, k = k, from = nick, text = r.text, a = r.a,
+                     c = r.c}, r)}
 end
 
 function handlers.tell(r)
@@ -153,8 +156,8 @@ function handlers.tell(r)
   local fields = {'ts', ts, 'from', nick, 'to', to, 'text', r.text}
   log_add('tc:pm:' .. k, id, fields)
   if r.tk ~= k then log_add('tc:pm:' .. r.tk, id, fields) end
-  return {ev = emit({t = 'msg', id = id, k = k, from = nick, text = r.text, to = to,
-                     tk = r.tk})}
+  return {ev = emit({t = 'msg', id = id, s = r.s, k = k, from = nick, text = r.text, to = to,
+                     tk = r.tk}, r)}
 end
 
 function handlers.nick(r)
@@ -175,7 +178,7 @@ function handlers.nick(r)
     redis.call('SET', 'tc:sess:' .. r.s, r.nk)
   end
   redis.call('HSET', 'tc:user:' .. r.nk, 'nick', r.nick)
-  return {ev = emit({t = 'nick', s = r.s, k = k, nk = r.nk, nick = r.nick})}
+  return {ev = emit({t = 'nick', s = r.s, k = k, nk = r.nk, nick = r.nick}, r)}
 end
 
 function handlers.topic(r)
@@ -184,7 +187,18 @@ function handlers.topic(r)
   if not member_of(k, r.c) then return {err = 'not_in_channel'} end
   local nick = redis.call('HGET', 'tc:user:' .. k, 'nick')
   redis.call('HSET', 'tc:chan:' .. r.c, 'topic', r.text, 'topic_by', nick, 'topic_ts', ts)
-  return {ev = emit({t = 'topic', c = r.c, text = r.text, by = nick})}
+  return {ev = emit({t = 'topic', s = r.s, k = k, c = r.c, text = r.text, by = nick}, r)}
+end
+
+function handlers.away(r)
+  local k = user_of(r.s)
+  if not k then return {err = 'not_welcomed'} end
+  if r.text ~= nil and r.text ~= cjson.null then
+    redis.call('HSET', 'tc:user:' .. k, 'away', r.text)
+  else
+    redis.call('HDEL', 'tc:user:' .. k, 'away')
+  end
+  return {ev = emit({t = 'away', s = r.s, k = k, text = r.text}, r)}
 end
 
 function handlers.quit(r)
@@ -251,7 +265,8 @@ for _, node in ipairs(redis.call('SMEMBERS', 'tc:nodes')) do
   for _, s in ipairs(redis.call('SMEMBERS', 'tc:nodesess:' .. node)) do
     local k = redis.call('GET', 'tc:sess:' .. s)
     if k and redis.call('HGET', 'tc:user:' .. k, 's') == s then
-      table.insert(users, {k, redis.call('HGET', 'tc:user:' .. k, 'nick'), s, node})
+      local u = redis.call('HMGET', 'tc:user:' .. k, 'nick', 't', 'away')
+      table.insert(users, {k, u[1], s, node, u[2] or '0', u[3] or ''})
     end
   end
 end

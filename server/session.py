@@ -44,6 +44,7 @@ from protocol import (
     Say,
     SetTopic,
     Who,
+    WhoisQuery,
     encode_frame,
     parse_client_frame,
 )
@@ -252,5 +253,6 @@ _REQUESTS: Final[dict[type[ClientFrame], Callable[[Hub, Link, Any], None]]] = {
     ListChannels: lambda hub, link, frame: hub.list_channels(link, frame),
     Who: lambda hub, link, frame: hub.who(link, frame),
     HistoryQuery: lambda hub, link, frame: hub.history(link, frame),
+    WhoisQuery: lambda hub, link, frame: hub.whois(link, frame),
 }
 """The requests handed to the hub, each after the rate limit, and the hub method for each."""

@@ -353,3 +353,22 @@ def test_resume_takes_over_a_ghost_in_every_channel_quietly(server: ServerProces
     assert sync(watcher) == []  # no leave, no join
     again.send({"type": "say", "text": "still me", "channel": "#a"})
     assert watcher.recv_until("message")["text"] == "still me"
+
+
+def test_whois_and_private_history(server: ServerProcess) -> None:
+    alice, bob = user(server, "alice", "#a"), user(server, "bob", "#a", "#b")
+    alice.send({"type": "whois", "nick": "BOB"})
+    whois = alice.recv_until("whois")
+    assert (whois["nick"], whois["channels"]) == ("bob", ["#a", "#b"])
+    assert whois["connected_since"] > 0 and whois["idle"] >= 0
+    alice.send({"type": "whois", "nick": "ghost"})
+    assert alice.recv_until("error")["code"] == "no_such_user"
+    for text in ("one", "two", "three"):
+        alice.send({"type": "msg", "to": "bob", "text": text})
+    first = alice.recv_until("message", text="one")["id"]
+    sync(alice)
+    bob.send({"type": "history", "with": "alice", "after": first})
+    page = bob.recv_until("history")
+    assert page["with"] == "alice" and page["after"] == first
+    assert [m["text"] for m in page["messages"]] == ["two", "three"]
+    assert all(m["to"] == "bob" for m in page["messages"])

@@ -36,6 +36,7 @@ from protocol import (
     nick_key,
 )
 from server.config import SERVER_NAME, ServerConfig
+from server.hub import Span
 from server.local_hub import LocalHub
 from server.store import MessageStore, NullStore, StoreError
 
@@ -98,7 +99,8 @@ def test_messages_are_stored_before_anyone_gets_them(hub: LocalHub, bag: Mailbag
     alice.request("say", Say(text="kept", channel="#a"))
     message = alice.sync()[0]
     reader = MessageStore(tmp_path / "chat.db", "#lobby")
-    assert [(m.id, m.text) for m in reader.latest("#a", 5)] == [(message["id"], "kept")]
+    assert [(m.id, m.text) for m in reader.page(Span(), 5, channel="#a")] == [
+        (message["id"], "kept")]
     reader.close()
 
 
