@@ -35,7 +35,7 @@ from protocol import (
     Channel as ChannelFrame,
 )
 from server.fanout import Fanout
-from server.hub import Link, Presence
+from server.hub import Census, Departed, Dialect, Link, Presence, Quitted
 from server.membership import Channel, Member
 from server.outbound import Sender
 from server.store import ChannelRecord
@@ -62,6 +62,8 @@ class ChatState:
         """The members connected here, by link."""
         self.channels: dict[str, Channel] = {}
         """The channels that have members, by key."""
+        self.peak_users = 0
+        self.peak_local = 0
 
     def channel(self, key: str) -> Channel | None:
         return self.channels.get(key)
@@ -117,6 +119,8 @@ class ChatState:
             ), member)
         for channel in fresh:
             self._enter(member, channel, ts)
+        self.peak_users = max(self.peak_users, len(self.nicks))
+        self.peak_local = max(self.peak_local, len(self.local))
         return order
 
     def _take_over(self, holder: Member, member: Member) -> None:
@@ -153,20 +157,28 @@ class ChatState:
         if member.link is not None:
             self._send(member.link, leave, member)
 
-    def _exit(self, member: Member, channel: Channel, reason: str, ts: float) -> Leave:
+    def _exit(self, member: Member, channel: Channel, reason: str, ts: float,
+              kind: type[Leave] = Leave) -> Leave:
         self.fanout.release(channel)
         channel.remove(member)
         member.channels.pop(channel.key, None)
         if not channel.members:
             self.channels.pop(channel.key, None)
-        leave = Leave(nick=member.nick, reason=reason, ts=ts, channel=channel.name)
+        leave = kind(nick=member.nick, reason=reason, ts=ts, channel=channel.name)
         self.fanout.to_channel(channel, leave)
         return leave
 
     def leave(self, member: Member, reason: str, ts: float) -> None:
-        """Take ``member`` out of the chat: one leave per channel, to the others."""
+        """Take ``member`` out of the chat: one leave per channel, to the others.
+
+        Each local user who shared a channel also gets one :class:`Quitted`.
+        """
+        others = {m for c in member.channels.values() for m in c.members.values()}
+        others.discard(member)
         for channel in list(member.channels.values()):
-            self._exit(member, channel, reason, ts)
+            self._exit(member, channel, reason, ts, Departed)
+        if others:
+            self.fanout.to_members(others, Quitted(nick=member.nick, reason=reason, ts=ts))
         if self.nicks.get(member.key) is member:
             del self.nicks[member.key]
         if member.link is not None:
@@ -229,8 +241,9 @@ class ChatState:
             return
         if sender is not None and sender.link is not None and _echoes(sender):
             self._send(sender.link, message, sender)
-        if target is not None and target is not sender and target.link is not None:
-            self._send(target.link, message, target)
+        if (target is not None and target.link is not None
+                and (target is not sender or not _echoes(sender))):
+            self._send(target.link, message, target)  # to oneself: once, echoed or not
 
     def _broadcast(self, channel: Channel, frame: ServerFrame, origin: Member | None) -> None:
         """Queue ``frame`` for a channel; a tagged requester gets its copy on its own."""
@@ -252,6 +265,19 @@ class ChatState:
 
     def set_away(self, member: Member, text: str | None) -> None:
         member.away = text
+
+    def redial(self, link: Link, dialect: Dialect) -> None:
+        """Have ``link`` spelt by ``dialect`` from now on, in every channel of its user."""
+        member = self.local.get(link)
+        channels = list(member.channels.values()) if member is not None else []
+        for channel in channels:
+            self.fanout.release(channel)
+            assert member is not None
+            channel.remove(member)
+        link.dialect = dialect
+        for channel in channels:
+            assert member is not None
+            channel.add(member)
 
     # What is asked of the state.
 
@@ -276,13 +302,23 @@ class ChatState:
             away=member.away,
         )
 
+    def census(self) -> Census:
+        return Census(users=len(self.nicks), local=len(self.local), channels=len(self.channels),
+                      peak_users=self.peak_users, peak_local=self.peak_local)
+
     def presence(self, now: float, nicks: list[str] | None = None,
                  channel: Channel | None = None) -> Presence:
-        """Return who of ``nicks`` is online, or everyone in ``channel``."""
+        """Return who of ``nicks`` is online, or everyone in ``channel`` (neither: everyone)."""
         if channel is not None:
             members = [channel.members[key] for key in channel.roster.keys()]
-            return Presence(users=[self.describe(m, now) for m in members], channel=channel.name)
-        asked = nicks or []
+            record = channel.record
+            return Presence(users=[self.describe(m, now) for m in members], channel=channel.name,
+                            topic=record.topic or None,
+                            topic_by=record.topic_by if record.topic else None,
+                            topic_ts=record.topic_ts if record.topic else None)
+        if nicks is None:
+            return Presence(users=[self.describe(m, now) for m in self.nicks.values()])
+        asked = nicks
         found = [self.nicks.get(nick_key(nick)) for nick in asked]
         return Presence(users=[self.describe(m, now) for m in found if m is not None],
                         asked=asked)

@@ -18,13 +18,16 @@ is the engine inside one process, ``server.redis_hub`` a node of a cluster.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar, Final, Protocol
 
 from protocol import (
+    Channel,
     Hello,
     HistoryQuery,
     JoinChannel,
+    Leave,
     ListChannels,
     Msg,
     Nick,
@@ -40,8 +43,9 @@ from protocol import (
 from server.outbound import Outbox
 
 __all__ = [
-    "JSON_LINES", "AwayNotice", "AwaySet", "BackplaneError", "Dialect", "Hub", "HubEngine",
-    "Internal", "JsonLines", "Link", "Presence", "Raw", "Span",
+    "FORMAT_MARKS", "JSON_LINES", "AwayNotice", "AwaySet", "BackplaneError", "Census",
+    "Departed", "Dialect", "Hub", "HubEngine", "Internal", "JsonLines", "Link", "Presence",
+    "Quitted", "Raw", "Rejoined", "Span", "strip_format_marks",
 ]
 
 
@@ -55,12 +59,64 @@ class Internal(ServerFrame):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Presence(Internal):
-    """Who of the users asked about are online (or everyone in ``channel``)."""
+    """Who of the users asked about are online (or everyone in ``channel``, or everyone).
+
+    For a channel that has members it also carries the channel's topic.
+    """
 
     TYPE: ClassVar[str] = "presence"
     users: list[Whois]
     channel: str | None = None
     asked: list[str] = dataclasses.field(default_factory=list)
+    topic: str | None = None
+    topic_by: str | None = None
+    topic_ts: float | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Census(Internal):
+    """How many users the chat has (``local``: connected here), and the most it had."""
+
+    TYPE: ClassVar[str] = "census"
+    users: int
+    local: int
+    channels: int
+    peak_users: int
+    peak_local: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Quitted(Internal):
+    """A user left the chat: sent once to each local user who shared a channel with them.
+
+    The per-channel ``leave`` frames (:class:`Departed`) go out as well; a
+    dialect that announces a quit once (IRC's QUIT) spells those as nothing.
+    """
+
+    TYPE: ClassVar[str] = "quitted"
+    nick: str
+    reason: str
+    ts: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Departed(Leave):
+    """A ``leave`` because its user left the chat (quit or dropped), not a part.
+
+    Its JSON is that of any ``leave``.
+    """
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rejoined(Channel):
+    """The ``channel`` frame answering a join of a channel its user is in already.
+
+    Its JSON is that of any ``channel``.
+    """
+
+    @classmethod
+    def of(cls, frame: Channel) -> Rejoined:
+        return cls(**{f.name: getattr(frame, f.name) for f in dataclasses.fields(frame)})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -112,15 +168,34 @@ class Dialect(Protocol):
         ...
 
 
+FORMAT_MARKS: Final = ("\ufdd0", "\ufdef")
+"""The first and last of the code points (Unicode noncharacters, "for internal use")
+that carry IRC formatting through the chat: IRC's control code ``c`` is kept as
+``chr(0xFDD0 + c)``. Native clients never see them."""
+_MARKS_UTF8: Final = re.compile(b"\xef\xb7[\x90-\xaf]")
+_MARKS: Final = re.compile(f"[{FORMAT_MARKS[0]}-{FORMAT_MARKS[1]}]")
+
+
+def strip_format_marks(text: str) -> str:
+    """Return ``text`` without the marks that carry IRC formatting."""
+    return _MARKS.sub("", text)
+
+
 class JsonLines:
-    """The native protocol: one JSON object per line; its clients get their own messages."""
+    """The native protocol: one JSON object per line; its clients get their own messages.
+
+    IRC formatting carried in texts (see :data:`FORMAT_MARKS`) is left out.
+    """
 
     echoes = True
 
     def encode(self, frame: ServerFrame, nick: str | None = None, tag: str | None = None) -> bytes:
         if isinstance(frame, Internal):
             return b""
-        return encode_frame(frame)
+        data = encode_frame(frame)
+        if b"\xef\xb7" in data:
+            data = _MARKS_UTF8.sub(b"", data)
+        return data
 
     def encode_answer(self, frames: list[ServerFrame], nick: str, tag: str) -> bytes:
         return b"".join(self.encode(frame) for frame in frames)
@@ -200,7 +275,21 @@ class Hub(Protocol):
 
     def lookup(self, link: Link, nicks: list[str] | None = None, channel: str | None = None,
                tag: str | None = None) -> None:
-        """Answer with a :class:`Presence`: those of ``nicks`` online, or ``channel``'s members."""
+        """Answer with a :class:`Presence`: those of ``nicks`` online, or ``channel``'s members.
+
+        With neither, everyone online.
+        """
+        ...
+
+    def census(self, link: Link, tag: str | None = None) -> None:
+        """Answer with a :class:`Census` of the chat."""
+        ...
+
+    def redial(self, link: Link, dialect: Dialect, tag: str | None = None) -> None:
+        """Spell what the link gets from now on with ``dialect`` (IRC capabilities changed).
+
+        Before its hello a session sets ``link.dialect`` itself.
+        """
         ...
 
     def set_away(self, link: Link, text: str | None, tag: str | None = None) -> None:

@@ -64,7 +64,7 @@ from server.errors import (
     store_failed,
     too_many_channels,
 )
-from server.hub import AwayNotice, AwaySet, Link, Presence, Span
+from server.hub import AwayNotice, AwaySet, Dialect, Link, Presence, Rejoined, Span
 from server.membership import Channel, Member
 from server.outbound import Sender
 from server.store import ChannelRecord, HistoryStore, StoreError
@@ -195,6 +195,12 @@ class LocalHub:
 
     def set_away(self, link: Link, text: str | None, tag: str | None = None) -> None:
         self._submit(LocalHub._on_away, link, text, tag)
+
+    def census(self, link: Link, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_census, link, None, tag)
+
+    def redial(self, link: Link, dialect: Dialect, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_redial, link, dialect, tag)
 
     def reply(self, link: Link, frame: ServerFrame, tag: str | None = None) -> None:
         self._submit(LocalHub._on_reply, link, frame, tag)
@@ -391,7 +397,8 @@ class LocalHub:
         member = self._member(link)
         channel = member.channels.get(channel_key(request.channel))
         if channel is not None:
-            self._state.reply(link, channel.snapshot(self._since(channel, request.since)))
+            again = channel.snapshot(self._since(channel, request.since))
+            self._state.reply(link, Rejoined.of(again))
             return
         if len(member.channels) >= self._config.max_channels_per_user:
             raise too_many_channels(self._config.max_channels_per_user)
@@ -570,6 +577,12 @@ class LocalHub:
         member = self._member(link)
         self._state.set_away(member, text)
         self._state.reply(link, AwaySet(text=text))
+
+    def _on_census(self, link: Link, _arg: None) -> None:
+        self._state.reply(link, self._state.census())
+
+    def _on_redial(self, link: Link, dialect: Dialect) -> None:
+        self._state.redial(link, dialect)
 
     def _on_reply(self, link: Link, frame: ServerFrame) -> None:  # a pong, or a session's own
         self._state.reply(link, frame)

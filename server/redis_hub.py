@@ -68,7 +68,7 @@ from server.errors import (
     store_unavailable,
     too_many_channels,
 )
-from server.hub import BackplaneError, Link, Presence, Span
+from server.hub import BackplaneError, Dialect, Link, Presence, Rejoined, Span
 from server.membership import Channel, Member
 from server.outbound import Sender
 from server.redis_apply import (
@@ -319,6 +319,12 @@ class RedisHub:
     def set_away(self, link: Link, text: str | None, tag: str | None = None) -> None:
         self._submit(_Command("away", link, text, tag=tag))
 
+    def census(self, link: Link, tag: str | None = None) -> None:
+        self._submit(_Command("census", link, None, tag=tag))
+
+    def redial(self, link: Link, dialect: Dialect, tag: str | None = None) -> None:
+        self._submit(_Command("redial", link, dialect, tag=tag))
+
     def reply(self, link: Link, frame: ServerFrame, tag: str | None = None) -> None:
         self._submit(_Command("reply", link, frame, tag=tag))
 
@@ -534,7 +540,7 @@ class RedisHub:
         """Answer a join of a channel the user is in already: the channel as it is."""
         channel = self._channel_of(link, key, key)
         assert self._applier is not None
-        self._state.reply(link, channel.snapshot(self._applier.since(channel, since)))
+        self._state.reply(link, Rejoined.of(channel.snapshot(self._applier.since(channel, since))))
 
     def _prepare_part(self, command: _Command, _link: Link, frame: Part) -> None:
         command.request = {"op": "part", "s": command.session, "c": channel_key(frame.channel),
@@ -629,6 +635,12 @@ class RedisHub:
     def _prepare_away(self, command: _Command, _link: Link, text: str | None) -> None:
         command.request = {"op": "away", "s": command.session, "text": text}
 
+    def _prepare_census(self, command: _Command, link: Link, _arg: None) -> None:
+        command.action = lambda: self._state.reply(link, self._state.census())
+
+    def _prepare_redial(self, command: _Command, link: Link, dialect: Dialect) -> None:
+        command.action = lambda: self._state.redial(link, dialect)
+
     def _channel_of(self, link: Link, key: str, name: str) -> Channel:
         """On the node thread: the link's user's channel ``key``, or a refusal."""
         member = self._state.local.get(link)
@@ -719,6 +731,8 @@ _PREPARE: Final[dict[str, Callable[[RedisHub, _Command, Link, Any], None]]] = {
     "whois": RedisHub._prepare_whois,
     "lookup": RedisHub._prepare_lookup,
     "away": RedisHub._prepare_away,
+    "census": RedisHub._prepare_census,
+    "redial": RedisHub._prepare_redial,
 }
 """How each request is turned into a Redis request or an answer made on this node."""
 

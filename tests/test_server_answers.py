@@ -180,3 +180,117 @@ def test_history_of_a_conversation_and_by_span(make_hub: Any) -> None:
     assert page["with"] == "alice" and [m["text"] for m in page["messages"]] == ["one"]
     hub.history_span(carol.link, "#zz", Span(), 5, tag="h")
     assert [f["code"] for f in answer(carol)["frames"]] == ["not_in_channel"]
+
+
+def test_census_counts_users_and_remembers_the_peak(make_hub: Any) -> None:
+    bag = Mailbag()
+    hub = make_hub(bag)
+    alice = peer(hub, bag, "alice", "#a", echoes=True)
+    bob = peer(hub, bag, "bob", "#a", "#b")
+    alice.sync()
+    hub.census(alice.link)
+    (census,) = alice.sync()
+    assert census == {"type": "census", "users": 2, "local": 2, "channels": 2,
+                      "peak_users": 2, "peak_local": 2}
+    hub.leave(bob.link, "gone")
+    hub.census(alice.link)
+    (census,) = [f for f in alice.sync() if f["type"] == "census"]
+    assert (census["users"], census["local"], census["channels"]) == (1, 1, 1)
+    assert (census["peak_users"], census["peak_local"]) == (2, 2)
+
+
+def test_a_quit_is_a_leave_per_channel_and_one_quitted_per_user(make_hub: Any) -> None:
+    bag = Mailbag()
+    hub = make_hub(bag)
+    watcher = peer(hub, bag, "watcher", "#a", "#b", echoes=True)
+    native = peer(hub, bag, "native", "#a", "#b")
+    leaver = peer(hub, bag, "leaver", "#a", "#b")
+    watcher.sync()
+    native.sync()
+    hub.leave(leaver.link, "bye now")
+    seen = watcher.sync()
+    assert [(f["type"], f.get("channel")) for f in seen] == [
+        ("leave", "#a"), ("leave", "#b"), ("quitted", None)]
+    assert seen[-1]["nick"] == "leaver" and seen[-1]["reason"] == "bye now"
+    assert [f["type"] for f in native.sync()] == ["leave", "leave"]  # JSON Lines: no quitted
+
+
+def test_a_join_of_a_channel_one_is_in_answers_a_rejoined(make_hub: Any) -> None:
+    from server.hub import Rejoined
+
+    seen: list[ServerFrame] = []
+
+    class Spy(Recording):
+        def encode(self, frame: ServerFrame, nick: str | None = None,
+                   tag: str | None = None) -> bytes:
+            seen.append(frame)
+            return super().encode(frame, nick, tag)
+
+    bag = Mailbag()
+    hub = make_hub(bag)
+    alice = Peer(hub, bag, "alice")
+    alice.link = Link(alice.outbox, "alice", Spy(echoes=True))
+    alice.hello("alice", channels=["#a"])
+    alice.sync()
+    hub.join(alice.link, JoinChannel(channel="#A"))
+    alice.sync()
+    hub.join(alice.link, JoinChannel(channel="#b"))
+    alice.sync()
+    channels = [f for f in seen if f.TYPE == "channel"]
+    assert [type(f) is Rejoined for f in channels] == [True, False]  # #a came in the welcome
+
+
+def test_a_private_message_to_oneself_arrives_once_echoed_or_not(make_hub: Any) -> None:
+    bag = Mailbag()
+    hub = make_hub(bag)
+    quiet = peer(hub, bag, "quiet", "#a", echoes=False)
+    native = peer(hub, bag, "native", "#a")
+    hub.tell(quiet.link, Msg(to="quiet", text="note to self"))
+    hub.tell(native.link, Msg(to="native", text="mine"))
+    assert [f["text"] for f in quiet.sync() if f["type"] == "message"] == ["note to self"]
+    assert [f["text"] for f in native.sync() if f["type"] == "message"] == ["mine"]
+
+
+def test_redial_moves_a_link_to_another_dialect_in_its_channels(make_hub: Any) -> None:
+    bag = Mailbag()
+    hub = make_hub(bag)
+    switcher = peer(hub, bag, "switcher", "#a", "#b", echoes=False)
+    other = peer(hub, bag, "other", "#a")
+    hub.say(switcher.link, Say(text="before", channel="#a"))
+    assert [f for f in switcher.sync() if f["type"] == "message"] == []
+    hub.redial(switcher.link, Recording(echoes=True))
+    hub.say(switcher.link, Say(text="after", channel="#a"))
+    hub.say(other.link, Say(text="hello", channel="#a"))
+    texts = [f["text"] for f in switcher.sync() if f["type"] == "message"]
+    assert texts == ["after", "hello"]
+    hub.part(switcher.link, Part(channel="#b"))  # its outbox moved in every channel
+    assert [f["type"] for f in switcher.sync()] == ["leave"]
+
+
+def test_lookup_of_everyone_and_a_channel_topic(make_hub: Any) -> None:
+    bag = Mailbag()
+    hub = make_hub(bag)
+    alice = peer(hub, bag, "alice", "#a", echoes=True)
+    peer(hub, bag, "bob", "#b")
+    alice.sync()
+    hub.set_topic(alice.link, SetTopic(channel="#a", text="the news"))
+    alice.sync()
+    hub.lookup(alice.link)
+    (everyone,) = alice.sync()
+    assert sorted(u["nick"] for u in everyone["users"]) == ["alice", "bob"]
+    hub.lookup(alice.link, channel="#A")
+    (presence,) = alice.sync()
+    assert (presence["channel"], presence["topic"], presence["topic_by"]) == (
+        "#a", "the news", "alice")
+    assert presence["topic_ts"] > 0
+
+
+def test_json_lines_leave_out_the_marks_of_irc_formatting() -> None:
+    from protocol import Message
+    from server.hub import JSON_LINES, strip_format_marks
+
+    bold = "\ufdd2bold\ufdd2 and \ufdd3" + "04red"
+    message = Message(id=1, ts=1.0, sender="a", text=bold, channel="#a")
+    assert b"\xef\xb7" not in JSON_LINES.encode(message)
+    assert json.loads(JSON_LINES.encode(message))["text"] == "bold and 04red"
+    assert strip_format_marks(bold) == "bold and 04red"
