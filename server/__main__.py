@@ -96,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-persist", action="store_true",
                         help="store nothing, to measure what persistence costs "
                              "(benchmarks only: history is lost)")
+    parser.add_argument("--irc-port", type=int, default=None, metavar="PORT",
+                        help="also serve IRC clients on this port (6667 is usual; 0 picks "
+                             "a free one and logs it; default: no IRC)")
+    parser.add_argument("--irc-tls-port", type=int, default=None, metavar="PORT",
+                        help="also serve IRC clients over TLS on this port (6697 is usual), "
+                             "with --certfile/--keyfile (default: none)")
+    parser.add_argument("--irc-server-name", default=None, metavar="NAME",
+                        help="the name the IRC door gives itself in numerics (default: "
+                             "the host name)")
     parser.add_argument("--motd", default=None, help="message of the day sent on welcome")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -139,6 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         log.error("Cannot read the password file %s: %s.", args.password_file, exc.strerror)
         return 2
+    if args.irc_tls_port is not None and args.certfile is None:
+        log.error("--irc-tls-port needs a certificate: give --certfile (and --keyfile).")
+        return 2
+    server_name = args.irc_server_name or ServerConfig().irc_server_name
+    if not server_name or any(ch.isspace() or ch in ":!@" for ch in server_name):
+        log.error("--irc-server-name %r: a server name has no spaces, ':', '!' or '@'.",
+                  server_name)
+        return 2
     _raise_fd_limit()
     tune_allocator()
     threading.stack_size(THREAD_STACK_BYTES)
@@ -152,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
         default_channel=default_channel, max_channels_per_user=args.max_channels_per_user,
         redis_url=args.redis or None, node_timeout_s=args.node_timeout,
+        irc_port=args.irc_port, irc_tls_port=args.irc_tls_port, irc_server_name=server_name,
     )
     server = ChatServer(config)
     stop = threading.Event()

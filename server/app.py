@@ -2,7 +2,10 @@
 
 :class:`ChatServer` owns every thread it starts and stops them all in
 :meth:`ChatServer.stop`, which is safe to call from any thread (a signal
-handler's caller, a test) and returns once everything is joined.
+handler's caller, a test) and returns once everything is joined. One accept
+loop serves every listener: the native port and, when asked for, the IRC
+door's plain and TLS ports; the limits (``--max-clients``, per address) count
+connections of both kinds together.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import socket
 import ssl
 import threading
 import time
-from typing import Final
+from typing import Final, Protocol
 
-from protocol import Bye, ByeReason, Error, ErrorCode, encode_frame
+from protocol import ByeReason
 from server.config import ServerConfig
 from server.hub import BackplaneError, HubEngine
+from server.irc import IrcDoor, IrcSession
 from server.limits import AuthGuard
 from server.local_hub import LocalHub
 from server.outbound import Flusher
@@ -34,6 +38,28 @@ log = logging.getLogger(__name__)
 LISTEN_BACKLOG: Final = 4096
 STOP_TIMEOUT_S: Final = 5.0
 """Readers stop at once when told (their sockets' read sides are shut); past this, say so."""
+NATIVE: Final = "native"
+IRC: Final = "irc"
+IRC_TLS: Final = "irc+tls"
+
+
+class Connection(Protocol):
+    """What the server needs of a session of either door."""
+
+    peer: str
+    last_heard: float
+    thread: threading.Thread
+
+    @property
+    def address(self) -> str: ...
+
+    def start(self) -> None: ...
+
+    def close(self, reason: str) -> None: ...
+
+    def ping(self) -> None: ...
+
+    def refuse(self, message: str) -> None: ...
 
 
 class ChatServer:
@@ -45,8 +71,9 @@ class ChatServer:
         self._trimmer: HistoryTrimmer | None = None
         self._flusher = Flusher()
         self._hub: HubEngine | None = None
-        self._listener: socket.socket | None = None
-        self._sessions: set[Session] = set()
+        self._listeners: dict[socket.socket, str] = {}
+        self._door: IrcDoor | None = None
+        self._sessions: set[Connection] = set()
         self._per_address: dict[str, int] = {}
         self._sessions_lock = threading.Lock()
         self._auth = AuthGuard(config.password)
@@ -68,10 +95,15 @@ class ChatServer:
         if config.certfile is not None:
             self._tls_context = make_server_context(config.certfile, config.keyfile)
         self._hub = self._cluster_hub() if config.redis_url else self._local_hub()
-        self._listener = socket.create_server(
-            (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
-        )
-        self.address = self._listener.getsockname()[:2]
+        listener = self._listen(config.port, NATIVE)
+        self.address = listener.getsockname()[:2]
+        irc_ports = [(config.irc_port, IRC), (config.irc_tls_port, IRC_TLS)]
+        for port, kind in irc_ports:
+            if port is not None:
+                self._listen(port, kind)
+        if any(port is not None for port, _kind in irc_ports):
+            self._door = IrcDoor(config.irc_server_name, config.motd,
+                                 config.max_channels_per_user)
         self._flusher.start()
         self._hub.start()
         if self._trimmer is not None:
@@ -83,7 +115,17 @@ class ChatServer:
         if self._tls_context is not None:
             log.info("TLS is on (certificate %s)", config.certfile)
         log.info("listening on %s:%d", *self.address)
+        for sock, kind in self._listeners.items():
+            if kind != NATIVE:
+                log.info("IRC %slistening on %s:%d as %s", "with TLS " if kind == IRC_TLS else "",
+                         *sock.getsockname()[:2], config.irc_server_name)
         return self.address
+
+    def _listen(self, port: int, kind: str) -> socket.socket:
+        sock = socket.create_server((self.config.host, port), backlog=LISTEN_BACKLOG,
+                                    reuse_port=False)
+        self._listeners[sock] = kind
+        return sock
 
     def _local_hub(self) -> HubEngine:
         """The hub of a server on its own, over its SQLite file."""
@@ -112,32 +154,33 @@ class ChatServer:
         log.info("node %s of the cluster at %s", hub.node, describe_url(url))
         return hub
 
-    def _sessions_snapshot(self) -> list[Session]:
+    def _sessions_snapshot(self) -> list[Connection]:
         with self._sessions_lock:
             return list(self._sessions)
 
     # Accept loop.
 
     def _accept_loop(self) -> None:
-        assert self._listener is not None
         selector = selectors.DefaultSelector()
-        selector.register(self._listener, selectors.EVENT_READ)
+        for listener in self._listeners:
+            selector.register(listener, selectors.EVENT_READ)
         selector.register(self._stop_r, selectors.EVENT_READ)
         try:
             while True:
                 ready = {key.fileobj for key, _ in selector.select()}
                 if self._stop_r in ready:
                     return
-                self._accept_pending()
+                for listener in self._listeners:
+                    if listener in ready:
+                        self._accept_pending(listener)
         except Exception:
             log.exception("accept loop failed")
         finally:
             selector.close()
 
-    def _accept_pending(self) -> None:
-        assert self._listener is not None
+    def _accept_pending(self, listener: socket.socket) -> None:
         try:
-            sock, addr = self._listener.accept()
+            sock, addr = listener.accept()
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -146,11 +189,7 @@ class ChatServer:
             return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = f"{addr[0]}:{addr[1]}"
-        assert self._hub is not None
-        session = Session(
-            sock, peer, self._hub, self._flusher, self.config, self._auth, self._forget,
-            self._tls_context,
-        )
+        session = self._session(sock, peer, self._listeners[listener])
         refusal = self._admit(session)
         if refusal is not None:
             self._refuse(session, refusal)
@@ -160,9 +199,20 @@ class ChatServer:
         except RuntimeError as exc:
             log.error("[%s] cannot start a reader thread: %s", peer, exc)
             self._forget(session)
-            self._flusher.release(session.outbox)
+            session.refuse("The server cannot take another connection now; try again later.")
 
-    def _admit(self, session: Session) -> str | None:
+    def _session(self, sock: socket.socket, peer: str, kind: str) -> Connection:
+        """A session of the door the connection came through."""
+        assert self._hub is not None
+        if kind == NATIVE:
+            return Session(sock, peer, self._hub, self._flusher, self.config, self._auth,
+                           self._forget, self._tls_context)
+        assert self._door is not None
+        tls = self._tls_context if kind == IRC_TLS else None
+        return IrcSession(sock, peer, self._hub, self._flusher, self.config, self._auth,
+                          self._forget, self._door, tls)
+
+    def _admit(self, session: Connection) -> str | None:
         """Register a new session, or return why there is no room for it."""
         config = self.config
         with self._sessions_lock:
@@ -175,14 +225,11 @@ class ChatServer:
             self._per_address[session.address] = count + 1
         return None
 
-    def _refuse(self, session: Session, message: str) -> None:
+    def _refuse(self, session: Connection, message: str) -> None:
         log.warning("[%s] refused: server_full (%s)", session.peer, message)
-        box = session.outbox
-        self._flusher.send(box, encode_frame(Error(code=ErrorCode.SERVER_FULL, message=message)))
-        self._flusher.send(box, encode_frame(Bye(reason=ByeReason.SERVER_FULL)))
-        self._flusher.release(box)
+        session.refuse(message)
 
-    def _forget(self, session: Session) -> None:
+    def _forget(self, session: Connection) -> None:
         with self._sessions_lock:
             if session in self._sessions:
                 self._sessions.discard(session)
@@ -204,8 +251,8 @@ class ChatServer:
         if self._acceptor.is_alive():
             self._acceptor.join()
             self._reaper.stop()
-        if self._listener is not None:
-            self._listener.close()
+        for listener in self._listeners:
+            listener.close()
         if self._hub is not None:
             self._hub.stop(ByeReason.SERVER_SHUTDOWN)
         with self._sessions_lock:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 from typing import Final
 
 from protocol import DEFAULT_HOST, DEFAULT_PORT
@@ -39,3 +40,9 @@ class ServerConfig:
     max_channels_per_user: int = 50
     redis_url: str | None = None
     node_timeout_s: float = 15.0
+    irc_port: int | None = None
+    """Where the IRC door listens (None: no IRC)."""
+    irc_tls_port: int | None = None
+    """Where the IRC door listens with TLS (None: not at all); needs ``certfile``."""
+    irc_server_name: str = field(default_factory=socket.gethostname)
+    """The name the IRC door gives itself in numerics and as their source."""

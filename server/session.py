@@ -28,6 +28,7 @@ from protocol import (
     ClientFrame,
     DecodeResult,
     Error,
+    ErrorCode,
     FrameDecoder,
     Hello,
     HistoryQuery,
@@ -119,6 +120,13 @@ class Session:
             self.sock.shutdown(socket.SHUT_RD)  # recv returns; what is queued still goes out
         except OSError:
             pass  # already shut down or closed by the flusher
+
+    def refuse(self, message: str) -> None:
+        """Turn the connection away before it starts (the server is full); release it."""
+        self.flusher.send(self.outbox, encode_frame(Error(code=ErrorCode.SERVER_FULL,
+                                                          message=message)))
+        self.flusher.send(self.outbox, encode_frame(Bye(reason=ByeReason.SERVER_FULL)))
+        self.flusher.release(self.outbox)
 
     def ping(self) -> None:
         """Ask a silent client for a sign of life (any thread)."""

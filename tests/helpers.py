@@ -33,6 +33,8 @@ class ServerProcess:
         self.log_lines: list[str] = []
         self._log_queue: queue.Queue[str] = queue.Queue()
         self.port = 0
+        self.irc_port = 0
+        self.irc_tls_port = 0
         self.host = "127.0.0.1"
         self.proc: subprocess.Popen[str] | None = None
         self.redis: Any = None  # the RedisProcess of a cluster node, for tests that stop it
@@ -53,6 +55,10 @@ class ServerProcess:
         reader.start()
         line = self.wait_for_log("listening on")
         self.port = int(line.rsplit(":", 1)[1].split()[0])
+        if "--irc-port" in self.args:
+            self.irc_port = _port_of(self.wait_for_log("IRC listening on"))
+        if "--irc-tls-port" in self.args:
+            self.irc_tls_port = _port_of(self.wait_for_log("IRC with TLS listening on"))
         return self
 
     def _read_log(self, proc: subprocess.Popen[str]) -> None:
@@ -88,6 +94,12 @@ class ServerProcess:
         assert self.proc is not None
         self.proc.kill()
         self.proc.wait(timeout=WAIT_S)
+
+
+def _port_of(line: str) -> int:
+    """The port of a ``... listening on HOST:PORT ...`` log line."""
+    address = line.split("listening on ", 1)[1].split()[0]
+    return int(address.rsplit(":", 1)[1])
 
 
 class RawClient:

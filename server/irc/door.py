@@ -1,0 +1,75 @@
+"""What all IRC connections of one server share: its names, MOTD, idents and dialects.
+
+One :class:`IrcDoor` per server process, made by ``server.app`` when an IRC
+port is open. It hands out one dialect per set of broadcast capabilities
+(server-time, message-tags, echo-message), so a channel's events are spelt
+once per set however many IRC users are in it. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Final
+
+from protocol import (
+    MAX_CHANNEL_CHARS,
+    MAX_HISTORY_LIMIT,
+    MAX_NICK_CHARS,
+    MAX_REASON_CHARS,
+    MAX_TOPIC_CHARS,
+)
+from server.config import VERSION
+from server.irc.caps import BROADCAST_CAPS
+from server.irc.dialect import IrcDialect
+from server.irc.nicks import MAX_USER_CHARS, Idents
+
+__all__ = ["NETWORK", "IrcDoor"]
+
+NETWORK: Final = "termchat"
+TOKENS_PER_LINE: Final = 13
+"""RPL_ISUPPORT tokens per line (a reply has at most 15 parameters)."""
+
+
+class IrcDoor:
+    """The IRC front door's shared parts. Thread-safe."""
+
+    def __init__(self, server_name: str, motd: str | None = None,
+                 max_channels: int = 50, network: str = NETWORK) -> None:
+        self.server_name = server_name
+        self.network = network
+        self.motd = motd
+        self.max_channels = max_channels
+        self.version = f"termchat-{VERSION}"
+        self.created = time.time()
+        self.idents = Idents()
+        self._dialects: dict[frozenset[str], IrcDialect] = {}
+        self._lock = threading.Lock()
+
+    def dialect(self, caps: frozenset[str] | set[str]) -> IrcDialect:
+        """Return the dialect for a connection with ``caps`` enabled (shared per set)."""
+        key = frozenset(caps) & BROADCAST_CAPS
+        with self._lock:
+            dialect = self._dialects.get(key)
+            if dialect is None:
+                dialect = self._dialects[key] = IrcDialect(self, key)
+            return dialect
+
+    def isupport(self) -> list[list[str]]:
+        """The RPL_ISUPPORT tokens, in lines of at most 13."""
+        tokens = [
+            f"AWAYLEN={MAX_REASON_CHARS}", "CASEMAPPING=rfc8265",
+            f"CHANLIMIT=#:{self.max_channels}", "CHANMODES=,,,n",
+            f"CHANNELLEN={MAX_CHANNEL_CHARS + 1}", "CHANTYPES=#",
+            f"CHATHISTORY={MAX_HISTORY_LIMIT}", "CLIENTTAGDENY=*", "ELIST=MNU",
+            "MSGREFTYPES=msgid,timestamp", f"NETWORK={self.network}",
+            f"NICKLEN={MAX_NICK_CHARS}", "PREFIX=",
+            "TARGMAX=PRIVMSG:4,NOTICE:4,NAMES:1,WHOIS:1,USERHOST:5,ISON:",
+            f"TOPICLEN={MAX_TOPIC_CHARS}", f"USERLEN={MAX_USER_CHARS + 1}", "UTF8ONLY",
+            "WHOX",
+        ]
+        return [tokens[i:i + TOKENS_PER_LINE] for i in range(0, len(tokens), TOKENS_PER_LINE)]
+
+    def motd_lines(self) -> list[str]:
+        """The message of the day, line by line (none: no MOTD)."""
+        return self.motd.splitlines() if self.motd else []
