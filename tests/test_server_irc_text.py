@@ -16,12 +16,15 @@ def test_formatting_reaches_irc_readers_and_not_native_ones() -> None:
     assert incoming is not None and not incoming.action
     stored = validate_text(incoming.text)  # what the chat keeps: the marks survive sanitising
     assert to_irc(stored).lines == [irc]
-    assert strip_format_marks(stored) == "bold 04,01red italic under reset"
+    assert strip_format_marks(stored) == "bold red italic under reset"
+    hex_colour = from_irc("\x04ff8800,000000orange\x04 and \x0312,blue")
+    assert hex_colour is not None and strip_format_marks(hex_colour.text) == "orange and ,blue"
+    assert to_irc(hex_colour.text).lines == ["\x04FF8800,000000orange\x04 and \x0312,blue"]
 
 
 def test_native_text_cannot_smuggle_ctcp_or_other_controls_to_irc() -> None:
-    smuggled = "see \ufdd1DCC SEND x\ufdd1 \ufdd7bell"  # CTCP's and BEL's places
-    assert to_irc(smuggled).lines == ["see DCC SEND x bell"]
+    smuggled = "see \ufdd1DCC SEND x\ufdd1 \ufdeb[31m"  # CTCP's and ESC's places
+    assert to_irc(smuggled).lines == ["see DCC SEND x [31m"]
     leading = to_irc("\ufdd1DCC SEND x\ufdd1")  # at the start it only ever makes a /me
     assert leading.lines == ["\x01ACTION DCC SEND x\x01"]
 

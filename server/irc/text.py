@@ -4,14 +4,18 @@ Pure functions. IRC's formatting codes (bold, colour, italics ...) are C0
 control characters, which the chat's sanitiser removes, so on the way in each
 becomes the Unicode noncharacter ``chr(0xFDD0 + code)`` (see
 ``server.hub.FORMAT_MARKS``): IRC readers get the codes back, native readers
-get the text without them. Two marks at the start of a text say how it was
-sent: ``U+FDD0`` (NUL's place, never in an IRC line) for a NOTICE, ``U+FDD1``
-(CTCP's) for a private ``/me``, which a private chat message cannot flag.
-Any other CTCP (VERSION, DCC ...) is not carried.
+get the text without them. A colour's numbers (``\x0304,12``, or hex for
+``\x04``) become marks too, in the places of C0 codes that are no formatting
+(``0`` to ``9`` in those of 0x05 to 0x0E ...), so native readers do not see
+them either. Two marks at the start of a text say how it was sent: ``U+FDD0``
+(NUL's place, never in an IRC line) for a NOTICE, ``U+FDD1`` (CTCP's) for a
+private ``/me``, which a private chat message cannot flag. Any other CTCP
+(VERSION, DCC ...) is not carried.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,10 +31,20 @@ FORMAT_CODES: Final = "\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f"
 _MARK_BASE: Final = 0xFDD0
 NOTICE_MARK: Final = chr(_MARK_BASE)
 ACTION_MARK: Final = chr(_MARK_BASE + 1)
+_PARAM_SLOTS: Final = dict(zip("0123456789,ABCDEF",
+                               [*range(0x05, 0x0F), 0x10, 0x12, 0x13, 0x14, 0x15, 0x17, 0x18],
+                               strict=True))
+"""The C0 places (none a formatting code) whose marks carry a colour's numbers."""
 _IN: Final = str.maketrans({code: chr(_MARK_BASE + ord(code)) for code in FORMAT_CODES})
-_OUT: Final = str.maketrans({chr(_MARK_BASE + ord(code)): code for code in FORMAT_CODES}
-                            | {chr(_MARK_BASE + c): None for c in range(32)
-                               if chr(c) not in FORMAT_CODES})
+_PARAMS_IN: Final = str.maketrans({ch: chr(_MARK_BASE + slot) for ch, slot in
+                                   _PARAM_SLOTS.items()} | {ch.lower(): chr(_MARK_BASE + slot)
+                                                            for ch, slot in _PARAM_SLOTS.items()
+                                                            if ch.isalpha()})
+_OUT: Final = str.maketrans({chr(_MARK_BASE + c): None for c in range(32)}
+                            | {chr(_MARK_BASE + ord(code)): code for code in FORMAT_CODES}
+                            | {chr(_MARK_BASE + slot): ch for ch, slot in _PARAM_SLOTS.items()})
+_COLOUR: Final = re.compile(r"\x03(\d{1,2}(?:,\d{1,2})?)?"
+                            r"|\x04([0-9A-Fa-f]{6}(?:,[0-9A-Fa-f]{6})?)?")
 _CTCP: Final = "\x01"
 _ACTION: Final = "\x01ACTION "
 SPLIT_SLACK: Final = 0.3
@@ -76,7 +90,14 @@ def from_irc(text: str, notice: bool = False, private: bool = False) -> Incoming
 
 def format_in(text: str) -> str:
     """Return IRC text with its formatting codes turned into marks (topics, reasons too)."""
+    if "\x03" in text or "\x04" in text:
+        text = _COLOUR.sub(_colour_in, text)
     return text.translate(_IN)
+
+
+def _colour_in(match: re.Match[str]) -> str:
+    code, numbers = match.group(0)[0], match.group(1) or match.group(2) or ""
+    return chr(_MARK_BASE + ord(code)) + numbers.translate(_PARAMS_IN)
 
 
 def visible(text: str) -> bool:
