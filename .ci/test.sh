@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything the tests drive, then lint, type-check and run the whole suite.
 # This is the README's test command; .ci/run calls it unchanged. System packages (a real
-# Redis for the cluster tests) come from apt when missing and we are root; a virtualenv
-# (.venv) gets the test extra.
+# Redis for the cluster tests, WeeChat for the IRC door's real-client test) come from apt
+# when missing and we are root; a virtualenv (.venv) gets the test extra.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DEBIAN_PACKAGES=(redis-server)
+DEBIAN_PACKAGES=(redis-server weechat-headless)  # each package is named like its command
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
     command -v "$package" >/dev/null 2>&1 || missing+=("$package")
