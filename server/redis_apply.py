@@ -145,6 +145,7 @@ class EventApplier:
             position = parse_stream_id(raw_id)
             if position <= self.applied:
                 continue  # already in the snapshot this node started from
+            self._run_due()  # an answer runs where its fence is, before what came later
             self.applied = position
             try:
                 event = json.loads(fields[b"e"])
@@ -157,6 +158,10 @@ class EventApplier:
                     self._handlers[event["t"]](event)
             except Exception:
                 log.exception("event %s could not be applied", raw_id)
+        self._run_due()
+
+    def _run_due(self) -> None:
+        """Run the parked answers whose fence the stream has reached."""
         while self._parked and self._parked[0][0] <= self.applied:
             self._run_action(self._parked.popleft()[1])
 

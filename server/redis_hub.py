@@ -364,6 +364,20 @@ class RedisHub:
             log.exception("committer failed")
 
     def _commit(self, batch: list[_Command]) -> None:
+        """Commit the batch, cut after each command that changes this node's view alone.
+
+        Such a command (a redial) takes effect where its fence is on the
+        applier; what follows it in the batch must be written to Redis after
+        it was handed over, or its events could be applied before it.
+        """
+        start = 0
+        for index, command in enumerate(batch[:-1]):
+            if command.kind in _LOCAL_CHANGES:
+                self._commit_part(batch[start:index + 1])
+                start = index + 1
+        self._commit_part(batch[start:])
+
+    def _commit_part(self, batch: list[_Command]) -> None:
         """Send the batch's changes to Redis in one call, then route every outcome in order."""
         for command in batch:
             self._prepare(command)
@@ -735,6 +749,9 @@ _PREPARE: Final[dict[str, Callable[[RedisHub, _Command, Link, Any], None]]] = {
     "redial": RedisHub._prepare_redial,
 }
 """How each request is turned into a Redis request or an answer made on this node."""
+
+_LOCAL_CHANGES: Final = frozenset({"redial"})
+"""Commands made on this node alone that change how later events are delivered."""
 
 
 def _list(value: Any) -> list[Any]:
