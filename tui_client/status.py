@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
+from protocol import DEFAULT_HOST, DEFAULT_PORT
+
 __all__ = ["ConnectionStatus", "NetStatus", "Status"]
 
 
@@ -38,7 +40,7 @@ class NetStatus:
 class ConnectionStatus:
     """Where the connection to ``host:port`` stands."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8080) -> None:
+    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         self.host = host
         self.port = port
         self._status: str = Status.CONNECTING
