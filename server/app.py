@@ -16,12 +16,14 @@ import time
 from typing import Final
 
 from protocol import Bye, ByeReason, Error, ErrorCode, encode_frame
+from server.account_desk import AccountDesk
 from server.config import ServerConfig
 from server.hub import BackplaneError, HubEngine
 from server.limits import AuthGuard
 from server.local_hub import LocalHub
 from server.outbound import Flusher
 from server.reaper import IdleReaper
+from server.rules import MemoryRules, RulesStore, SqliteRules
 from server.session import Session
 from server.store import HistoryStore, MessageStore, NullStore
 from server.tls import make_server_context
@@ -43,6 +45,9 @@ class ChatServer:
         self.config = config
         self._store: HistoryStore | None = None
         self._trimmer: HistoryTrimmer | None = None
+        self._rules: RulesStore | None = None
+        self._desk: AccountDesk | None = None
+        self._stopping = threading.Event()
         self._flusher = Flusher()
         self._hub: HubEngine | None = None
         self._listener: socket.socket | None = None
@@ -68,6 +73,7 @@ class ChatServer:
         if config.certfile is not None:
             self._tls_context = make_server_context(config.certfile, config.keyfile)
         self._hub = self._cluster_hub() if config.redis_url else self._local_hub()
+        self._desk = AccountDesk(self._hub, self._stopping)
         self._listener = socket.create_server(
             (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
         )
@@ -96,7 +102,8 @@ class ChatServer:
         if config.history_limit is not None:
             self._trimmer = HistoryTrimmer(self._store, config.history_limit)
         on_stored = self._trimmer.note_stored if self._trimmer else None
-        return LocalHub(self._store, self._flusher, config, on_stored)
+        self._rules = SqliteRules(config.db_path) if config.persist else MemoryRules()
+        return LocalHub(self._store, self._flusher, config, on_stored, self._rules)
 
     def _cluster_hub(self) -> HubEngine:
         """The hub of a node of the cluster that the Redis at ``--redis`` defines."""
@@ -146,9 +153,9 @@ class ChatServer:
             return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = f"{addr[0]}:{addr[1]}"
-        assert self._hub is not None
+        assert self._hub is not None and self._desk is not None
         session = Session(
-            sock, peer, self._hub, self._flusher, self.config, self._auth, self._forget,
+            sock, peer, self._hub, self._flusher, self.config, self._auth, self._desk, self._forget,
             self._tls_context,
         )
         refusal = self._admit(session)
@@ -199,6 +206,7 @@ class ChatServer:
         if self._stopped:
             return
         self._stopped = True
+        self._stopping.set()  # readers waiting out a wrong password stop waiting
         log.info("shutting down")
         self._stop_w.send(b"\0")
         if self._acceptor.is_alive():
@@ -223,6 +231,8 @@ class ChatServer:
             self._trimmer.stop()
         if self._store is not None:
             self._store.close()
+        if self._rules is not None:
+            self._rules.close()
         self._stop_r.close()
         self._stop_w.close()
         log.info("stopped")
