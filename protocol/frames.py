@@ -7,7 +7,9 @@ and server frames are parsed separately because ``join``, ``topic``,
 ``history``, ``ping`` and ``pong`` exist in both directions; where the two
 directions carry different fields the client's class has its own name
 (``JoinChannel``, ``SetTopic``, ``HistoryQuery``). The words that frames carry
-as values (bye reasons, leave reasons) are defined here once.
+as values (bye reasons, leave reasons) are defined here once. Accounts and
+moderation have frames of their own (``protocol.accounts``); ``protocol.wire``
+holds the tables of every frame type and parses wire objects.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import types
 import typing
 from typing import Any, ClassVar, Final, TypeVar, Union
 
-from protocol.errors import BadFrame, BadRequest, UnknownType
+from protocol.errors import BadRequest
 from protocol.text import (
     channel_key,
     sanitize_text,
@@ -27,7 +29,6 @@ from protocol.text import (
 )
 
 __all__ = [
-    "CLIENT_FRAMES",
     "DEFAULT_HISTORY_LIMIT",
     "MAX_HISTORY_LIMIT",
     "MAX_REASON_CHARS",
@@ -35,7 +36,6 @@ __all__ = [
     "MAX_TOPIC_CHARS",
     "PROTO_VERSION",
     "RESUME_HISTORY_CAP",
-    "SERVER_FRAMES",
     "WELCOME_HISTORY",
     "Bye",
     "ByeReason",
@@ -68,8 +68,8 @@ __all__ = [
     "Topic",
     "Welcome",
     "Who",
-    "parse_client_frame",
-    "parse_server_frame",
+    "Whois",
+    "WhoisQuery",
 ]
 
 PROTO_VERSION: Final = 1
@@ -96,6 +96,8 @@ class ByeReason:
     REPLACED: Final = "replaced"
     SERVER_FULL: Final = "server_full"
     IDLE_TIMEOUT: Final = "idle_timeout"
+    KILLED: Final = "killed"
+    BANNED: Final = "banned"
 
 
 class LeaveReason:
@@ -123,7 +125,7 @@ class Frame:
         obj: dict[str, Any] = {"type": self.TYPE} if self.TYPE else {}
         for field, wire_name, _hint in _fields_of(type(self)):
             value = getattr(self, field)
-            if value is None or value is False:
+            if value is None or (value is False and field not in _TRISTATE.get(type(self), ())):
                 continue
             if isinstance(value, list) and value and isinstance(value[0], Frame):
                 value = [v.to_wire() for v in value]
@@ -154,6 +156,8 @@ class Frame:
 
 
 _FIELDS: dict[type[Frame], tuple[tuple[str, str, Any], ...]] = {}
+_TRISTATE: dict[type[Frame], frozenset[str]] = {}
+"""Per frame class, the booleans that default to None: for them False is sent too."""
 
 
 def _fields_of(cls: type[Frame]) -> tuple[tuple[str, str, Any], ...]:
@@ -166,6 +170,10 @@ def _fields_of(cls: type[Frame]) -> tuple[tuple[str, str, Any], ...]:
             for f in dataclasses.fields(cls)
         )
         _FIELDS[cls] = fields
+        _TRISTATE[cls] = frozenset(
+            f.name for f in dataclasses.fields(cls)
+            if f.default is None and hints[f.name] == bool | None
+        )
     return fields
 
 
@@ -253,6 +261,7 @@ class Hello(ClientFrame):
     since: int | None = None
     resume: str | None = None
     channels: list[str] | None = None
+    nick_password: str | None = None
 
     def __post_init__(self) -> None:
         _set(self, "nick", validate_nick(self.nick))
@@ -364,20 +373,45 @@ class Who(ClientFrame):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class HistoryQuery(ClientFrame):
-    """Ask for up to ``limit`` messages of a channel older than ``before``."""
+    """Ask for up to ``limit`` messages of a channel, or of a private conversation.
+
+    With ``before`` only: the newest older than it (also with neither); with
+    ``after``: the oldest newer than it (and older than ``before`` if given).
+    ``peer`` (wire: ``with``) names the other party of a private conversation
+    instead of a channel.
+    """
 
     TYPE: ClassVar[str] = "history"
     before: int | None = None
     limit: int = DEFAULT_HISTORY_LIMIT
     channel: str | None = None
+    after: int | None = None
+    peer: str | None = dataclasses.field(default=None, metadata={"wire": "with"})
 
     def __post_init__(self) -> None:
         _set(self, "channel", _channel_or_none(self.channel))
+        if self.peer is not None:
+            _set(self, "peer", validate_nick(self.peer))
+            if self.channel is not None:
+                raise BadRequest("A history query names a channel or a peer ('with'), not both.")
         if self.before is not None and self.before < 1:
             raise BadRequest("Field 'before' must be a message id (1 or more).")
+        if self.after is not None and self.after < 0:
+            raise BadRequest("Field 'after' must be a message id (0 or more).")
         if self.limit < 1:
             raise BadRequest("Field 'limit' must be 1 or more.")
         _set(self, "limit", min(self.limit, MAX_HISTORY_LIMIT))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WhoisQuery(ClientFrame):
+    """Ask about the user ``nick``."""
+
+    TYPE: ClassVar[str] = "whois"
+    nick: str
+
+    def __post_init__(self) -> None:
+        _set(self, "nick", validate_nick(self.nick))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -445,6 +479,10 @@ class Channel(ServerFrame):
     topic: str | None = None
     topic_by: str | None = None
     topic_ts: float | None = None
+    operators: list[str] | None = None
+    identified: list[str] | None = None
+    topic_lock: bool = False
+    invite_only: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -475,6 +513,7 @@ class Join(ServerFrame):
     nick: str
     ts: float
     channel: str | None = None
+    identified: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -537,16 +576,33 @@ class Roster(ServerFrame):
     TYPE: ClassVar[str] = "roster"
     users: list[str]
     channel: str | None = None
+    operators: list[str] | None = None
+    identified: list[str] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class History(ServerFrame):
-    """A page of a channel's messages, oldest first, answering a ``history`` query."""
+    """A page of messages, oldest first, answering a ``history`` query (its bounds echoed)."""
 
     TYPE: ClassVar[str] = "history"
     messages: list[Message]
     before: int | None = None
     channel: str | None = None
+    after: int | None = None
+    peer: str | None = dataclasses.field(default=None, metadata={"wire": "with"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Whois(ServerFrame):
+    """About one user: their channels, seconds since they last spoke, when they came."""
+
+    TYPE: ClassVar[str] = "whois"
+    nick: str
+    channels: list[str]
+    idle: int
+    connected_since: float
+    away: str | None = None
+    account: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -556,6 +612,8 @@ class Error(ServerFrame):
     TYPE: ClassVar[str] = "error"
     code: str
     message: str
+    reason: str | None = None
+    until: float | None = None
 
     def __post_init__(self) -> None:
         _set(self, "message", _one_line(self.message, 500))
@@ -570,40 +628,3 @@ class Bye(ServerFrame):
 
     def __post_init__(self) -> None:
         _set(self, "reason", _one_line(self.reason, MAX_REASON_CHARS))
-
-
-CLIENT_FRAMES: Final[dict[str, type[ClientFrame]]] = {
-    cls.TYPE: cls
-    for cls in (
-        Hello, Say, Msg, Nick, JoinChannel, Part, SetTopic, ListChannels, Who, HistoryQuery,
-        Ping, Pong, Quit,
-    )
-}
-SERVER_FRAMES: Final[dict[str, type[ServerFrame]]] = {
-    cls.TYPE: cls
-    for cls in (
-        Welcome, Channel, Message, Join, Leave, Rename, Topic, Channels, Roster, History,
-        Error, Ping, Pong, Bye,
-    )
-}
-
-
-def _parse(obj: dict[str, Any], table: dict[str, type[F]]) -> F:
-    kind = obj.get("type")
-    if not isinstance(kind, str):
-        raise BadFrame("A frame needs a string field 'type'.")
-    try:
-        cls = table[kind]
-    except KeyError:
-        raise UnknownType(f"Unknown frame type {kind[:40]!r}.") from None
-    return cls.from_wire(obj)
-
-
-def parse_client_frame(obj: dict[str, Any]) -> ClientFrame:
-    """Return the client frame held in a decoded wire object, or raise ProtocolError."""
-    return _parse(obj, CLIENT_FRAMES)
-
-
-def parse_server_frame(obj: dict[str, Any]) -> ServerFrame:
-    """Return the server frame held in a decoded wire object, or raise ProtocolError."""
-    return _parse(obj, SERVER_FRAMES)

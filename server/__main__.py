@@ -16,13 +16,16 @@ import threading
 from protocol import PASSWORD_ENV, ProtocolError, validate_channel
 from server.app import ChatServer
 from server.config import SERVER_NAME, ServerConfig
+from server.hub import BackplaneError
 from server.memory import tune_allocator
+from server.reset import reset_password
 from server.store import StoreError
 from server.tls import TlsSetupError
 
 log = logging.getLogger("server")
 
 THREAD_STACK_BYTES = 512 * 1024
+REDIS_ENV = "TERMCHAT_REDIS"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-channels-per-user", type=int,
                         default=defaults.max_channels_per_user, metavar="N",
                         help="channels one user may be in at once (default: %(default)s)")
+    parser.add_argument("--redis", default=os.environ.get(REDIS_ENV), metavar="URL",
+                        help="be a node of the cluster this Redis defines, e.g. "
+                             f"redis://localhost:6379/0 (or set {REDIS_ENV}; default: on "
+                             "its own, with --db)")
+    parser.add_argument("--node-timeout", type=float, default=defaults.node_timeout_s,
+                        metavar="SECONDS",
+                        help="with --redis: a node silent this long is declared lost and "
+                             "its users leave (default: %(default)s)")
+    parser.add_argument("--admin", action="append", default=[], metavar="NICK",
+                        help="a registered nick that may moderate every channel and the "
+                             "server (repeatable)")
+    parser.add_argument("--reset-password", metavar="NICK",
+                        help="set a new password for a registered nick (asked for on the "
+                             "terminal), then exit: for a user who forgot theirs")
     parser.add_argument("--max-clients", type=int, default=defaults.max_clients, metavar="N",
                         help="connections served at once; more get server_full "
                              "(default: %(default)s)")
@@ -119,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level, stream=sys.stderr,
         format="%(asctime)s %(levelname)-7s %(message)s",
     )
+    if args.reset_password:
+        return reset_password(args.reset_password, args.db, args.redis or None)
     try:
         default_channel = validate_channel(args.default_channel)
     except ProtocolError as exc:
@@ -141,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         persist=not args.no_persist, history_limit=args.history_limit,
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
         default_channel=default_channel, max_channels_per_user=args.max_channels_per_user,
+        redis_url=args.redis or None, node_timeout_s=args.node_timeout,
+        admins=tuple(args.admin),
     )
     server = ChatServer(config)
     stop = threading.Event()
@@ -148,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda _signum, _frame: stop.set())
     try:
         server.start()
-    except (StoreError, TlsSetupError) as exc:
+    except (StoreError, BackplaneError, TlsSetupError) as exc:
         log.error("%s", exc)
         return 2
     except OSError as exc:

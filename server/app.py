@@ -16,11 +16,14 @@ import time
 from typing import Final
 
 from protocol import Bye, ByeReason, Error, ErrorCode, encode_frame
+from server.account_desk import AccountDesk
 from server.config import ServerConfig
+from server.hub import BackplaneError, HubEngine
 from server.limits import AuthGuard
 from server.local_hub import LocalHub
 from server.outbound import Flusher
 from server.reaper import IdleReaper
+from server.rules import MemoryRules, RulesStore, SqliteRules
 from server.session import Session
 from server.store import HistoryStore, MessageStore, NullStore
 from server.tls import make_server_context
@@ -42,8 +45,11 @@ class ChatServer:
         self.config = config
         self._store: HistoryStore | None = None
         self._trimmer: HistoryTrimmer | None = None
+        self._rules: RulesStore | None = None
+        self._desk: AccountDesk | None = None
+        self._stopping = threading.Event()
         self._flusher = Flusher()
-        self._hub: LocalHub | None = None
+        self._hub: HubEngine | None = None
         self._listener: socket.socket | None = None
         self._sessions: set[Session] = set()
         self._per_address: dict[str, int] = {}
@@ -57,27 +63,21 @@ class ChatServer:
         self.address: tuple[str, int] = (config.host, config.port)
 
     def start(self) -> tuple[str, int]:
-        """Open the database, bind, and start accepting; return the bound address.
+        """Open the chat's state, bind, and start accepting; return the bound address.
 
-        Raises StoreError for a database that cannot be used, TlsSetupError for a
-        certificate that cannot, and OSError for an address that cannot be bound.
+        Raises StoreError for a database that cannot be used, BackplaneError for
+        a Redis that cannot, TlsSetupError for a certificate that cannot, and
+        OSError for an address that cannot be bound.
         """
         config = self.config
         if config.certfile is not None:
             self._tls_context = make_server_context(config.certfile, config.keyfile)
-        if config.persist:
-            self._store = MessageStore(config.db_path, config.default_channel, config.max_db_bytes)
-        else:
-            self._store = NullStore()
-            log.warning("--no-persist: messages are not stored (for benchmarks only)")
+        self._hub = self._cluster_hub() if config.redis_url else self._local_hub()
+        self._desk = AccountDesk(self._hub, self._stopping)
         self._listener = socket.create_server(
             (config.host, config.port), backlog=LISTEN_BACKLOG, reuse_port=False
         )
         self.address = self._listener.getsockname()[:2]
-        if config.history_limit is not None:
-            self._trimmer = HistoryTrimmer(self._store, config.history_limit)
-        on_stored = self._trimmer.note_stored if self._trimmer else None
-        self._hub = LocalHub(self._store, self._flusher, config, on_stored)
         self._flusher.start()
         self._hub.start()
         if self._trimmer is not None:
@@ -90,6 +90,34 @@ class ChatServer:
             log.info("TLS is on (certificate %s)", config.certfile)
         log.info("listening on %s:%d", *self.address)
         return self.address
+
+    def _local_hub(self) -> HubEngine:
+        """The hub of a server on its own, over its SQLite file."""
+        config = self.config
+        if config.persist:
+            self._store = MessageStore(config.db_path, config.default_channel, config.max_db_bytes)
+        else:
+            self._store = NullStore()
+            log.warning("--no-persist: messages are not stored (for benchmarks only)")
+        if config.history_limit is not None:
+            self._trimmer = HistoryTrimmer(self._store, config.history_limit)
+        on_stored = self._trimmer.note_stored if self._trimmer else None
+        self._rules = SqliteRules(config.db_path) if config.persist else MemoryRules()
+        return LocalHub(self._store, self._flusher, config, on_stored, self._rules)
+
+    def _cluster_hub(self) -> HubEngine:
+        """The hub of a node of the cluster that the Redis at ``--redis`` defines."""
+        url = self.config.redis_url
+        assert url is not None
+        try:
+            from server.redis_hub import RedisHub, connect, describe_url
+        except ImportError:
+            raise BackplaneError(
+                "--redis needs redis-py: pip install '.[redis]' (or pip install redis)."
+            ) from None
+        hub = RedisHub(connect(url), self._flusher, self.config)
+        log.info("node %s of the cluster at %s", hub.node, describe_url(url))
+        return hub
 
     def _sessions_snapshot(self) -> list[Session]:
         with self._sessions_lock:
@@ -125,9 +153,9 @@ class ChatServer:
             return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = f"{addr[0]}:{addr[1]}"
-        assert self._hub is not None
+        assert self._hub is not None and self._desk is not None
         session = Session(
-            sock, peer, self._hub, self._flusher, self.config, self._auth, self._forget,
+            sock, peer, self._hub, self._flusher, self.config, self._auth, self._desk, self._forget,
             self._tls_context,
         )
         refusal = self._admit(session)
@@ -178,6 +206,7 @@ class ChatServer:
         if self._stopped:
             return
         self._stopped = True
+        self._stopping.set()  # readers waiting out a wrong password stop waiting
         log.info("shutting down")
         self._stop_w.send(b"\0")
         if self._acceptor.is_alive():
@@ -202,6 +231,8 @@ class ChatServer:
             self._trimmer.stop()
         if self._store is not None:
             self._store.close()
+        if self._rules is not None:
+            self._rules.close()
         self._stop_r.close()
         self._stop_w.close()
         log.info("stopped")

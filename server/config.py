@@ -37,3 +37,7 @@ class ServerConfig:
     max_db_bytes: int | None = None
     default_channel: str = DEFAULT_CHANNEL
     max_channels_per_user: int = 50
+    redis_url: str | None = None
+    admins: tuple[str, ...] = ()
+    """Registered nicks that may moderate every channel, and the server."""
+    node_timeout_s: float = 15.0

@@ -1,54 +1,139 @@
 """The hub: what sessions ask of the chat, whichever engine runs it.
 
-A session (the front door: one reader thread per connection) knows its
-connection only as a :class:`Link` and asks the :class:`Hub` for everything
-that concerns other users: nick claims, channel membership, ids, topics and
-history. The hub decides, orders, and delivers every answer and event to the
-links concerned through their outboxes, in the link's :class:`Dialect`.
+A session (a front door: one reader thread per connection, native or IRC)
+knows its connection only as a :class:`Link` and asks the :class:`Hub` for
+everything that concerns other users: nick claims, channel membership, ids,
+topics and history. The hub decides, orders, and delivers every answer and
+event to the links concerned through their outboxes, spelt by each link's
+:class:`Dialect`.
 
 Every method but :meth:`Hub.hello` returns at once; answers arrive on the link.
 Answers are barriers: each reaches its link after everything the hub accepted
-before the request (see docs/PROTOCOL.md). ``server.local_hub`` is the engine
-inside one process over SQLite.
+before the request (see docs/PROTOCOL.md). A request may carry a ``tag`` (an
+IRC label): what the request causes for its own link is delivered as one answer
+with that tag (which may be empty, for IRC's ACK). ``server.local_hub``
+is the engine inside one process, ``server.redis_hub`` a node of a cluster.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from protocol import (
+    Account,
+    BanUser,
+    DeopUser,
     Hello,
     HistoryQuery,
+    InviteUser,
     JoinChannel,
+    KickUser,
+    KillUser,
     ListChannels,
     Msg,
     Nick,
+    OpUser,
     Part,
     Say,
     ServerFrame,
+    SetMode,
     SetTopic,
+    UnbanUser,
     Who,
+    Whois,
+    WhoisQuery,
     encode_frame,
 )
+from server.accounts import AccountRecord
 from server.outbound import Outbox
 
-__all__ = ["JSON_LINES", "Dialect", "Hub", "JsonLines", "Link"]
+__all__ = [
+    "JSON_LINES", "AwayNotice", "AwaySet", "BackplaneError", "Dialect", "Hub", "HubEngine",
+    "Internal", "JsonLines", "Link", "Presence", "Raw", "Span",
+]
+
+
+# Frames only the hub and the dialects see: never sent as JSON.
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Internal(ServerFrame):
+    """A frame for dialects other than the native one; JSON Lines sends nothing for it."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Presence(Internal):
+    """Who of the users asked about are online (or everyone in ``channel``)."""
+
+    TYPE: ClassVar[str] = "presence"
+    users: list[Whois]
+    channel: str | None = None
+    asked: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AwayNotice(Internal):
+    """The user a private message went to is away, saying ``text``."""
+
+    TYPE: ClassVar[str] = "away"
+    nick: str
+    text: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AwaySet(Internal):
+    """The link's user is now away with ``text``, or back (None)."""
+
+    TYPE: ClassVar[str] = "away_set"
+    text: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Raw(Internal):
+    """Bytes a session made itself, delivered in line with what the hub sends it."""
+
+    TYPE: ClassVar[str] = "raw"
+    data: bytes
+
+
+# The dialects.
 
 
 class Dialect(Protocol):
     """How one kind of connection spells server frames on the wire."""
 
-    def encode(self, frame: ServerFrame) -> bytes:
-        """Return ``frame`` as bytes for every link of this dialect (shared by them)."""
+    echoes: bool
+    """Whether a link of this dialect gets its own messages back."""
+
+    def encode(self, frame: ServerFrame, nick: str | None = None, tag: str | None = None) -> bytes:
+        """Return ``frame`` as bytes.
+
+        Without ``nick`` the bytes are shared by every link of the dialect (a
+        channel's events); with it they are for the link of that user alone
+        (answers, which some protocols address to the recipient), and carry
+        ``tag`` if given.
+        """
+        ...
+
+    def encode_answer(self, frames: list[ServerFrame], nick: str, tag: str) -> bytes:
+        """Return the whole answer to a request tagged ``tag``: ``frames`` (maybe none)."""
         ...
 
 
 class JsonLines:
-    """The native protocol: one JSON object per line."""
+    """The native protocol: one JSON object per line; its clients get their own messages."""
 
-    def encode(self, frame: ServerFrame) -> bytes:
+    echoes = True
+
+    def encode(self, frame: ServerFrame, nick: str | None = None, tag: str | None = None) -> bytes:
+        if isinstance(frame, Internal):
+            return b""
         return encode_frame(frame)
+
+    def encode_answer(self, frames: list[ServerFrame], nick: str, tag: str) -> bytes:
+        return b"".join(self.encode(frame) for frame in frames)
 
 
 JSON_LINES = JsonLines()
@@ -63,37 +148,112 @@ class Link:
     dialect: Dialect = JSON_LINES
 
 
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Which part of a history a page covers; every bound is exclusive.
+
+    ``newest`` takes the newest ``limit`` messages inside the bounds, else the
+    oldest. Pages always come oldest first.
+    """
+
+    after_id: int | None = None
+    before_id: int | None = None
+    after_ts: float | None = None
+    before_ts: float | None = None
+    newest: bool = True
+
+    @classmethod
+    def of(cls, query: HistoryQuery) -> Span:
+        """The span a native ``history`` query asks for."""
+        return cls(after_id=query.after, before_id=query.before, newest=query.after is None)
+
+
 class Hub(Protocol):
     """The chat as sessions see it. Thread-safe: any reader thread may call it."""
 
-    def hello(self, link: Link, hello: Hello) -> str:
-        """Welcome ``link`` into the chat; return the nick granted.
+    def hello(self, link: Link, hello: Hello, identified: bool = False) -> Account:
+        """Welcome ``link`` into the chat; return the nick granted and whether it owns it.
 
+        ``identified``: the caller checked the nick's password (``account_record``).
         Blocks until decided. Raises a ProtocolError (``nick_taken``,
-        ``too_many_channels``, ``server_error`` ...) when refused; the welcome
-        itself arrives on the link.
+        ``nick_registered``, ``banned``, ``server_error`` ...) when refused; the
+        welcome itself arrives on the link.
         """
         ...
 
-    def join(self, link: Link, request: JoinChannel) -> None: ...
+    # Accounts: callers check and hash passwords on their own thread (it is slow on
+    # purpose); these calls block until decided and raise a ProtocolError if refused.
 
-    def part(self, link: Link, request: Part) -> None: ...
+    def account_record(self, nick: str) -> AccountRecord | None:
+        """Return the account of ``nick``, if registered (any thread, any time)."""
+        ...
 
-    def say(self, link: Link, request: Say) -> None: ...
+    def register(self, link: Link, record: AccountRecord) -> Account:
+        """Register the link's nick with ``record`` (its nick is filled in)."""
+        ...
 
-    def tell(self, link: Link, request: Msg) -> None: ...
+    def identify(self, link: Link, nick: str) -> Account:
+        """The link's user proved it owns account ``nick``: rename it there, mark it."""
+        ...
 
-    def rename(self, link: Link, request: Nick) -> None: ...
+    def set_password(self, link: Link, record: AccountRecord) -> Account: ...
 
-    def set_topic(self, link: Link, request: SetTopic) -> None: ...
+    def unregister(self, link: Link) -> Account: ...
 
-    def list_channels(self, link: Link, request: ListChannels) -> None: ...
+    # Moderation: answered like any request (an error if not allowed).
 
-    def who(self, link: Link, request: Who) -> None: ...
+    def kick(self, link: Link, request: KickUser, tag: str | None = None) -> None: ...
 
-    def history(self, link: Link, request: HistoryQuery) -> None: ...
+    def ban(self, link: Link, request: BanUser, tag: str | None = None) -> None: ...
 
-    def reply(self, link: Link, frame: ServerFrame) -> None:
+    def unban(self, link: Link, request: UnbanUser, tag: str | None = None) -> None: ...
+
+    def op(self, link: Link, request: OpUser | DeopUser, tag: str | None = None) -> None: ...
+
+    def mode(self, link: Link, request: SetMode, tag: str | None = None) -> None: ...
+
+    def invite(self, link: Link, request: InviteUser, tag: str | None = None) -> None: ...
+
+    def kill(self, link: Link, request: KillUser, tag: str | None = None) -> None: ...
+
+    def join(self, link: Link, request: JoinChannel, tag: str | None = None) -> None: ...
+
+    def part(self, link: Link, request: Part, tag: str | None = None) -> None: ...
+
+    def say(self, link: Link, request: Say, tag: str | None = None) -> None: ...
+
+    def tell(self, link: Link, request: Msg, tag: str | None = None) -> None: ...
+
+    def rename(self, link: Link, request: Nick, tag: str | None = None) -> None: ...
+
+    def set_topic(self, link: Link, request: SetTopic, tag: str | None = None) -> None: ...
+
+    def list_channels(self, link: Link, request: ListChannels,
+                      tag: str | None = None) -> None: ...
+
+    def who(self, link: Link, request: Who, tag: str | None = None) -> None: ...
+
+    def history(self, link: Link, request: HistoryQuery, tag: str | None = None) -> None:
+        """Answer with a page of a channel's, or a private conversation's, history."""
+        ...
+
+    def history_span(self, link: Link, target: str, span: Span, limit: int,
+                     tag: str | None = None) -> None:
+        """Answer with a ``History`` page of ``target`` (a channel, or a nick) within ``span``."""
+        ...
+
+    def whois(self, link: Link, request: WhoisQuery, tag: str | None = None) -> None: ...
+
+    def lookup(self, link: Link, nicks: list[str] | None = None, channel: str | None = None,
+               tag: str | None = None) -> None:
+        """Answer with a :class:`Presence`: those of ``nicks`` online, or ``channel``'s members."""
+        ...
+
+    def set_away(self, link: Link, text: str | None, tag: str | None = None) -> None:
+        """Mark the link's user away with ``text``, or back (None)."""
+        ...
+
+    def reply(self, link: Link, frame: ServerFrame, tag: str | None = None) -> None:
         """Deliver ``frame`` (a pong, an error) after everything accepted before."""
         ...
 
@@ -105,3 +265,19 @@ class Hub(Protocol):
         before was queued, and the session must not use the link afterwards.
         """
         ...
+
+
+class HubEngine(Hub, Protocol):
+    """A hub as the server runs it: started once, stopped once."""
+
+    def start(self) -> None:
+        """Begin serving; raise StoreError or BackplaneError if the chat's state is out of reach."""
+        ...
+
+    def stop(self, bye_reason: str) -> None:
+        """Finish what was accepted, say ``bye`` to every user, and join every thread."""
+        ...
+
+
+class BackplaneError(Exception):
+    """The cluster's Redis cannot be used at start; the message says why and what to do."""

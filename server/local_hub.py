@@ -8,68 +8,85 @@ segment is numbered, stored in one transaction and only then delivered, before
 any other kind of request is looked at. So ids follow the order of requests,
 nobody receives a message that was not stored, every answer comes after
 everything queued before its request (the barrier rule), and membership is
-never read and changed at the same time. Delivery goes through
-:class:`~server.fanout.Fanout`. History pages are read on this thread too, so
-they keep their place in line (a page is at most 500 messages, one indexed read).
+never read and changed at the same time. This module decides (nick taken? in
+that channel?) and stores; :class:`~server.chat_state.ChatState` applies what
+was decided and delivers it. History pages are read on this thread too, so they
+keep their place in line (a page is at most 500 messages, one indexed read).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from protocol import (
     RESUME_HISTORY_CAP,
     WELCOME_HISTORY,
+    Account,
     BadRequest,
+    BanUser,
     Bye,
     ByeReason,
-    Channels,
-    ChannelSummary,
-    Error,
+    DeopUser,
     Hello,
     History,
     HistoryQuery,
-    Join,
+    Invite,
+    InviteUser,
     JoinChannel,
-    Leave,
+    KickUser,
+    KillUser,
     LeaveReason,
     ListChannels,
     Message,
+    Mode,
     Msg,
     Nick,
+    OpUser,
     Part,
     ProtocolError,
-    Rename,
-    Roster,
     Say,
     ServerFrame,
+    SetMode,
     SetTopic,
-    Topic,
-    Welcome,
+    UnbanUser,
     Who,
+    WhoisQuery,
     channel_key,
+    is_channel,
     nick_key,
 )
+from server.accounts import AccountRecord
+from server.chat_state import ChatState
 from server.config import SERVER_NAME, ServerConfig
 from server.errors import (
-    NickTaken,
+    NickRegistered,
     NoSuchUser,
-    NotInChannel,
-    NotWelcomed,
+    NotRegistered,
     ServerError,
-    TooManyChannels,
+    error_frame,
+    nick_registered,
+    nick_taken,
+    no_such_user,
+    not_identified,
+    not_in_channel,
+    not_welcomed,
+    shutting_down,
+    store_failed,
+    too_many_channels,
 )
-from server.fanout import Fanout
-from server.hub import Link
+from server.hub import AwayNotice, AwaySet, Link, Presence, Span
 from server.membership import Channel, Member
+from server.moderation import ban_for, banned, check_admin, check_operator, join_refusal
 from server.outbound import Sender
+from server.rules import SERVER_SCOPE, MemoryRules, RulesStore, find_ban
 from server.store import ChannelRecord, HistoryStore, StoreError
 from server.tokens import ResumeTokens
 
@@ -94,6 +111,9 @@ those of the session the token belongs to (and later ones of the same nick), not
 
 Handler = Callable[["LocalHub", Any, Any], None]
 """A request's handler on the hub thread: (hub, link or None, argument)."""
+_T = TypeVar("_T")
+_Item = tuple[Handler, "Link | None", Any, "str | None"]
+"""A queued request: its handler, link, argument and tag."""
 
 
 @dataclass(slots=True)
@@ -105,6 +125,7 @@ class _Draft:
     action: bool
     channel: Channel | None
     target: Member | None
+    tag: str | None
 
 
 class LocalHub:
@@ -116,19 +137,21 @@ class LocalHub:
         flusher: Sender,
         config: ServerConfig,
         on_stored: Callable[[int], None] | None = None,
+        rules: RulesStore | None = None,
     ) -> None:
         self._store = store
+        self._rules: RulesStore = rules if rules is not None else MemoryRules()
+        self._admins = frozenset(nick_key(nick) for nick in config.admins)
+        self._server_bans = self._rules.bans(SERVER_SCOPE)
         self._flusher = flusher
         self._config = config
         self._default = config.default_channel
         self._on_stored = on_stored
         self._tokens = ResumeTokens(store.secret(TOKEN_SECRET))
-        self._fanout = Fanout(flusher)
-        self._inbox: queue.Queue[tuple[Handler, Link | None, Any]] = queue.Queue(INBOX_CAPACITY)
-        self._nicks: dict[str, Member] = {}
-        self._by_link: dict[Link, Member] = {}
-        self._channels: dict[str, Channel] = {}
+        self._state = ChatState(flusher, SERVER_NAME, config.motd)
+        self._inbox: queue.Queue[_Item] = queue.Queue(INBOX_CAPACITY)
         self._segment: list[_Draft] = []
+        self._tag: str | None = None  # of the request being worked on
         self._next_id = store.last_id + 1
         self._closed = False
         self._stopped = False
@@ -141,59 +164,114 @@ class LocalHub:
     def stop(self, bye_reason: str = ByeReason.SERVER_SHUTDOWN) -> None:
         """Deliver and store everything queued, say ``bye`` to everyone, stop and join."""
         self._closed = True
-        self._inbox.put((LocalHub._on_shutdown, None, bye_reason))
+        self._inbox.put((LocalHub._on_shutdown, None, bye_reason, None))
         self._thread.join()
 
     # Requests: called from reader threads.
 
-    def hello(self, link: Link, hello: Hello) -> str:
-        future: concurrent.futures.Future[str] = concurrent.futures.Future()
-        self._submit(LocalHub._on_hello, link, (hello, future))
+    def hello(self, link: Link, hello: Hello, identified: bool = False) -> Account:
+        return self._call(LocalHub._welcome, link, (hello, identified))
+
+    def account_record(self, nick: str) -> AccountRecord | None:
+        return self._rules.account(nick_key(nick))
+
+    def register(self, link: Link, record: AccountRecord) -> Account:
+        return self._call(LocalHub._register, link, record)
+
+    def identify(self, link: Link, nick: str) -> Account:
+        return self._call(LocalHub._identify, link, nick)
+
+    def set_password(self, link: Link, record: AccountRecord) -> Account:
+        return self._call(LocalHub._set_password, link, record)
+
+    def unregister(self, link: Link) -> Account:
+        return self._call(LocalHub._unregister, link, None)
+
+    def _call(self, work: Callable[[LocalHub, Link, Any], _T], link: Link, arg: Any) -> _T:
+        """Have the hub thread do ``work`` now and wait for its result (or its refusal)."""
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+        self._submit(LocalHub._on_call, link, (work, arg, future))
         while True:
             try:
                 return future.result(timeout=HELLO_WAIT_S)
             except concurrent.futures.TimeoutError:
                 if self._stopped:
-                    raise ServerError("The server is shutting down; try again later.") from None
+                    raise shutting_down() from None
 
-    def join(self, link: Link, request: JoinChannel) -> None:
-        self._submit(LocalHub._on_join, link, request)
+    def join(self, link: Link, request: JoinChannel, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_join, link, request, tag)
 
-    def part(self, link: Link, request: Part) -> None:
-        self._submit(LocalHub._on_part, link, request)
+    def part(self, link: Link, request: Part, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_part, link, request, tag)
 
-    def say(self, link: Link, request: Say) -> None:
-        self._submit(LocalHub._on_say, link, request)
+    def say(self, link: Link, request: Say, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_say, link, request, tag)
 
-    def tell(self, link: Link, request: Msg) -> None:
-        self._submit(LocalHub._on_tell, link, request)
+    def tell(self, link: Link, request: Msg, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_tell, link, request, tag)
 
-    def rename(self, link: Link, request: Nick) -> None:
-        self._submit(LocalHub._on_rename, link, request)
+    def rename(self, link: Link, request: Nick, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_rename, link, request, tag)
 
-    def set_topic(self, link: Link, request: SetTopic) -> None:
-        self._submit(LocalHub._on_topic, link, request)
+    def set_topic(self, link: Link, request: SetTopic, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_topic, link, request, tag)
 
-    def list_channels(self, link: Link, request: ListChannels) -> None:
-        self._submit(LocalHub._on_list, link, request)
+    def list_channels(self, link: Link, request: ListChannels, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_list, link, request, tag)
 
-    def who(self, link: Link, request: Who) -> None:
-        self._submit(LocalHub._on_who, link, request)
+    def who(self, link: Link, request: Who, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_who, link, request, tag)
 
-    def history(self, link: Link, request: HistoryQuery) -> None:
-        self._submit(LocalHub._on_history, link, request)
+    def history(self, link: Link, request: HistoryQuery, tag: str | None = None) -> None:
+        target = request.peer or request.channel or self._default
+        self._submit(LocalHub._on_history, link, (target, request), tag)
 
-    def reply(self, link: Link, frame: ServerFrame) -> None:
-        self._submit(LocalHub._on_reply, link, frame)
+    def history_span(self, link: Link, target: str, span: Span, limit: int,
+                     tag: str | None = None) -> None:
+        self._submit(LocalHub._on_history_span, link, (target, span, limit), tag)
+
+    def whois(self, link: Link, request: WhoisQuery, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_whois, link, request, tag)
+
+    def lookup(self, link: Link, nicks: list[str] | None = None, channel: str | None = None,
+               tag: str | None = None) -> None:
+        self._submit(LocalHub._on_lookup, link, (nicks, channel), tag)
+
+    def set_away(self, link: Link, text: str | None, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_away, link, text, tag)
+
+    def reply(self, link: Link, frame: ServerFrame, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_reply, link, frame, tag)
 
     def leave(self, link: Link, reason: str, bye: str | None = None) -> None:
         self._submit(LocalHub._on_leave, link, (reason, bye))
 
-    def _submit(self, handler: Handler, link: Link, arg: Any) -> None:
+    def kick(self, link: Link, request: KickUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_kick, link, request, tag)
+
+    def ban(self, link: Link, request: BanUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_ban, link, request, tag)
+
+    def unban(self, link: Link, request: UnbanUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_unban, link, request, tag)
+
+    def op(self, link: Link, request: OpUser | DeopUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_op, link, request, tag)
+
+    def mode(self, link: Link, request: SetMode, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_mode, link, request, tag)
+
+    def invite(self, link: Link, request: InviteUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_invite, link, request, tag)
+
+    def kill(self, link: Link, request: KillUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_kill, link, request, tag)
+
+    def _submit(self, handler: Handler, link: Link, arg: Any, tag: str | None = None) -> None:
         """Queue a request; wait while the hub is far behind; refuse it once stopping."""
         while not self._closed:
             try:
-                self._inbox.put((handler, link, arg), timeout=0.5)
+                self._inbox.put((handler, link, arg, tag), timeout=0.5)
                 return
             except queue.Full:
                 continue
@@ -205,20 +283,20 @@ class LocalHub:
         try:
             while not self._stopped:
                 batch = self._take_batch()
-                for handler, link, arg in batch:
+                for handler, link, arg, tag in batch:
                     if self._stopped:
                         self._refuse_late(handler, link, arg)
                     else:
-                        self._work(handler, link, arg)
+                        self._work(handler, link, arg, tag)
                 self._deliver_segment_safely()
-                self._fanout.flush()
+                self._state.flush()
                 self._last_batch_end = time.monotonic()
             self._refuse_queued()
         except Exception:
             log.exception("hub thread failed")
             self._stopped = True
 
-    def _take_batch(self) -> list[tuple[Handler, Link | None, Any]]:
+    def _take_batch(self) -> list[_Item]:
         batch = [self._inbox.get()]
         if self._should_gather():
             time.sleep(GATHER_S)
@@ -230,146 +308,164 @@ class LocalHub:
         return batch
 
     def _should_gather(self) -> bool:
-        large = len(self._by_link) >= GATHER_MIN_MEMBERS
+        large = len(self._state.local) >= GATHER_MIN_MEMBERS
         return large or time.monotonic() - self._last_batch_end < GATHER_S
 
-    def _work(self, handler: Handler, link: Link | None, arg: Any) -> None:
-        """Carry out one request; its errors go to its link, a bug costs only it."""
+    def _work(self, handler: Handler, link: Link | None, arg: Any, tag: str | None) -> None:
+        """Carry out one request; its errors go to its link, a bug costs only it.
+
+        A message only joins the segment (its answer comes when it is delivered);
+        anything else delivers the segment first and is answered as it is done.
+        """
+        self._tag = tag
+        if handler in _SEGMENT_HANDLERS:
+            self._try(handler, link, arg, tag)
+            return
+        self._deliver_segment_safely()
+        with self._state.answering(link, tag):
+            self._try(handler, link, arg, None)
+
+    def _try(self, handler: Handler, link: Link | None, arg: Any, tag: str | None) -> None:
         try:
-            if handler not in _SEGMENT_HANDLERS:
-                self._deliver_segment_safely()
             handler(self, link, arg)
         except ProtocolError as exc:
-            self._refuse(link, exc)
+            self._refuse(link, exc, tag)
         except StoreError as exc:
             log.error("%s", exc)
-            self._refuse(link, ServerError("The chat store failed; try again later."))
+            self._refuse(link, store_failed(), tag)
         except Exception:
             log.exception("a %s request failed", handler.__name__.removeprefix("_on_"))
-            self._refuse(link, ServerError("The server failed to do that; try again later."))
+            self._refuse(link, ServerError("The server failed to do that; try again later."), tag)
 
-    def _refuse(self, link: Link | None, exc: ProtocolError) -> None:
-        """Answer with an error, after the messages accepted before (they may be for it)."""
+    def _refuse(self, link: Link | None, exc: ProtocolError, tag: str | None = None) -> None:
+        """Answer with an error, after the messages accepted before (they may be for it).
+
+        ``tag``: the request is not being answered yet (a message), so answer it now.
+        """
         if link is None:
             return
         self._deliver_segment_safely()
         log.debug("[%s] refused: %s (%s)", link.peer, exc.code, exc.message)
-        self._fanout.to_link(link, Error(code=exc.code, message=exc.message),
-                             self._by_link.get(link))
+        with self._state.answering(link, tag):
+            self._state.reply(link, error_frame(exc))
 
     def _refuse_late(self, handler: Handler, link: Link | None, arg: Any) -> None:
         """Turn down a request that came after the shutdown; a leaving link is released."""
-        if handler is LocalHub._on_hello:
-            arg[1].set_exception(ServerError("The server is shutting down; try again later."))
+        if handler is LocalHub._on_call:
+            arg[2].set_exception(shutting_down())
         elif handler is LocalHub._on_leave and link is not None:
             self._flusher.release(link.outbox)
 
     def _refuse_queued(self) -> None:
         while True:
             try:
-                handler, link, arg = self._inbox.get_nowait()
+                handler, link, arg, _tag = self._inbox.get_nowait()
             except queue.Empty:
                 return
             self._refuse_late(handler, link, arg)
 
     def _member(self, link: Link) -> Member:
-        member = self._by_link.get(link)
+        member = self._state.local.get(link)
         if member is None:  # replaced by a resume, or never welcomed
-            raise NotWelcomed("Say hello first: send a hello frame with your nick.")
+            raise not_welcomed()
         return member
 
     def _joined(self, member: Member, name: str | None) -> Channel:
         """Return the member's channel called ``name`` (None: the default one)."""
         channel = member.channels.get(channel_key(name or self._default))
         if channel is None:
-            raise NotInChannel(
-                f"You are not in {name or self._default}; join it first with /join."
-            )
+            raise not_in_channel(name or self._default)
         return channel
 
     # Welcome and membership.
 
-    def _on_hello(self, link: Link, arg: tuple[Hello, concurrent.futures.Future[str]]) -> None:
-        hello, future = arg
+    def _on_call(self, link: Link, arg: tuple[Callable[[LocalHub, Link, Any], Any], Any,
+                                              concurrent.futures.Future[Any]]) -> None:
+        work, value, future = arg
         try:
-            nick = self._welcome(link, hello)
+            result = work(self, link, value)
         except ProtocolError as exc:
             future.set_exception(exc)
         except StoreError as exc:
             log.error("%s", exc)
-            future.set_exception(ServerError("The chat store failed; try again later."))
+            future.set_exception(store_failed())
         except Exception as exc:
-            log.exception("[%s] welcome failed", link.peer)
-            future.set_exception(ServerError(f"The server failed to welcome you ({exc})."))
+            log.exception("[%s] %s failed", link.peer, work.__name__.strip("_"))
+            future.set_exception(ServerError(f"The server failed to do that ({exc})."))
         else:
-            future.set_result(nick)
+            future.set_result(result)
 
-    def _welcome(self, link: Link, hello: Hello) -> str:
-        if link in self._by_link:
+    def _welcome(self, link: Link, arg: tuple[Hello, bool]) -> Account:
+        hello, proved = arg
+        state = self._state
+        if link in state.local:
             raise BadRequest("You are already welcomed; use /nick to change your nick.")
         names = hello.channels if hello.channels is not None else [self._default]
         if len(names) > self._config.max_channels_per_user:
-            raise TooManyChannels(
-                f"You may be in at most {self._config.max_channels_per_user} channels."
-            )
+            raise too_many_channels(self._config.max_channels_per_user)
         key = nick_key(hello.nick)
-        holder = self._nicks.get(key)
-        issued = self._tokens.issued_at(hello.resume, hello.nick)
-        if holder is not None and issued is None:
-            raise NickTaken("Nick already taken; choose another with /nick NAME.")
-        member = Member(nick=hello.nick, key=key, link=link)
-        wanted = [self._channel(name) for name in names]
+        holder = state.nicks.get(key)
+        resume = self._tokens.check(hello.resume, hello.nick)
+        if holder is not None and resume is None:
+            raise nick_taken()
+        registered = self._rules.account(key) is not None
+        identified = registered and (proved or (resume is not None and resume.identified))
+        if registered and not identified:
+            raise nick_registered()
+        member = Member(nick=hello.nick, key=key, link=link, account=key if identified else None,
+                        address=_address(link))
+        now = time.time()
+        ban = find_ban(self._server_bans, now, member.account, key, member.address)
+        if ban is not None:
+            raise banned(ban, "this server")
+        wanted, refused = [], []
+        for name in names:
+            channel = self._channel(name, member)
+            refusal = join_refusal(channel, member, self._admins, now)
+            if refusal is None:
+                wanted.append(channel)
+            else:
+                refused.append(refusal)
         private = None
-        if issued is not None and hello.since is not None:
+        if resume is not None and hello.since is not None:
             private = self._store.private_after(
-                hello.nick, hello.since, RESUME_HISTORY_CAP, not_before=issued - TOKEN_SKEW_S
+                hello.nick, hello.since, RESUME_HISTORY_CAP,
+                not_before=resume.issued - TOKEN_SKEW_S,
             )
-        if holder is not None:
-            self._take_over(holder, member)
-        fresh = [c for c in wanted if c.key not in member.channels]
-        order = [*wanted, *(c for c in member.channels.values() if c not in wanted)]
-        frames = [c.snapshot(self._since(c, hello.since), joining=member) for c in order]
-        self._nicks[key] = member
-        self._by_link[link] = member
-        first = frames[0] if frames else None
-        welcome = Welcome(
-            nick=member.nick, server=SERVER_NAME,
-            roster=first.roster if first else [], history=first.history if first else [],
-            motd=self._config.motd, resume=self._tokens.issue(member.nick), channels=frames,
-            private=private or None,
+        order = state.welcome(
+            member, wanted, lambda c: self._since(c, hello.since), holder, private,
+            self._tokens.issue(member.nick, identified), now,
         )
-        self._fanout.to_link(link, welcome, member)
-        for channel in fresh:
-            self._enter(member, channel)
-        log.info("[%s] %s as %s in %s", link.peer,
+        for refusal in refused:
+            state.reply(link, error_frame(refusal))
+        log.info("[%s] %s as %s%s in %s", link.peer,
                  "resumed" if holder is not None else "joined", member.nick,
+                 " (identified)" if identified else "",
                  ", ".join(c.name for c in order) or "no channel")
-        return member.nick
+        return Account(nick=member.nick, registered=registered, identified=identified)
 
-    def _take_over(self, holder: Member, member: Member) -> None:
-        """Give ``holder``'s place in every channel to ``member``; close the holder."""
-        for channel in holder.channels.values():
-            self._fanout.release(channel)
-            channel.replace(holder, member)
-            member.channels[channel.key] = channel
-        holder.channels.clear()
-        del self._by_link[holder.link]
-        self._fanout.to_link(holder.link, Bye(reason=ByeReason.REPLACED))
-        self._flusher.close_after_flush(holder.link.outbox, ByeReason.REPLACED)
-        log.info("[%s] %s was replaced by a resumed session", holder.link.peer, holder.nick)
+    def _channel(self, name: str, creator: Member | None = None) -> Channel:
+        """Return the channel called ``name``, from memory or the store (not yet kept).
 
-    def _channel(self, name: str) -> Channel:
-        """Return the channel called ``name``, from memory or the store (not yet kept)."""
+        A channel that never existed is made, run by its ``creator`` if identified.
+        """
         key = channel_key(name)
-        channel = self._channels.get(key)
+        channel = self._state.channel(key)
         if channel is not None:
             return channel
         record = self._store.channel(key)
         if record is None:
-            record = ChannelRecord(name=name)
-            self._remember(record)
-            return Channel(key, record, [])
-        return Channel(key, record, self._store.latest(record.name, WELCOME_HISTORY))
+            channel = Channel(key, ChannelRecord(name=name), [])
+            self._remember(channel.record)
+            if creator is not None and creator.account is not None:
+                self._rules.set_operator(key, creator.account, True)
+        else:
+            recent = self._store.page(Span(), WELCOME_HISTORY, channel=record.name)
+            channel = Channel(key, record, recent)
+        channel.operators = self._rules.operators(key)
+        channel.topic_lock, channel.invite_only = self._rules.modes(key)
+        channel.bans = self._rules.bans(key)
+        return channel
 
     def _remember(self, record: ChannelRecord) -> None:
         """Keep a new channel's spelling; a store that fails only costs the spelling."""
@@ -385,79 +481,46 @@ class LocalHub:
             return list(recent)
         if len(recent) < (recent.maxlen or 0) or (recent and recent[0].id <= since + 1):
             return [m for m in recent if m.id > since]
-        return self._store.after(channel.name, since, RESUME_HISTORY_CAP)
-
-    def _enter(self, member: Member, channel: Channel) -> None:
-        """Put ``member`` in ``channel`` (their snapshot went out) and tell the others."""
-        self._channels.setdefault(channel.key, channel)
-        channel.add(member)
-        member.channels[channel.key] = channel
-        self._fanout.to_channel(
-            channel, Join(nick=member.nick, ts=time.time(), channel=channel.name), joiner=member
-        )
-
-    def _exit(self, member: Member, channel: Channel, reason: str) -> Leave:
-        """Take ``member`` out of ``channel`` and tell its members; return the leave."""
-        self._fanout.release(channel)
-        channel.remove(member)
-        member.channels.pop(channel.key, None)
-        if not channel.members:
-            self._channels.pop(channel.key, None)
-        leave = Leave(nick=member.nick, reason=reason, ts=time.time(), channel=channel.name)
-        self._fanout.to_channel(channel, leave)
-        return leave
+        return self._store.page(Span(after_id=since), RESUME_HISTORY_CAP, channel=channel.name)
 
     def _on_join(self, link: Link, request: JoinChannel) -> None:
         member = self._member(link)
         channel = member.channels.get(channel_key(request.channel))
         if channel is not None:
-            snapshot = channel.snapshot(self._since(channel, request.since))
-            self._fanout.to_link(link, snapshot, member)
+            self._state.reply(link, channel.snapshot(self._since(channel, request.since)))
             return
         if len(member.channels) >= self._config.max_channels_per_user:
-            raise TooManyChannels(
-                f"You are in {len(member.channels)} channels already, the most allowed; "
-                "leave one with /part first."
-            )
-        channel = self._channel(request.channel)
-        self._fanout.to_link(
-            link, channel.snapshot(self._since(channel, request.since), joining=member), member
-        )
-        self._enter(member, channel)
+            raise too_many_channels(self._config.max_channels_per_user)
+        channel = self._channel(request.channel, member)
+        refusal = join_refusal(channel, member, self._admins, time.time())
+        if refusal is not None:
+            raise refusal
+        channel.invited.discard(member.key)
+        self._state.join(member, channel, self._since(channel, request.since), time.time())
         log.info("[%s] %s joined %s", link.peer, member.nick, channel.name)
 
     def _on_part(self, link: Link, request: Part) -> None:
         member = self._member(link)
         channel = self._joined(member, request.channel)
-        leave = self._exit(member, channel, request.reason or LeaveReason.PART)
-        self._fanout.to_link(link, leave, member)
-        log.info("[%s] %s left %s (%s)", link.peer, member.nick, channel.name, leave.reason)
+        reason = request.reason or LeaveReason.PART
+        self._state.part(member, channel, reason, time.time())
+        log.info("[%s] %s left %s (%s)", link.peer, member.nick, channel.name, reason)
 
     def _on_leave(self, link: Link, arg: tuple[str, str | None]) -> None:
         reason, bye = arg
         try:
-            member = self._by_link.pop(link, None)
+            member = self._state.local.get(link)
             if member is not None:
-                for channel in list(member.channels.values()):
-                    self._exit(member, channel, reason)
-                if self._nicks.get(member.key) is member:
-                    del self._nicks[member.key]
+                self._state.leave(member, reason, time.time())
                 log.info("[%s] %s left (%s)", link.peer, member.nick, reason)
             if bye is not None:
-                self._fanout.to_link(link, Bye(reason=bye))
+                self._state.reply(link, Bye(reason=bye))
                 self._flusher.close_after_flush(link.outbox, bye)
         finally:
             self._flusher.release(link.outbox)
 
     def _on_shutdown(self, _link: None, bye_reason: str) -> None:
-        self._fanout.flush()
-        bye = Bye(reason=bye_reason)
-        for member in self._by_link.values():
-            self._fanout.to_link(member.link, bye)
-            self._flusher.close_after_flush(member.link.outbox, bye_reason)
-        self._by_link.clear()
-        self._nicks.clear()
-        self._channels.clear()
+        self._state.shutdown(bye_reason)
         self._stopped = True
 
     def _on_rename(self, link: Link, request: Nick) -> None:
@@ -466,20 +529,12 @@ class LocalHub:
         if new == old:
             return
         new_key = nick_key(new)
-        if new_key != member.key and new_key in self._nicks:
-            raise NickTaken("Nick already taken; choose another with /nick NAME.")
-        self._fanout.flush()
-        others = {m for c in member.channels.values() for m in c.members.values()}
-        others.discard(member)
-        for channel in member.channels.values():
-            channel.rename(member, new_key, new)
-        del self._nicks[member.key]
-        self._nicks[new_key] = member
-        member.nick, member.key = new, new_key
-        ts = time.time()
-        self._fanout.to_members(others, Rename(old=old, new=new, ts=ts))
-        own = Rename(old=old, new=new, ts=ts, resume=self._tokens.issue(new))
-        self._fanout.to_link(link, own, member)
+        if new_key != member.key and new_key in self._state.nicks:
+            raise nick_taken()
+        if new_key != member.account and self._rules.account(new_key) is not None:
+            raise nick_registered()
+        self._state.rename(member, new, new_key, time.time(),
+                           self._tokens.issue(new, member.account == new_key))
         log.info("[%s] %s is now known as %s", link.peer, old, new)
 
     # Messages: decided now, numbered, stored and delivered with the segment.
@@ -487,14 +542,15 @@ class LocalHub:
     def _on_say(self, link: Link, request: Say) -> None:
         member = self._member(link)
         channel = self._joined(member, request.channel)
-        self._segment.append(_Draft(member, request.text, request.action, channel, None))
+        self._segment.append(
+            _Draft(member, request.text, request.action, channel, None, self._tag))
 
     def _on_tell(self, link: Link, request: Msg) -> None:
         member = self._member(link)
-        target = self._nicks.get(nick_key(request.to))
+        target = self._state.nicks.get(nick_key(request.to))
         if target is None:
-            raise NoSuchUser(f"Nobody called {request.to} is online; /who lists who is.")
-        self._segment.append(_Draft(member, request.text, False, None, target))
+            raise no_such_user(request.to)
+        self._segment.append(_Draft(member, request.text, False, None, target, self._tag))
 
     def _deliver_segment_safely(self) -> None:
         """Deliver the segment; a bug costs its messages (their senders hear of it)."""
@@ -530,61 +586,285 @@ class LocalHub:
         self._next_id += len(messages)
         if self._on_stored is not None:
             self._on_stored(len(messages))
-        fanout = self._fanout
+        state = self._state
         for draft, message in zip(drafts, messages, strict=True):
-            channel = draft.channel
-            if channel is not None:
-                channel.recent.append(message)
-                fanout.to_channel(channel, message)
+            if draft.tag is None:
+                state.message(message, draft.channel, draft.sender, draft.target)
+                if draft.target is not None:
+                    self._tell_away(draft)
                 continue
-            sender, target = draft.sender, draft.target
-            assert target is not None
-            fanout.to_link(sender.link, message, sender)
-            if target is not sender:
-                fanout.to_link(target.link, message, target)
+            with state.answering(draft.sender.link, draft.tag):
+                state.message(message, draft.channel, draft.sender, draft.target)
+                self._tell_away(draft)
+
+    def _tell_away(self, draft: _Draft) -> None:
+        """Say so to the sender of a private message if its target is away."""
+        target, link = draft.target, draft.sender.link
+        if target is not None and target.away is not None and link is not None:
+            self._state.reply(link, AwayNotice(nick=target.nick, text=target.away))
 
     def _refuse_drafts(self, drafts: list[_Draft], text: str) -> None:
-        for sender in {d.sender: None for d in drafts}:
-            self._refuse(sender.link, ServerError(text))
+        for draft in drafts:
+            if draft.sender.link is not None:
+                self._refuse(draft.sender.link, ServerError(text), draft.tag)
+
+    # Accounts: the password was checked (or hashed) on the requester's own thread.
+
+    def _register(self, link: Link, record: AccountRecord) -> Account:
+        member = self._member(link)
+        if self._rules.account(member.key) is not None:
+            raise NickRegistered(f"{member.nick} is registered already; /identify to it.")
+        self._rules.save_account(dataclasses.replace(record, nick=member.nick))
+        self._state.identified(member, member.key)
+        log.info("[%s] %s registered the nick", link.peer, member.nick)
+        return Account(nick=member.nick, registered=True, identified=True)
+
+    def _identify(self, link: Link, nick: str) -> Account:
+        member = self._member(link)
+        key = nick_key(nick)
+        record = self._rules.account(key)
+        if record is None:
+            raise NotRegistered(f"{nick} is not a registered nick.")
+        holder = self._state.nicks.get(key)
+        now = time.time()
+        if holder is not None and holder is not member:
+            self._close(holder, ByeReason.REPLACED, "replaced by its owner", now)
+        self._state.identified(member, key)
+        if member.key != key:
+            old = member.nick
+            self._state.rename(member, record.nick, key, now,
+                               self._tokens.issue(record.nick, True))
+            log.info("[%s] %s is now known as %s", link.peer, old, record.nick)
+        log.info("[%s] %s identified", link.peer, member.nick)
+        return Account(nick=member.nick, registered=True, identified=True)
+
+    def _set_password(self, link: Link, record: AccountRecord) -> Account:
+        member = self._member(link)
+        current = self._rules.account(member.account) if member.account else None
+        if current is None:
+            raise not_identified()
+        self._rules.save_account(dataclasses.replace(record, nick=current.nick,
+                                                     created=current.created))
+        log.info("[%s] %s changed the nick's password", link.peer, member.nick)
+        return Account(nick=member.nick, registered=True, identified=True)
+
+    def _unregister(self, link: Link, _arg: None) -> Account:
+        member = self._member(link)
+        if member.account is None:
+            raise not_identified()
+        self._rules.delete_account(member.account)
+        for channel in self._state.channels.values():
+            channel.operators.discard(member.account)
+        self._state.identified(member, None)
+        log.info("[%s] %s unregistered the nick", link.peer, member.nick)
+        return Account(nick=member.nick, registered=False, identified=False)
+
+    def _close(self, member: Member, bye: str, reason: str, now: float) -> None:
+        """Take ``member`` out of the chat with ``reason`` and close its link with ``bye``."""
+        self._state.leave(member, reason, now)
+        if member.link is not None:
+            self._state.reply(member.link, Bye(reason=bye))
+            self._flusher.close_after_flush(member.link.outbox, bye)
+
+    # Moderation.
+
+    def _target(self, nick: str) -> Member:
+        target = self._state.nicks.get(nick_key(nick))
+        if target is None:
+            raise no_such_user(nick)
+        return target
+
+    def _on_kick(self, link: Link, request: KickUser) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        check_operator(member, channel, self._admins)
+        target = self._target(request.nick)
+        if not channel.has(target):
+            raise NoSuchUser(f"{target.nick} is not in {channel.name}.")
+        reason = request.reason or f"kicked by {member.nick}"
+        self._state.kick(channel, target, reason, member, time.time())
+        log.info("[%s] %s kicked %s from %s (%s)", link.peer, member.nick, target.nick,
+                 channel.name, reason)
+
+    def _on_ban(self, link: Link, request: BanUser) -> None:
+        member = self._member(link)
+        now = time.time()
+        target_key = nick_key(request.nick)
+        target = self._state.nicks.get(target_key)
+        registered = self._rules.account(target_key) is not None
+        address = target.address if target is not None else None
+        bans = ban_for(request, target_key, registered, address, member.nick, now)
+        if request.channel is None:
+            check_admin(member, self._admins)
+        else:
+            channel = self._joined(member, request.channel)
+            check_operator(member, channel, self._admins)
+        for ban in bans:
+            self._rules.save_ban(ban)
+        reason = request.reason or f"banned by {member.nick}"
+        if request.channel is None:
+            self._server_bans = self._rules.bans(SERVER_SCOPE)
+            if target is not None:
+                self._close(target, ByeReason.BANNED, f"banned: {reason}", now)
+            self._state.reply(link, Mode(channel=None, by=member.nick, ts=now, ban=request.nick))
+        else:
+            channel.bans = self._rules.bans(channel.key)
+            self._state.mode(channel, Mode(channel=channel.name, by=member.nick, ts=now,
+                                           ban=request.nick), member)
+            if target is not None and channel.has(target):
+                self._state.kick(channel, target, f"banned: {reason}", member, now)
+        log.info("[%s] %s banned %s from %s%s", link.peer, member.nick, request.nick,
+                 request.channel or "the server", f" for {request.minutes} min"
+                 if request.minutes else "")
+
+    def _on_unban(self, link: Link, request: UnbanUser) -> None:
+        member = self._member(link)
+        now, target_key = time.time(), nick_key(request.nick)
+        if request.channel is None:
+            check_admin(member, self._admins)
+            self._rules.delete_bans(SERVER_SCOPE, target_key)
+            self._server_bans = self._rules.bans(SERVER_SCOPE)
+            self._state.reply(link, Mode(channel=None, by=member.nick, ts=now,
+                                         unban=request.nick))
+        else:
+            channel = self._joined(member, request.channel)
+            check_operator(member, channel, self._admins)
+            self._rules.delete_bans(channel.key, target_key)
+            channel.bans = self._rules.bans(channel.key)
+            self._state.mode(channel, Mode(channel=channel.name, by=member.nick, ts=now,
+                                           unban=request.nick), member)
+        log.info("[%s] %s lifted the ban on %s in %s", link.peer, member.nick, request.nick,
+                 request.channel or "the server")
+
+    def _on_op(self, link: Link, request: OpUser | DeopUser) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        check_operator(member, channel, self._admins)
+        target = self._target(request.nick)
+        giving = isinstance(request, OpUser)
+        if target.account is None:
+            raise BadRequest(f"{target.nick} is not identified; only accounts run channels.")
+        self._rules.set_operator(channel.key, target.account, giving)
+        (channel.operators.add if giving else channel.operators.discard)(target.account)
+        change = Mode(channel=channel.name, by=member.nick, ts=time.time(),
+                      op=target.nick if giving else None,
+                      deop=None if giving else target.nick)
+        self._state.mode(channel, change, member)
+        log.info("[%s] %s %s %s in %s", link.peer, member.nick,
+                 "opped" if giving else "deopped", target.nick, channel.name)
+
+    def _on_mode(self, link: Link, request: SetMode) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        check_operator(member, channel, self._admins)
+        now = time.time()
+        if request.topic_lock is not None:
+            channel.topic_lock = request.topic_lock
+        if request.invite_only is not None:
+            channel.invite_only = request.invite_only
+        self._rules.save_modes(channel.key, channel.topic_lock, channel.invite_only)
+        for change in (
+            Mode(channel=channel.name, by=member.nick, ts=now, topic_lock=request.topic_lock),
+            Mode(channel=channel.name, by=member.nick, ts=now, invite_only=request.invite_only),
+        ):
+            if change.topic_lock is not None or change.invite_only is not None:
+                self._state.mode(channel, change, member)
+        log.info("[%s] %s set the modes of %s", link.peer, member.nick, channel.name)
+
+    def _on_invite(self, link: Link, request: InviteUser) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        if channel.invite_only:
+            check_operator(member, channel, self._admins)
+        target = self._target(request.nick)
+        channel.invited.add(target.key)
+        invite = Invite(channel=channel.name, nick=target.nick, by=member.nick, ts=time.time())
+        self._state.invite(target, invite, member)
+
+    def _on_kill(self, link: Link, request: KillUser) -> None:
+        member = self._member(link)
+        check_admin(member, self._admins)
+        target = self._target(request.nick)
+        reason = f"killed by {member.nick}" + (f": {request.reason}" if request.reason else "")
+        self._close(target, ByeReason.KILLED, reason, time.time())
+        log.info("[%s] %s killed %s (%s)", link.peer, member.nick, target.nick, reason)
 
     # Topics, listings, rosters, history, replies.
 
     def _on_topic(self, link: Link, request: SetTopic) -> None:
         member = self._member(link)
         channel = self._joined(member, request.channel)
-        text, ts = request.text or "", time.time()
-        record = ChannelRecord(name=channel.name, topic=text or None, topic_by=member.nick,
-                               topic_ts=ts)
+        if channel.topic_lock:
+            check_operator(member, channel, self._admins)
+        record = ChannelRecord(name=channel.name, topic=request.text or None,
+                               topic_by=member.nick, topic_ts=time.time())
         self._store.save_channel(record)
-        channel.record = record
-        self._fanout.to_channel(channel, Topic(channel=channel.name, text=text, by=member.nick,
-                                               ts=ts))
+        self._state.topic(channel, record, member)
         log.info("[%s] %s set the topic of %s", link.peer, member.nick, channel.name)
 
     def _on_list(self, link: Link, _request: ListChannels) -> None:
-        member = self._member(link)
-        summaries = [
-            ChannelSummary(name=c.name, users=len(c.members), topic=c.record.topic)
-            for _key, c in sorted(self._channels.items())
-        ]
-        self._fanout.to_link(link, Channels(channels=summaries), member)
+        self._member(link)
+        self._state.reply(link, self._state.listing())
 
     def _on_who(self, link: Link, request: Who) -> None:
-        member = self._member(link)
-        channel = self._joined(member, request.channel)
-        self._fanout.to_link(link, Roster(users=channel.roster.nicks(), channel=channel.name),
-                             member)
+        channel = self._joined(self._member(link), request.channel)
+        self._state.reply(link, self._state.roster(channel))
 
-    def _on_history(self, link: Link, request: HistoryQuery) -> None:
-        member = self._member(link)
-        channel = self._joined(member, request.channel)
-        messages = self._store.before(channel.name, request.before, request.limit)
-        page = History(messages=messages, before=request.before, channel=channel.name)
-        self._fanout.to_link(link, page, member)
+    def _on_history(self, link: Link, arg: tuple[str, HistoryQuery]) -> None:
+        target, request = arg
+        messages = self._page(self._member(link), target, Span.of(request), request.limit)
+        self._state.reply(link, History(
+            messages=messages, before=request.before, after=request.after,
+            channel=request.channel or (None if request.peer else self._default),
+            peer=request.peer,
+        ))
 
-    def _on_reply(self, link: Link, frame: ServerFrame) -> None:
-        self._fanout.to_link(link, frame, self._by_link.get(link))
+    def _on_history_span(self, link: Link, arg: tuple[str, Span, int]) -> None:
+        target, span, limit = arg
+        messages = self._page(self._member(link), target, span, limit)
+        peer = None if is_channel(target) else target
+        self._state.reply(link, History(messages=messages, channel=None if peer else target,
+                                        peer=peer))
+
+    def _page(self, member: Member, target: str, span: Span, limit: int) -> list[Message]:
+        """Read a page of a channel the member is in, or of its conversation with ``target``."""
+        delivered = Span(  # nothing newer than what was delivered: it may be on its way
+            after_id=span.after_id, after_ts=span.after_ts, before_ts=span.before_ts,
+            before_id=min(span.before_id or self._next_id, self._next_id), newest=span.newest,
+        )
+        if is_channel(target):
+            channel = self._joined(member, target)
+            return self._store.page(delivered, limit, channel=channel.name)
+        return self._store.page(delivered, limit, party=(member.nick, target))
+
+    def _on_whois(self, link: Link, request: WhoisQuery) -> None:
+        self._member(link)
+        target = self._state.nicks.get(nick_key(request.nick))
+        if target is None:
+            raise no_such_user(request.nick)
+        self._state.reply(link, self._state.describe(target, time.time()))
+
+    def _on_lookup(self, link: Link, arg: tuple[list[str] | None, str | None]) -> None:
+        nicks, name = arg
+        channel = self._state.channel(channel_key(name)) if name is not None else None
+        presence = self._state.presence(time.time(), nicks, channel)
+        if name is not None and channel is None:
+            presence = Presence(users=[], channel=name)
+        self._state.reply(link, presence)
+
+    def _on_away(self, link: Link, text: str | None) -> None:
+        member = self._member(link)
+        self._state.set_away(member, text)
+        self._state.reply(link, AwaySet(text=text))
+
+    def _on_reply(self, link: Link, frame: ServerFrame) -> None:  # a pong, or a session's own
+        self._state.reply(link, frame)
 
 
 _SEGMENT_HANDLERS: Final = frozenset({LocalHub._on_say, LocalHub._on_tell})
 """Requests that only add to the segment of messages; any other delivers it first."""
+
+
+def _address(link: Link) -> str:
+    """The IP address of a link's peer (``host:port``, IPv6 in brackets or not)."""
+    return link.peer.rsplit(":", 1)[0].strip("[]")

@@ -1,10 +1,11 @@
 """Who is in which channel, as the hub keeps it in memory.
 
-A :class:`Member` is a welcomed user; a :class:`Channel` is a channel that has
-members, with its sorted roster, its newest messages and its topic. Each
-channel also keeps its members' outboxes grouped by dialect, so fan-out is one
-pass per dialect with no per-recipient lookup. Not thread-safe: owned by the
-hub's thread.
+A :class:`Member` is a welcomed user, connected here (with a link) or, in a
+cluster, to another node (without one); a :class:`Channel` is a channel that
+has members, with its sorted roster, its newest messages and its topic. Each
+channel also keeps its local members' outboxes grouped by dialect, so fan-out
+is one pass per dialect with no per-recipient lookup. Not thread-safe: owned by
+the hub's thread.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from protocol import Channel as ChannelFrame
 from server.hub import Dialect, Link
 from server.outbound import Outbox
 from server.roster import SortedRoster
+from server.rules import Ban
 from server.store import ChannelRecord
 
 __all__ = ["Channel", "Member"]
@@ -24,18 +26,32 @@ __all__ = ["Channel", "Member"]
 
 @dataclass(eq=False, slots=True)
 class Member:
-    """A welcomed user: nick, comparison key, link, and channels in the order joined."""
+    """A welcomed user: nick, comparison key, link (None: on another node), channels."""
 
     nick: str
     key: str
-    link: Link
+    link: Link | None
     channels: dict[str, Channel] = field(default_factory=dict)
+    """The channels the user is in, by key, in the order joined."""
+    session: str = ""
+    """The session's cluster-wide name (empty inside one process)."""
+    since: float = 0.0
+    """When the user came (unix seconds)."""
+    spoke: float = 0.0
+    """When the user last sent a message (0: not yet)."""
+    away: str | None = None
+    """Why the user is away, if they said so."""
+    account: str | None = None
+    """The key of the account the user proved they own, if any."""
+    address: str | None = None
+    """The user's IP address (for bans by address), if known here."""
 
 
 class Channel:
     """A channel with members."""
 
-    __slots__ = ("key", "record", "members", "roster", "recent", "outboxes")
+    __slots__ = ("key", "record", "members", "roster", "recent", "outboxes", "operators",
+                 "topic_lock", "invite_only", "bans", "invited")
 
     def __init__(self, key: str, record: ChannelRecord, recent: list[Message]) -> None:
         self.key = key
@@ -44,6 +60,16 @@ class Channel:
         self.roster = SortedRoster()
         self.recent: deque[Message] = deque(recent, WELCOME_HISTORY)
         self.outboxes: dict[Dialect, dict[Member, Outbox]] = {}
+        self.operators: set[str] = set()
+        """Keys of the accounts that run the channel."""
+        self.topic_lock = False
+        self.invite_only = False
+        self.bans: list[Ban] = []
+        self.invited: set[str] = set()
+        """Nick keys let in once while the channel is invite-only."""
+
+    def is_operator(self, member: Member) -> bool:
+        return member.account is not None and member.account in self.operators
 
     @property
     def name(self) -> str:
@@ -56,7 +82,9 @@ class Channel:
         """Add a member who is not in the channel yet."""
         self.members[member.key] = member
         self.roster.add(member.key, member.nick)
-        self.outboxes.setdefault(member.link.dialect, {})[member] = member.link.outbox
+        link = member.link
+        if link is not None:
+            self.outboxes.setdefault(link.dialect, {})[member] = link.outbox
 
     def remove(self, member: Member) -> None:
         """Remove a member; nothing if they are not in."""
@@ -64,10 +92,12 @@ class Channel:
             return
         del self.members[member.key]
         self.roster.remove(member.key)
-        boxes = self.outboxes[member.link.dialect]
-        del boxes[member]
-        if not boxes:
-            del self.outboxes[member.link.dialect]
+        link = member.link
+        if link is not None:
+            boxes = self.outboxes[link.dialect]
+            del boxes[member]
+            if not boxes:
+                del self.outboxes[link.dialect]
 
     def replace(self, old: Member, new: Member) -> None:
         """Put ``new`` (same nick key) in ``old``'s place, silently."""
@@ -87,8 +117,20 @@ class Channel:
         if joining is not None and not self.has(joining):
             roster = self.roster.nicks_with(joining.key, joining.nick)
         record = self.record
+        operators, identified = self.marks(joining)
         return ChannelFrame(
             name=record.name, roster=roster, history=history, topic=record.topic or None,
             topic_by=record.topic_by if record.topic else None,
             topic_ts=record.topic_ts if record.topic else None,
+            operators=operators, identified=identified, topic_lock=self.topic_lock,
+            invite_only=self.invite_only,
         )
+
+    def marks(self, joining: Member | None = None) -> tuple[list[str] | None, list[str] | None]:
+        """Return the nicks of the operators and of the identified members (None: nobody)."""
+        members = list(self.members.values())
+        if joining is not None and not self.has(joining):
+            members.append(joining)
+        identified = [m for m in members if m.account is not None]
+        operators = [m.nick for m in identified if m.account in self.operators]
+        return operators or None, [m.nick for m in identified] or None

@@ -39,6 +39,10 @@ class SortedRoster:
         """Return a copy of the nicks in order."""
         return list(self._nicks)
 
+    def keys(self) -> list[str]:
+        """Return a copy of the comparison keys in the nicks' order."""
+        return list(self._keys)
+
     def nicks_with(self, key: str, nick: str) -> list[str]:
         """Return a copy of the nicks in order with ``nick`` (under ``key``) added."""
         index = bisect_left(self._keys, key)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from protocol import Message, channel_key, nick_key
+from server.hub import Span
 
 __all__ = ["ChannelRecord", "HistoryStore", "MessageStore", "NullStore", "StoreError"]
 
@@ -97,11 +98,8 @@ class HistoryStore(Protocol):
 
     def append(self, messages: list[Message]) -> None: ...
 
-    def latest(self, channel: str, limit: int) -> list[Message]: ...
-
-    def before(self, channel: str, before_id: int | None, limit: int) -> list[Message]: ...
-
-    def after(self, channel: str, since: int, limit: int) -> list[Message]: ...
+    def page(self, span: Span, limit: int, channel: str | None = None,
+             party: tuple[str, str] | None = None) -> list[Message]: ...
 
     def private_after(
         self, nick: str, since: int, limit: int, not_before: float = 0.0
@@ -133,13 +131,8 @@ class NullStore:
         if messages:
             self._last_id = messages[-1].id
 
-    def latest(self, channel: str, limit: int) -> list[Message]:
-        return []
-
-    def before(self, channel: str, before_id: int | None, limit: int) -> list[Message]:
-        return []
-
-    def after(self, channel: str, since: int, limit: int) -> list[Message]:
+    def page(self, span: Span, limit: int, channel: str | None = None,
+             party: tuple[str, str] | None = None) -> list[Message]:
         return []
 
     def private_after(
@@ -289,28 +282,30 @@ class MessageStore:
             )
         self._writer.execute(sql, values)
 
-    def latest(self, channel: str, limit: int) -> list[Message]:
-        """Return up to ``limit`` newest messages of a channel (by name), oldest first."""
-        return self.before(channel, None, limit)
+    def page(self, span: Span, limit: int, channel: str | None = None,
+             party: tuple[str, str] | None = None) -> list[Message]:
+        """Return up to ``limit`` messages of a channel (by name), or between two nicks.
 
-    def before(self, channel: str, before_id: int | None, limit: int) -> list[Message]:
-        """Return up to ``limit`` messages of a channel older than ``before_id``, oldest first."""
-        bound = (1 << 62) if before_id is None else before_id
+        Within ``span``'s bounds, the newest or the oldest of them; oldest first.
+        """
+        where, args = _span_condition(span)
+        if channel is not None:
+            where.append("channel = ?")
+            args.append(self._key(channel))
+        elif party is not None:
+            me, other = nick_key(party[0]), nick_key(party[1])
+            where.append("((sender_key = ? AND recipient_key = ?) OR "
+                         "(sender_key = ? AND recipient_key = ?))")
+            args += [me, other, other, me]
+        order = "DESC" if span.newest else "ASC"
         rows = self._query(
-            f"SELECT {_COLUMNS} FROM messages WHERE channel = ? AND id < ? "
-            "ORDER BY id DESC LIMIT ?",
-            (self._key(channel), bound, limit),
+            f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)} "
+            f"ORDER BY id {order} LIMIT ?",
+            (*args, limit),
         )
-        return _messages(reversed(rows), channel)
-
-    def after(self, channel: str, since: int, limit: int) -> list[Message]:
-        """Return the newest ``limit`` messages of a channel after ``since``, oldest first."""
-        rows = self._query(
-            f"SELECT {_COLUMNS} FROM messages WHERE channel = ? AND id > ? "
-            "ORDER BY id DESC LIMIT ?",
-            (self._key(channel), since, limit),
-        )
-        return _messages(reversed(rows), channel)
+        if span.newest:
+            rows.reverse()
+        return _messages(rows, channel)
 
     def private_after(
         self, nick: str, since: int, limit: int, not_before: float = 0.0
@@ -426,6 +421,17 @@ class MessageStore:
         with self._write_lock, self._read_lock:
             self._reader.close()
             self._writer.close()
+
+
+def _span_condition(span: Span) -> tuple[list[str], list[object]]:
+    where: list[str] = ["1"]
+    args: list[object] = []
+    for column, op, value in (("id", ">", span.after_id), ("id", "<", span.before_id),
+                              ("ts", ">", span.after_ts), ("ts", "<", span.before_ts)):
+        if value is not None:
+            where.append(f"{column} {op} ?")
+            args.append(value)
+    return where, args
 
 
 def _messages(rows: Iterable[Row], channel: str | None) -> list[Message]:

@@ -35,6 +35,7 @@ class ServerProcess:
         self.port = 0
         self.host = "127.0.0.1"
         self.proc: subprocess.Popen[str] | None = None
+        self.redis: Any = None  # the RedisProcess of a cluster node, for tests that stop it
 
     def start(self, port: int = 0) -> ServerProcess:
         """Start the server and wait for its `listening on` line."""

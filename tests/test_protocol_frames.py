@@ -28,6 +28,7 @@ from protocol import (
     SetTopic,
     Topic,
     Welcome,
+    Whois,
     encode_frame,
     parse_client_frame,
     parse_server_frame,
@@ -53,6 +54,8 @@ def test_every_client_frame_parses() -> None:
         {"type": "list"},
         {"type": "who", "channel": "#dev"},
         {"type": "history", "before": 10, "limit": 20, "channel": "#dev"},
+        {"type": "history", "limit": 50, "after": 3, "with": "bob"},
+        {"type": "whois", "nick": "bob"},
         {"type": "ping", "token": "t"},
         {"type": "pong", "token": "t"},
         {"type": "quit", "reason": "bye"},
@@ -97,6 +100,10 @@ def test_unknown_fields_are_ignored() -> None:
         ({"type": "part", "channel": 5}, "bad_request"),
         ({"type": "who", "channel": "nope"}, "channel_invalid"),
         ({"type": "history", "channel": "#a", "before": 0}, "bad_request"),
+        ({"type": "history", "channel": "#a", "with": "bob"}, "bad_request"),
+        ({"type": "history", "with": "no body"}, "nick_invalid"),
+        ({"type": "history", "after": -1}, "bad_request"),
+        ({"type": "whois"}, "bad_request"),
     ],
 )
 def test_invalid_client_frames(obj: dict[str, Any], code: str) -> None:
@@ -150,6 +157,8 @@ def test_server_frames_round_trip() -> None:
         Topic(channel="#dev", text="", by="bob", ts=4.0),
         Rename(old="a", new="b", ts=5.0, resume="tok2"),
         Roster(users=["alice"], channel="#dev"),
+        History(messages=[private], after=7, peer="bob"),
+        Whois(nick="bob", channels=["#dev"], idle=3, connected_since=1.0, away="lunch"),
     ]
     for frame in frames:
         wire = json.loads(encode_frame(frame))
@@ -157,9 +166,9 @@ def test_server_frames_round_trip() -> None:
     assert json.loads(encode_frame(msg))["from"] == "alice"
     assert "to" not in json.loads(encode_frame(msg))
     assert set(SERVER_FRAMES) == {"welcome", "channel", "message", "join", "leave", "rename",
-                                  "topic", "channels", "roster", "history", "error", "ping",
-                                  "pong", "bye"}
-    listing = json.loads(encode_frame(frames[-4]))
+                                  "topic", "channels", "roster", "history", "whois", "error",
+                                  "ping", "pong", "bye"}
+    listing = json.loads(encode_frame(next(f for f in frames if isinstance(f, Channels))))
     assert listing["channels"][1] == {"name": "#lobby", "users": 1}  # records carry no type
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from conftest import StartServer
+import pytest
+from conftest import HUBS, StartServer
 from helpers import RawClient, ServerProcess
+
+pytestmark = pytest.mark.parametrize("hub", HUBS, indirect=True)
 
 
 def welcomed(server: ServerProcess, nick: str, **fields: Any) -> tuple[RawClient, dict[str, Any]]:
@@ -34,6 +36,20 @@ def sync(client: RawClient, token: str = "sync") -> list[dict[str, Any]]:
         if frame == {"type": "pong", "token": token}:
             return frames
         frames.append(frame)
+
+
+def channel_history(client: RawClient, channel: str) -> list[dict[str, Any]]:
+    """Page back through a channel's whole stored history, oldest first."""
+    messages: list[dict[str, Any]] = []
+    while True:
+        query: dict[str, Any] = {"type": "history", "channel": channel, "limit": 500}
+        if messages:
+            query["before"] = messages[0]["id"]
+        client.send(query)
+        page = client.recv_until("history")["messages"]
+        if not page:
+            return messages
+        messages[:0] = page
 
 
 def test_hello_with_channels_is_welcomed_into_each(server: ServerProcess) -> None:
@@ -274,9 +290,9 @@ def test_50_senders_over_5_channels_make_one_gap_free_sequence(server: ServerPro
     assert all(view == views[0] for view in views)
     assert all(channel == channels[int(text.split(":")[0]) % 5]
                for _id, channel, _from, text in views[0])
-    with sqlite3.connect(server.db_path) as db:
-        rows = db.execute("SELECT id, channel, sender, text FROM messages ORDER BY id").fetchall()
-    assert [tuple(row) for row in rows] == views[0]
+    stored = sorted((m["id"], m["channel"], m["from"], m["text"])
+                    for name in channels for m in channel_history(clients[0], name))
+    assert stored == views[0]
     partial = user(server, "partial", "#c1", "#c3")
     partial.send({"type": "say", "text": "tail", "channel": "#c3"})
     partial.recv_until("message", text="tail")
@@ -339,26 +355,20 @@ def test_resume_takes_over_a_ghost_in_every_channel_quietly(server: ServerProces
     assert watcher.recv_until("message")["text"] == "still me"
 
 
-V1_SCHEMA = """
-CREATE TABLE messages (id INTEGER PRIMARY KEY, ts REAL NOT NULL, sender TEXT NOT NULL,
-    text TEXT NOT NULL, action INTEGER NOT NULL DEFAULT 0, recipient TEXT);
-CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
-
-
-def test_a_database_of_the_one_room_version_opens_as_the_default_channel(
-    start_server: StartServer, tmp_path: Path,
-) -> None:
-    path = tmp_path / "v1.db"
-    with sqlite3.connect(path) as db:
-        db.executescript(V1_SCHEMA)
-        db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, 0, ?)", [
-            (i, float(i), "old", f"old {i}", "someone" if i == 5 else None) for i in range(1, 9)
-        ])
-    server = start_server("--default-channel", "#general", db_path=path)
-    assert any("database upgraded" in line for line in server.log_lines)
-    client, welcome = welcomed(server, "reader")
-    assert welcome["channels"][0]["name"] == "#general"
-    assert [m["text"] for m in welcome["history"]] == [f"old {i}" for i in (1, 2, 3, 4, 6, 7, 8)]
-    client.send({"type": "say", "text": "new"})
-    assert client.recv_until("message")["id"] == 9
+def test_whois_and_private_history(server: ServerProcess) -> None:
+    alice, bob = user(server, "alice", "#a"), user(server, "bob", "#a", "#b")
+    alice.send({"type": "whois", "nick": "BOB"})
+    whois = alice.recv_until("whois")
+    assert (whois["nick"], whois["channels"]) == ("bob", ["#a", "#b"])
+    assert whois["connected_since"] > 0 and whois["idle"] >= 0
+    alice.send({"type": "whois", "nick": "ghost"})
+    assert alice.recv_until("error")["code"] == "no_such_user"
+    for text in ("one", "two", "three"):
+        alice.send({"type": "msg", "to": "bob", "text": text})
+    first = alice.recv_until("message", text="one")["id"]
+    sync(alice)
+    bob.send({"type": "history", "with": "alice", "after": first})
+    page = bob.recv_until("history")
+    assert page["with"] == "alice" and page["after"] == first
+    assert [m["text"] for m in page["messages"]] == ["two", "three"]
+    assert all(m["to"] == "bob" for m in page["messages"])

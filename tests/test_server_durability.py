@@ -6,6 +6,7 @@ import socket
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from conftest import StartServer
@@ -192,3 +193,29 @@ def test_full_database_refuses_with_server_error_and_keeps_running(
     while frame["type"] == "message":
         frame = bob.recv()
     assert frame == {"type": "pong", "token": "alive"}  # no unstored message reached bob
+
+
+V1_SCHEMA = """
+CREATE TABLE messages (id INTEGER PRIMARY KEY, ts REAL NOT NULL, sender TEXT NOT NULL,
+    text TEXT NOT NULL, action INTEGER NOT NULL DEFAULT 0, recipient TEXT);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+def test_a_database_of_the_one_room_version_opens_as_the_default_channel(
+    start_server: StartServer, tmp_path: Path,
+) -> None:
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(V1_SCHEMA)
+        db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, 0, ?)", [
+            (i, float(i), "old", f"old {i}", "someone" if i == 5 else None) for i in range(1, 9)
+        ])
+    server = start_server("--default-channel", "#general", db_path=path)
+    assert any("database upgraded" in line for line in server.log_lines)
+    client = RawClient(server.port)
+    welcome = client.hello("reader")
+    assert welcome["channels"][0]["name"] == "#general"
+    assert [m["text"] for m in welcome["history"]] == [f"old {i}" for i in (1, 2, 3, 4, 6, 7, 8)]
+    client.send({"type": "say", "text": "new"})
+    assert client.recv_until("message")["id"] == 9

@@ -36,6 +36,7 @@ from protocol import (
     nick_key,
 )
 from server.config import SERVER_NAME, ServerConfig
+from server.hub import Span
 from server.local_hub import LocalHub
 from server.store import MessageStore, NullStore, StoreError
 
@@ -98,7 +99,8 @@ def test_messages_are_stored_before_anyone_gets_them(hub: LocalHub, bag: Mailbag
     alice.request("say", Say(text="kept", channel="#a"))
     message = alice.sync()[0]
     reader = MessageStore(tmp_path / "chat.db", "#lobby")
-    assert [(m.id, m.text) for m in reader.latest("#a", 5)] == [(message["id"], "kept")]
+    assert [(m.id, m.text) for m in reader.page(Span(), 5, channel="#a")] == [
+        (message["id"], "kept")]
     reader.close()
 
 
@@ -144,7 +146,7 @@ def test_history_pages_come_after_what_was_due(hub: LocalHub, bag: Mailbag) -> N
     assert kinds(got) == ["message"] * 70 + ["history"]
     assert [m["text"] for m in got[-1]["messages"]] == [f"m{i}" for i in range(65, 70)]
     late = Peer(hub, bag, "late")
-    assert hub.hello(late.link, Hello(nick="late", channels=["#a"])) == "late"
+    assert hub.hello(late.link, Hello(nick="late", channels=["#a"])).nick == "late"
     history = late.sync()[0]["channels"][0]["history"]
     assert [m["text"] for m in history] == [f"m{i}" for i in range(70 - WELCOME_HISTORY, 70)]
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import socket
 
-from conftest import StartServer
+import pytest
+from conftest import HUBS, StartServer
 from helpers import RawClient, ServerProcess
 
 from protocol import MAX_CLIENT_FRAME_BYTES
+
+pytestmark = pytest.mark.parametrize("hub", HUBS, indirect=True)
 
 
 def welcomed(server: ServerProcess, nick: str) -> RawClient:

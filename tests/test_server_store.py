@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from protocol import Message
+from server.hub import Span
 from server.store import ChannelRecord, MessageStore, StoreError
 
 
@@ -21,8 +22,8 @@ def test_pages_are_public_and_oldest_first(tmp_path: Path) -> None:
     store = MessageStore(tmp_path / "chat.db", "#lobby")
     store.append(batch(1, 10))
     store.append(batch(11, 1, to="bob"))
-    assert [m.id for m in store.latest("#lobby", 3)] == [8, 9, 10]
-    assert [m.id for m in store.before("#lobby", 8, 100)] == list(range(1, 8))
+    assert [m.id for m in store.page(Span(), 3, channel="#lobby")] == [8, 9, 10]
+    assert [m.id for m in store.page(Span(before_id=8), 100, channel="#lobby")] == list(range(1, 8))
     assert store.last_id == 11
     store.close()
 
@@ -31,7 +32,7 @@ def test_ids_never_go_back_even_when_everything_is_trimmed(tmp_path: Path) -> No
     store = MessageStore(tmp_path / "chat.db", "#lobby")
     store.append(batch(1, 5000))
     assert store.trim(0) == 5000
-    assert store.latest("#lobby", 10) == []
+    assert store.page(Span(), 10, channel="#lobby") == []
     store.close()
     reopened = MessageStore(tmp_path / "chat.db", "#lobby")
     assert reopened.last_id == 5000
@@ -42,18 +43,19 @@ def test_trim_keeps_the_newest(tmp_path: Path) -> None:
     store = MessageStore(tmp_path / "chat.db", "#lobby")
     store.append(batch(1, 4500))
     assert store.trim(100) == 4400
-    assert [m.id for m in store.latest("#lobby", 1000)] == list(range(4401, 4501))
+    assert [m.id for m in store.page(Span(), 1000, channel="#lobby")] == list(range(4401, 4501))
     store.close()
 
 
 def test_channels_keep_their_own_history_under_one_key(tmp_path: Path) -> None:
     store = MessageStore(tmp_path / "chat.db", "#lobby")
     store.append(batch(1, 3, channel="#Dev") + batch(4, 2) + batch(6, 2, channel="#dev"))
-    assert [m.id for m in store.latest("#dev", 10)] == [1, 2, 3, 6, 7]
-    assert {m.channel for m in store.latest("#DEV", 10)} == {"#DEV"}  # named as asked
-    assert [m.id for m in store.before("#lobby", None, 10)] == [4, 5]
-    assert [m.id for m in store.after("#dev", 2, 10)] == [3, 6, 7]
-    assert [m.id for m in store.after("#dev", 2, 2)] == [6, 7]  # the newest of them
+    assert [m.id for m in store.page(Span(), 10, channel="#dev")] == [1, 2, 3, 6, 7]
+    assert {m.channel for m in store.page(Span(), 10, channel="#DEV")} == {"#DEV"}  # named as asked
+    assert [m.id for m in store.page(Span(), 10, channel="#lobby")] == [4, 5]
+    assert [m.id for m in store.page(Span(after_id=2), 10, channel="#dev")] == [3, 6, 7]
+    newest_two = store.page(Span(after_id=2), 2, channel="#dev")
+    assert [m.id for m in newest_two] == [6, 7]
     store.close()
 
 
@@ -68,7 +70,7 @@ def test_private_messages_replay_to_and_from_a_nick(tmp_path: Path) -> None:
     assert [m.id for m in store.private_after("alice", 0, 10)] == [1, 2]
     assert [m.id for m in store.private_after("alice", 1, 10)] == [2]
     assert store.private_after("alice", 0, 10)[1].to == "ALICE"
-    assert store.latest("#lobby", 10)[0].to is None
+    assert store.page(Span(), 10, channel="#lobby")[0].to is None
     store.close()
 
 
@@ -102,7 +104,7 @@ def test_a_first_version_database_becomes_the_default_channel(tmp_path: Path) ->
         db.executescript(V1_SCHEMA)
     store = MessageStore(path, "#general")
     assert store.last_id == 7  # ids carry on where they were
-    lobby = store.latest("#general", 10)
+    lobby = store.page(Span(), 10, channel="#general")
     assert [(m.id, m.text, m.action, m.channel) for m in lobby] == [
         (1, "hello room", False, "#general"), (3, "waves", True, "#general")]
     assert [m.text for m in store.private_after("alice", 0, 10)] == ["psst"]
@@ -110,8 +112,8 @@ def test_a_first_version_database_becomes_the_default_channel(tmp_path: Path) ->
     store.append(batch(8, 1, channel="#general"))
     store.close()
     again = MessageStore(path, "#other")  # migrated once: the history stays where it went
-    assert [m.id for m in again.latest("#general", 10)] == [1, 3, 8]
-    assert again.latest("#other", 10) == []
+    assert [m.id for m in again.page(Span(), 10, channel="#general")] == [1, 3, 8]
+    assert again.page(Span(), 10, channel="#other") == []
     again.close()
 
 
@@ -121,3 +123,24 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
         db.execute("PRAGMA user_version=99")
     with pytest.raises(StoreError, match="newer version"):
         MessageStore(path, "#lobby")
+
+
+def test_pages_by_span_and_between_two_nicks(tmp_path: Path) -> None:
+    store = MessageStore(tmp_path / "chat.db", "#lobby")
+    store.append([
+        Message(id=1, ts=10.0, sender="alice", text="a1", channel="#a"),
+        Message(id=2, ts=20.0, sender="Alice", text="to bob", to="bob"),
+        Message(id=3, ts=30.0, sender="bob", text="to alice", to="alice"),
+        Message(id=4, ts=40.0, sender="carol", text="to alice", to="alice"),
+        Message(id=5, ts=50.0, sender="alice", text="a2", channel="#a"),
+        Message(id=6, ts=60.0, sender="alice", text="a3", channel="#a"),
+    ])
+    assert [m.id for m in store.page(Span(after_id=1, newest=False), 1, channel="#a")] == [5]
+    assert [m.id for m in store.page(Span(after_id=1, before_id=6, newest=False), 9,
+                                     channel="#a")] == [5]
+    assert [m.id for m in store.page(Span(after_ts=10.0, before_ts=60.0), 9,
+                                     channel="#a")] == [5]
+    assert [m.id for m in store.page(Span(), 9, party=("BOB", "alice"))] == [2, 3]
+    assert [m.id for m in store.page(Span(), 9, party=("alice", "carol"))] == [4]
+    assert [m.id for m in store.page(Span(before_id=3), 9, party=("bob", "alice"))] == [2]
+    store.close()

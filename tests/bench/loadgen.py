@@ -18,6 +18,11 @@ that is already listening::
 Workload "one room": every user joins, then each sends ``rate`` messages per
 second for ``duration`` seconds (open loop, evenly spaced with +-10% jitter,
 random phase), and every user reads everything.
+
+Workload "many channels" (``--channels K``): the same, but user ``i`` joins only
+``#c{i % K}`` in its ``hello`` and names it in every ``say``, so each message is
+due to the other members of that channel only. Expected deliveries are counted
+per channel from what its members sent.
 """
 
 from __future__ import annotations
@@ -41,7 +46,10 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
-__all__ = ["ChatTarget", "IrcTarget", "LoadConfig", "Swarm", "TARGETS", "raise_fd_limit"]
+__all__ = [
+    "ChatTarget", "IrcTarget", "LoadConfig", "Swarm", "TARGETS",
+    "channel_sizes", "offered_per_rate", "raise_fd_limit",
+]
 
 RECV_BYTES: Final = 256 * 1024
 JITTER: Final = 0.10
@@ -55,7 +63,12 @@ MAX_LATENCY_SAMPLES: Final = 4_000_000
 
 
 class ChatTarget:
-    """This project's JSON Lines protocol."""
+    """This project's JSON Lines protocol.
+
+    With ``channels`` = 0 every user is in the server's default channel and says
+    name no channel (the bytes of the one-room workload); with K > 0 user ``i``
+    is in ``#c{i % K}`` only.
+    """
 
     name = "chat"
     message_marker = b'{"type":"message"'
@@ -63,18 +76,29 @@ class ChatTarget:
     echoes = True
     has_pings = False
 
+    def __init__(self, channels: int = 0) -> None:
+        self.channels = channels
+
     def hello(self, idx: int) -> bytes:
+        if self.channels:
+            return b'{"type":"hello","nick":"u%d","proto":1,"channels":["#c%d"]}\n' % (
+                idx, idx % self.channels)
         return b'{"type":"hello","nick":"u%d","proto":1}\n' % idx
 
     def maybe_ready(self, idx: int, lines: bytes) -> tuple[bool, bytes]:
         """Look at complete lines before the welcome; return (welcomed, bytes to send)."""
         if b'{"type":"welcome"' in lines:
+            if self.channels and b'"name":"#c%d"' % (idx % self.channels) not in lines:
+                raise ConnectionError(f"welcome without #c{idx % self.channels} "
+                                      f"(a server without channels?): {lines[:200]!r}")
             return True, b""
         if b'{"type":"error"' in lines or b'{"type":"bye"' in lines:
             raise ConnectionError(lines[:300].decode("utf-8", "replace"))
         return False, b""
 
-    def say(self, text: bytes) -> bytes:
+    def say(self, idx: int, text: bytes) -> bytes:
+        if self.channels:
+            return b'{"type":"say","text":"%s","channel":"#c%d"}\n' % (text, idx % self.channels)
         return b'{"type":"say","text":"%s"}\n' % text
 
     def echo_marker(self, idx: int) -> bytes:
@@ -96,6 +120,11 @@ class IrcTarget(ChatTarget):
     echoes = False
     has_pings = True
 
+    def __init__(self, channels: int = 0) -> None:
+        if channels:
+            raise ValueError("--channels needs --target chat; the IRC workload is one room")
+        super().__init__()
+
     def hello(self, idx: int) -> bytes:
         return b"NICK u%d\r\nUSER u%d 0 * :bench user\r\n" % (idx, idx)
 
@@ -109,7 +138,7 @@ class IrcTarget(ChatTarget):
             raise ConnectionError(lines[:300].decode("utf-8", "replace"))
         return False, out
 
-    def say(self, text: bytes) -> bytes:
+    def say(self, idx: int, text: bytes) -> bytes:
         return b"PRIVMSG #bench :%s\r\n" % text
 
     def echo_marker(self, idx: int) -> bytes:
@@ -128,12 +157,13 @@ class IrcTarget(ChatTarget):
     trouble_markers = (b"ERROR :",)
 
 
-TARGETS: Final[dict[str, Callable[[], ChatTarget]]] = {"chat": ChatTarget, "irc": IrcTarget}
+TARGETS: Final[dict[str, Callable[[int], ChatTarget]]] = {"chat": ChatTarget, "irc": IrcTarget}
+"""Target by name; the argument is the number of channels (0: one room)."""
 
 
 @dataclass(frozen=True)
 class LoadConfig:
-    """One run of the one-room workload."""
+    """One run of the one-room (``channels`` = 0) or many-channel workload."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -146,8 +176,27 @@ class LoadConfig:
     connect_timeout_s: float = 60.0
     drain_timeout_s: float = 10.0
     latency_stride: int = 0
-    """Parse latency on every k-th receiver; 0 picks k from LATENCY_SAMPLES_PER_S."""
+    """Parse latency on every k-th receiver of each channel; 0 picks k from
+    LATENCY_SAMPLES_PER_S."""
     seed: int = 1
+    channels: int = 0
+    """0: everyone in the default channel; K: user i in ``#c{i % K}`` only."""
+
+    def __post_init__(self) -> None:
+        if self.channels < 0 or (self.channels > self.users > 0):
+            raise ValueError(f"channels must be 0..users ({self.users}), not {self.channels}")
+
+
+def channel_sizes(users: int, channels: int) -> list[int]:
+    """Return the members of each channel (``[users]`` for the one-room workload)."""
+    if not channels:
+        return [users]
+    return [users // channels + (1 if c < users % channels else 0) for c in range(channels)]
+
+
+def offered_per_rate(users: int, channels: int) -> int:
+    """Return the deliveries one message per user causes: sum of n * (n - 1) per channel."""
+    return sum(n * (n - 1) for n in channel_sizes(users, channels))
 
 
 def raise_fd_limit() -> int:
@@ -159,9 +208,14 @@ def raise_fd_limit() -> int:
 
 
 def _pick_stride(cfg: LoadConfig) -> int:
+    """Sample every k-th member of each channel, k chosen for ~LATENCY_SAMPLES_PER_S parsed.
+
+    Every channel's first member is always sampled, so each channel is
+    represented even when k exceeds its size (then more is parsed than aimed at).
+    """
     if cfg.latency_stride > 0:
         return cfg.latency_stride
-    offered = cfg.users * max(cfg.users - 1, 1) * cfg.rate
+    offered = sum(n * max(n - 1, 1) for n in channel_sizes(cfg.users, cfg.channels)) * cfg.rate
     return max(1, int(offered // LATENCY_SAMPLES_PER_S) + 1)
 
 
@@ -191,6 +245,8 @@ class _WorkerStats:
     recv_calls: int = 0
     recv_bytes: int = 0
     sampled_receivers: int = 0
+    receivers_off: int = 0
+    foreign: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -202,7 +258,7 @@ class _Worker:
         self.first = first
         self.count = count
         self.pipe = pipe
-        self.target = TARGETS[cfg.target]()
+        self.target = TARGETS[cfg.target](cfg.channels)
         self.stats = _WorkerStats(users=count)
         self.sel = selectors.DefaultSelector()
         self.sel.register(pipe.fileno(), selectors.EVENT_READ, -1)
@@ -214,8 +270,14 @@ class _Worker:
         self.started_ns = [0] * count
         self.got = [0] * count
         self.sent_by = [0] * count
+        self.groups = groups = max(cfg.channels, 1)
+        # Each user's channel index (0 for all in one room); this worker's sends per channel.
+        self.chan = [(first + i) % groups for i in range(count)]
+        self.sent_in = [0] * groups
         stride = _pick_stride(cfg)
-        self.sampled = [(first + i) % stride == 0 for i in range(count)]
+        # User i is member number i // groups of its channel: sampling by that number
+        # takes every stride-th member of every channel (plain i % stride in one room).
+        self.sampled = [((first + i) // groups) % stride == 0 for i in range(count)]
         self.stats.sampled_receivers = sum(self.sampled)
         self.echo_pat = [self.target.echo_marker(first + i) for i in range(count)]
         self.me = [b"%d" % (first + i) for i in range(count)]
@@ -394,9 +456,12 @@ class _Worker:
             if self.sampled[i] and len(self.latency_us) < MAX_LATENCY_SAMPLES:
                 me = self.me[i]
                 append = self.latency_us.append
+                groups, mine = self.groups, self.chan[i]
                 for m in target.latency_re.finditer(data, 0, cut):
                     if m.group(1) != me:
                         append((now - int(m.group(2))) // 1000)
+                        if groups > 1 and int(m.group(1)) % groups != mine:
+                            st.foreign += 1
         for marker in target.trouble_markers:
             pos = data.find(marker, 0, cut)
             if pos >= 0:
@@ -456,6 +521,7 @@ class _Worker:
         rnd = self.rng.random
         say = self.target.say
         first = self.first
+        chan, sent_in = self.chan, self.sent_in
         lag_limit = 10_000_000
         cpu0 = time.process_time()
         wall0 = time.monotonic_ns()
@@ -477,8 +543,9 @@ class _Worker:
                         st.max_send_lag_ms = lag / 1e6
                 if self.socks[i] is not None:
                     seq[i] += 1
-                    self._send(i, say(b"%d %d %d" % (first + i, seq[i], t)))
+                    self._send(i, say(first + i, b"%d %d %d" % (first + i, seq[i], t)))
                     self.sent_by[i] += 1
+                    sent_in[chan[i]] += 1
                     st.sent += 1
                     nxt = t + int(interval_ns * (1.0 + JITTER * (2.0 * rnd() - 1.0)))
                     if nxt < end_ns:
@@ -491,12 +558,17 @@ class _Worker:
             prev += int(wait * 1e9)  # a gap is time spent working, not waiting
         self._cpu0, self._wall0 = cpu0, wall0
 
-    def drain(self, total_sent: int, deadline_ns: int) -> None:
-        """Read until every live receiver has what the others sent, or the deadline."""
+    def drain(self, sent_in: list[int], deadline_ns: int) -> None:
+        """Read until every live receiver has what the others in its channel sent, or the deadline.
+
+        ``sent_in`` is what all workers' users sent, per channel.
+        """
         st = self.stats
-        st.expected = sum(total_sent - self.sent_by[i] for i in range(self.count) if self.ready[i])
+        due = [sent_in[self.chan[i]] - self.sent_by[i] for i in range(self.count)]
+        st.expected = sum(due[i] for i in range(self.count) if self.ready[i])
         while st.received < st.expected and time.monotonic_ns() < deadline_ns:
             self._service(POLL_S)
+        st.receivers_off = sum(self.got[i] != due[i] for i in range(self.count) if self.ready[i])
         st.cpu_s = time.process_time() - self._cpu0
         st.wall_s = (time.monotonic_ns() - self._wall0) / 1e9
 
@@ -521,9 +593,9 @@ def _worker_main(cfg: LoadConfig, first: int, count: int, pipe: Connection) -> N
             cmd = worker.wait_command()
             if cmd[0] == "go":
                 worker.run_traffic(cmd[1], cmd[2])
-                pipe.send(("sent", worker.stats.sent))
-                _tag, total_sent, deadline_ns = worker.wait_command()
-                worker.drain(total_sent, deadline_ns)
+                pipe.send(("sent", worker.sent_in))
+                _tag, sent_in, deadline_ns = worker.wait_command()
+                worker.drain(sent_in, deadline_ns)
                 pipe.send(("stats", asdict(worker.stats), worker.latency_us.tobytes()))
             elif cmd[0] == "stop":
                 break
@@ -587,10 +659,12 @@ class Swarm:
         for pipe in self.pipes:
             pipe.send(("go", start_ns, end_ns))
         wait_s = cfg.duration_s + 30
-        total_sent = sum(self._expect(p, "sent", wait_s)[1] for p in self.pipes)
+        per_worker = [self._expect(p, "sent", wait_s)[1] for p in self.pipes]
+        sent_in = [sum(col) for col in zip(*per_worker, strict=True)]
+        total_sent = sum(sent_in)
         deadline = time.monotonic_ns() + int(cfg.drain_timeout_s * 1e9)
         for pipe in self.pipes:
-            pipe.send(("expect", total_sent, deadline))
+            pipe.send(("expect", sent_in, deadline))
         replies = [self._expect(p, "stats", cfg.drain_timeout_s + 30) for p in self.pipes]
         stats = [r[1] for r in replies]
         lat = array.array("q")
@@ -601,9 +675,14 @@ class Swarm:
         expected = sum(s["expected"] for s in stats)
         last = max(s["last_delivery_ns"] for s in stats) or end_ns
         span_s = max(last, end_ns) - start_ns
+        sizes = channel_sizes(cfg.users, cfg.channels)
         return {
+            "channels": cfg.channels,
+            "channel_users_min": min(sizes),
+            "channel_users_max": max(sizes),
             "sent": total_sent,
             "sent_per_s": round(total_sent / cfg.duration_s, 1),
+            "expected_per_message": round(expected / total_sent, 3) if total_sent else None,
             "offered_deliveries_per_s": round(expected / cfg.duration_s),
             "deliveries": received,
             "deliveries_per_s": round(received / (span_s / 1e9)),
@@ -617,6 +696,8 @@ class Swarm:
             "lat_max_ms": round(lat_sorted[-1] / 1000, 2) if lat_sorted else None,
             "lat_samples": len(lat_sorted),
             "sampled_receivers": sum(s["sampled_receivers"] for s in stats),
+            "receivers_off": sum(s["receivers_off"] for s in stats),
+            "foreign_deliveries": sum(s["foreign"] for s in stats),
             "trouble_frames": sum(s["trouble_frames"] for s in stats),
             "disconnected": sum(s["disconnected"] for s in stats),
             "gen_cpu_s": round(sum(s["cpu_s"] for s in stats), 2),
@@ -662,7 +743,8 @@ def _pct_us(values: list[int], p: float) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="One-room load against a running server.")
+    parser = argparse.ArgumentParser(description="One-room or many-channel load against a "
+                                                 "running server.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--users", type=int, default=100)
@@ -670,12 +752,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending")
     parser.add_argument("--procs", type=int, default=1)
     parser.add_argument("--target", choices=sorted(TARGETS), default="chat")
+    parser.add_argument("--channels", type=int, default=0, metavar="K",
+                        help="user i in #c{i %% K} only (default 0: everyone in the default "
+                             "channel)")
     parser.add_argument("--connect-timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
+    if args.channels and args.target != "chat":
+        parser.error("--channels needs --target chat")
+    if not 0 <= args.channels <= args.users:
+        parser.error("--channels must be between 0 and --users")
     raise_fd_limit()
     cfg = LoadConfig(host=args.host, port=args.port, users=args.users, rate=args.rate,
                      duration_s=args.duration, procs=args.procs, target=args.target,
-                     connect_timeout_s=args.connect_timeout)
+                     connect_timeout_s=args.connect_timeout, channels=args.channels)
     swarm = Swarm(cfg)
     try:
         result = {"connect": swarm.start()}

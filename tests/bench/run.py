@@ -9,6 +9,7 @@ Results print as a table and are appended as JSON lines to
 ``bench-results/results.jsonl`` (gitignored). Server logs go next to it.
 
     python3 tests/bench/run.py --users 200 --rate 15 --duration 10
+    python3 tests/bench/run.py --users 2000 --channels 100 --rate 1 --duration 10
     python3 tests/bench/run.py --users 1000 --step --duration 5
     python3 tests/bench/run.py --idle-users 5000
     python3 tests/bench/run.py --users 200 --rate 15 --target irc
@@ -292,18 +293,24 @@ class Bench:
         return ServerProcess(self.args.target, self.server_cpu, tag, self.args.server_arg or [],
                              self.src)
 
+    def _label(self, label: str) -> str:
+        channels = self.args.channels
+        return f"{label}-c{channels}" if channels else label
+
     def load(self, users: int, rate: float, duration_s: float) -> dict[str, Any]:
         """One timed load run on a fresh server."""
         cfg = loadgen.LoadConfig(users=users, rate=rate, duration_s=duration_s,
                                  target=self.args.target, procs=min(self.procs, users),
                                  drain_timeout_s=self.args.drain_timeout,
-                                 connect_concurrency=self.args.connect_concurrency)
-        server = self._server(f"load-{users}x{rate:g}")
+                                 connect_concurrency=self.args.connect_concurrency,
+                                 channels=self.args.channels)
+        server = self._server(self._label(f"load-{users}x{rate:g}"))
         cfg = loadgen.LoadConfig(**{**cfg.__dict__, "port": server.port})
         swarm = loadgen.Swarm(cfg)
         sampler = Sampler(server.pid)
         result: dict[str, Any] = {"mode": "load", "target": cfg.target, "users": users,
-                                  "rate": rate, "duration_s": duration_s}
+                                  "channels": cfg.channels, "rate": rate,
+                                  "duration_s": duration_s}
         try:
             result["connect"] = swarm.start()
             rss_connected = proc_status(server.pid)["VmRSS"]
@@ -311,9 +318,13 @@ class Bench:
             result["traffic"] = swarm.traffic()
             cpu1, t1, busy1 = proc_cpu_s(server.pid), time.monotonic(), machine_busy_s()
             other = (busy1 - busy0) - (cpu1 - cpu0) - result["traffic"]["gen_cpu_s"]
+            deliveries, sent = result["traffic"]["deliveries"], result["traffic"]["sent"]
             result["server"] = {
                 "cpu_s": round(cpu1 - cpu0, 2),
                 "cpu_util": round((cpu1 - cpu0) / (t1 - t0), 3),
+                "cpu_per_delivery_us":
+                    round((cpu1 - cpu0) * 1e6 / deliveries, 2) if deliveries else None,
+                "cpu_per_message_us": round((cpu1 - cpu0) * 1e6 / sent, 1) if sent else None,
                 "rss_connected_kib": rss_connected,
                 "rss_peak_kib": max(sampler.peak_rss_kib, proc_status(server.pid)["VmRSS"]),
                 "threads_peak": sampler.peak_threads,
@@ -327,7 +338,8 @@ class Bench:
 
     def step(self, users: int, duration_s: float) -> dict[str, Any]:
         """Raise the rate until loss > 0 or p99 > 100 ms; report the highest passing load."""
-        rate = self.args.rate or max(0.05, 50_000 / (users * max(users - 1, 1)))
+        per_rate = loadgen.offered_per_rate(users, self.args.channels)
+        rate = self.args.rate or max(0.05, 50_000 / max(per_rate, 1))
         passing: dict[str, Any] | None = None
         steps = []
         for _ in range(STEP_MAX):
@@ -338,13 +350,14 @@ class Bench:
             steps.append({"rate": rate, "ok": ok, "deliveries_per_s": tr.get("deliveries_per_s"),
                           "p99_ms": tr.get("lat_p99_ms"), "loss": tr.get("loss"),
                           "gen_cpu_util": tr.get("gen_cpu_util"),
-                          "server_cpu_util": res["server"].get("cpu_util")})
+                          "server_cpu_util": res["server"].get("cpu_util"),
+                          "server_cpu_per_delivery_us": res["server"].get("cpu_per_delivery_us")})
             if not ok:
                 break
             passing = res
             rate *= self.args.step_factor
         summary = {"mode": "step", "target": self.args.target, "users": users,
-                   "duration_s": duration_s, "steps": steps,
+                   "channels": self.args.channels, "duration_s": duration_s, "steps": steps,
                    "saturation_rate": passing["rate"] if passing else None,
                    "saturation_deliveries_per_s":
                        passing["traffic"]["deliveries_per_s"] if passing else None}
@@ -354,13 +367,15 @@ class Bench:
         """Connect idle users: connect time, RSS per user, server CPU while idle."""
         cfg = loadgen.LoadConfig(users=users, rate=0, duration_s=0, target=self.args.target,
                                  procs=min(self.procs, users),
-                                 connect_concurrency=self.args.connect_concurrency)
-        server = self._server(f"idle-{users}")
+                                 connect_concurrency=self.args.connect_concurrency,
+                                 channels=self.args.channels)
+        server = self._server(self._label(f"idle-{users}"))
         cfg = loadgen.LoadConfig(**{**cfg.__dict__, "port": server.port})
         time.sleep(1.0)
         rss0 = proc_status(server.pid)["VmRSS"]
         swarm = loadgen.Swarm(cfg)
-        result: dict[str, Any] = {"mode": "idle", "target": cfg.target, "users": users}
+        result: dict[str, Any] = {"mode": "idle", "target": cfg.target, "users": users,
+                                  "channels": cfg.channels}
         try:
             connect_cpu0 = proc_cpu_s(server.pid)
             result["connect"] = swarm.start()
@@ -415,24 +430,40 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _channels_text(users: int, channels: int) -> str:
+    """Say how the users are split: "one room", "100 x 20 users", "7 x 5-6 users"."""
+    if not channels:
+        return "one room (default channel)"
+    sizes = loadgen.channel_sizes(users, channels)
+    each = f"{min(sizes)}" if min(sizes) == max(sizes) else f"{min(sizes)}-{max(sizes)}"
+    return f"{channels} x {each} users"
+
+
 def print_result(res: dict[str, Any]) -> None:
     mode = res["mode"]
+    channels_row = ("channels", _channels_text(res["users"], res.get("channels", 0)))
     if mode == "load":
         c, t, s = res["connect"], res.get("traffic", {}), res.get("server", {})
         rows = [
             ("target / users / rate",
              f"{res['target']} / {res['users']} / {res['rate']:g} msg/s/user"),
+            channels_row,
             ("connect all (s)", c.get("connect_all_s")),
             ("welcomed / failed", f"{c.get('welcomed')} / {c.get('failed')}"),
             ("sent (msgs/s)", t.get("sent_per_s")),
             ("offered deliveries/s", t.get("offered_deliveries_per_s")),
             ("deliveries/s", t.get("deliveries_per_s")),
+            ("expected / received", f"{_fmt(t.get('expected'))} / {_fmt(t.get('deliveries'))}"),
             ("loss (expected-received)", t.get("loss")),
+            ("receivers off / foreign msgs",
+             f"{_fmt(t.get('receivers_off'))} / {_fmt(t.get('foreign_deliveries'))}"),
             ("latency p50/p90/p99/max ms",
              " / ".join(_fmt(t.get(k)) for k in ("lat_p50_ms", "lat_p90_ms", "lat_p99_ms",
                                                   "lat_max_ms"))),
             ("drain after send window (s)", t.get("drain_s")),
             ("server CPU util (1 core=1.0)", s.get("cpu_util")),
+            ("server CPU per delivery / msg (us)",
+             f"{_fmt(s.get('cpu_per_delivery_us'))} / {_fmt(s.get('cpu_per_message_us'))}"),
             ("server RSS peak (MiB)", round(s.get("rss_peak_kib", 0) / 1024, 1)),
             ("server threads peak", s.get("threads_peak")),
             ("gen CPU util (max worker)", t.get("gen_cpu_util")),
@@ -447,6 +478,7 @@ def print_result(res: dict[str, Any]) -> None:
         c, s = res["connect"], res.get("server", {})
         rows = [
             ("target / idle users", f"{res['target']} / {res['users']}"),
+            channels_row,
             ("connect all (s)", c.get("connect_all_s")),
             ("welcomed / failed", f"{c.get('welcomed')} / {c.get('failed')}"),
             ("welcome p50/p99/max ms",
@@ -463,11 +495,12 @@ def print_result(res: dict[str, Any]) -> None:
              f"{s.get('log_warnings')}/{s.get('log_errors')}/{s.get('log_tracebacks')}"),
         ]
     else:
-        rows = [("target / users", f"{res['target']} / {res['users']}")]
+        rows = [("target / users", f"{res['target']} / {res['users']}"), channels_row]
         for st in res["steps"]:
             rows.append((f"rate {st['rate']:.3g} {'PASS' if st['ok'] else 'FAIL'}",
                          f"{_fmt(st['deliveries_per_s'])} deliv/s, p99 {_fmt(st['p99_ms'])} ms, "
-                         f"loss {_fmt(st['loss'])}, srv cpu {_fmt(st['server_cpu_util'])}, "
+                         f"loss {_fmt(st['loss'])}, srv cpu {_fmt(st['server_cpu_util'])} "
+                         f"({_fmt(st.get('server_cpu_per_delivery_us'))} us/deliv), "
                          f"gen cpu {_fmt(st['gen_cpu_util'])}"))
         rows.append(("saturation (highest pass)",
                      f"rate {_fmt(res['saturation_rate'])} = "
@@ -498,6 +531,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--target", choices=sorted(loadgen.TARGETS), default="chat",
                         help="chat (this repo) or irc (ngircd, same workload)")
+    parser.add_argument("--channels", type=int, default=0, metavar="K",
+                        help="user i joins only #c{i %% K} and says there; N users make K "
+                             "channels of about N/K (default 0: one room, the default channel)")
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--gen-procs", type=int, default=0,
                         help="generator worker processes (default: one per non-server CPU)")
@@ -512,6 +548,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-arg", action="append", metavar="ARG",
                         help="extra argument for the chat server (repeatable)")
     args = parser.parse_args(argv)
+    users = args.idle_users or args.users
+    if args.channels and args.target != "chat":
+        parser.error("--channels needs --target chat (the IRC workload is one room)")
+    if not 0 <= args.channels <= users:
+        parser.error(f"--channels must be between 0 and the number of users ({users})")
     bench = Bench(args)
     print(f"server {bench.commit}; machine: {bench.facts}; server on CPU {bench.server_cpu}, "
           f"generator on CPUs {bench.gen_cpus} ({bench.procs} process(es))")

@@ -1,0 +1,503 @@
+"""A cluster node's view of the chat: the shared event stream, applied in order.
+
+:class:`EventApplier` owns the node's :class:`~server.chat_state.ChatState` on
+one thread. It applies every event of ``tc:events`` in stream order (so every
+client here sees ids increasing, and events in the order Redis decided them),
+and runs the node's answers (a pong, a roster, a history page) once the events
+this node wrote before the request have come back through the stream: each
+answer carries that position, its *fence*. Reading old messages for a welcome
+or a page is done here too, bounded by the last message applied, so a client
+never gets a message in history before it gets it live.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+import redis
+
+from protocol import (
+    RESUME_HISTORY_CAP,
+    WELCOME_HISTORY,
+    Bye,
+    Error,
+    Invite,
+    Message,
+    Mode,
+    ProtocolError,
+    nick_key,
+)
+from server.chat_state import ChatState
+from server.errors import error_frame, store_unavailable
+from server.hub import AwayNotice, AwaySet, Link, Span
+from server.membership import Channel, Member
+from server.rules import ban_from_json
+from server.store import ChannelRecord
+from server.tokens import ResumeTokens
+
+__all__ = ["Arrival", "Entry", "EventApplier", "StreamId", "parse_stream_id"]
+
+log = logging.getLogger(__name__)
+
+StreamId = tuple[int, int]
+Entry = tuple[bytes, dict[bytes, bytes]]
+"""A stream entry as redis-py returns it: id and fields."""
+ORIGIN: Final[StreamId] = (0, 0)
+TOKEN_SKEW_S: Final = 5.0
+Action = Callable[[], None]
+
+
+def parse_stream_id(raw: bytes | str) -> StreamId:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A local connection whose hello Redis granted: what its welcome needs."""
+
+    link: Link
+    since: int | None
+    issued: float | None
+    address: str | None = None
+
+
+def _list(value: Any) -> list[Any]:
+    """Lua's JSON encoder writes an empty list as ``{}``."""
+    return value if isinstance(value, list) else []
+
+
+class EventApplier:
+    """The node thread: applies stream events and runs fenced answers, in order."""
+
+    def __init__(self, state: ChatState, client: redis.Redis, node: str,
+                 tokens: ResumeTokens, closer: Callable[[Link, str], None]) -> None:
+        self.state = state
+        self._closer = closer
+        self._redis = client
+        self._node = node
+        self._tokens = tokens
+        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._arrivals: dict[str, Arrival] = {}
+        self._arrivals_lock = threading.Lock()
+        self._parked: deque[tuple[StreamId, Action]] = deque()
+        self.applied: StreamId = ORIGIN
+        self.last_message_id = 0
+        self._thread = threading.Thread(target=self._run, name="node-applier", daemon=True)
+        self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+            "hello": self._on_hello, "join": self._on_join, "part": self._on_part,
+            "quit": self._on_quit, "msg": self._on_msg, "nick": self._on_nick,
+            "topic": self._on_topic, "away": self._on_away, "account": self._on_account,
+            "kick": self._on_kick, "ban": self._on_ban, "unban": self._on_unban,
+            "op": self._on_op, "mode": self._on_mode, "invite": self._on_invite,
+        }
+
+    # Any thread.
+
+    def start(self, position: StreamId, last_message_id: int) -> None:
+        self.applied = position
+        self.last_message_id = last_message_id
+        self._thread.start()
+
+    def expect(self, session: str, arrival: Arrival) -> None:
+        """Note a local hello about to be decided, so its event finds its link."""
+        with self._arrivals_lock:
+            self._arrivals[session] = arrival
+
+    def forget(self, session: str) -> None:
+        """A hello that was refused: its event will never come."""
+        with self._arrivals_lock:
+            self._arrivals.pop(session, None)
+
+    def events(self, entries: list[Entry]) -> None:
+        """Hand over a batch read from the stream (the stream reader's thread)."""
+        self._inbox.put(("events", entries))
+
+    def answer(self, fence: StreamId, action: Action) -> None:
+        """Run ``action`` once the stream is applied up to ``fence``."""
+        self._inbox.put(("answer", (fence, action)))
+
+    def stop(self) -> None:
+        self._inbox.put(("stop", None))
+        self._thread.join()
+
+    # The node thread.
+
+    def _run(self) -> None:
+        while True:
+            kind, item = self._inbox.get()
+            if kind == "stop":
+                while self._parked:  # answers whose events will not come now
+                    self._run_action(self._parked.popleft()[1])
+                self.state.flush()
+                return
+            try:
+                if kind == "events":
+                    self._apply_all(item)
+                else:
+                    self._answer(*item)
+                self.state.flush()
+            except Exception:
+                log.exception("applying %s failed", kind)
+
+    def _apply_all(self, entries: list[Entry]) -> None:
+        for raw_id, fields in entries:
+            position = parse_stream_id(raw_id)
+            if position <= self.applied:
+                continue  # already in the snapshot this node started from
+            self.applied = position
+            try:
+                event = json.loads(fields[b"e"])
+                tag = event.get("tag")
+                if tag is None:
+                    self._handlers[event["t"]](event)
+                    continue
+                requester = self._requester(event)
+                with self.state.answering(requester, tag if requester else None):
+                    self._handlers[event["t"]](event)
+            except Exception:
+                log.exception("event %s could not be applied", raw_id)
+        while self._parked and self._parked[0][0] <= self.applied:
+            self._run_action(self._parked.popleft()[1])
+
+    def _requester(self, event: dict[str, Any]) -> Link | None:
+        """The local link of the session whose request this (tagged) event answers."""
+        member = self.state.nicks.get(event.get("k", ""))
+        if member is not None and member.session == event.get("s"):
+            return member.link
+        return None
+
+    def _answer(self, fence: StreamId, action: Action) -> None:
+        if self._parked or fence > self.applied:
+            self._parked.append((fence, action))
+        else:
+            self._run_action(action)
+
+    def _run_action(self, action: Action) -> None:
+        try:
+            action()
+        except Exception:
+            log.exception("an answer failed")
+
+    def run_answer(self, link: Link, make: Callable[[], Any], tag: str | None = None) -> Action:
+        """Wrap an answer for ``link`` (tagged ``tag``) so that a refusal becomes an error."""
+
+        def action() -> None:
+            with self.state.answering(link, tag):
+                try:
+                    make()
+                except ProtocolError as exc:
+                    self.state.reply(link, error_frame(exc))
+                except redis.RedisError as exc:
+                    log.error("the chat store failed: %s", exc)
+                    error = store_unavailable()
+                    self.state.reply(link, Error(code=error.code, message=error.message))
+
+        return action
+
+    # Events.
+
+    def _member(self, event: dict[str, Any]) -> Member | None:
+        member = self.state.nicks.get(event["k"])
+        if member is None or member.session != event["s"]:
+            log.warning("event for an unknown session %s ignored", event.get("s"))
+            return None
+        return member
+
+    def _channel_from(self, record: dict[str, Any]) -> Channel:
+        """The channel an event names, from this view or (new here) from its record."""
+        channel = self.state.channel(record["c"])
+        if channel is not None:
+            return channel
+        return self.channel_of(record)
+
+    def channel_of(self, record: dict[str, Any]) -> Channel:
+        """A channel built from what Redis keeps of it (the record a script sends)."""
+        key, name = record["c"], record["name"]
+        kept = ChannelRecord(name=name, topic=record.get("topic") or None,
+                             topic_by=record.get("by") or None,
+                             topic_ts=float(record["tts"]) if record.get("tts") else None)
+        channel = Channel(key, kept, self.latest(key, name, WELCOME_HISTORY))
+        channel.operators = set(_list(record.get("ops")))
+        channel.topic_lock = record.get("tl") == "1"
+        channel.invite_only = record.get("io") == "1"
+        channel.bans = [ban_from_json(raw) for raw in _list(record.get("bans"))]
+        channel.invited = set(_list(record.get("inv")))
+        return channel
+
+    def _on_hello(self, event: dict[str, Any]) -> None:
+        session, key = event["s"], event["k"]
+        holder = self.state.nicks.get(key)
+        if holder is not None and holder.session != event.get("rep"):
+            log.warning("%s held by session %s in this view; replaced", key, holder.session)
+        arrival = None
+        if event["n"] == self._node:
+            with self._arrivals_lock:
+                arrival = self._arrivals.pop(session, None)
+        member = Member(nick=event["nick"], key=key, link=arrival.link if arrival else None,
+                        session=session, account=event.get("acct"),
+                        address=arrival.address if arrival else None)
+        wanted = [self._channel_from(record) for record in _list(event["ch"])]
+        private, token = None, None
+        since: int | None = None
+        if arrival is not None:
+            since = arrival.since
+            token = self._tokens.issue(member.nick, member.account is not None)
+            if arrival.issued is not None and since is not None:
+                private = self.private_after(key, since, arrival.issued - TOKEN_SKEW_S)
+        order = self.state.welcome(
+            member, wanted, lambda c: self.since(c, since), holder, private, token,
+            float(event["ts"]),
+        )
+        if arrival is not None:
+            log.info("[%s] %s as %s in %s", arrival.link.peer,
+                     "resumed" if holder is not None else "joined", member.nick,
+                     ", ".join(c.name for c in order) or "no channel")
+
+    def _on_join(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        if member is None:
+            return
+        channel = self._channel_from(event["ch"])
+        history = self.since(channel, event.get("since")) if member.link is not None else []
+        self.state.join(member, channel, history, float(event["ts"]))
+        if member.link is not None:
+            log.info("[%s] %s joined %s", member.link.peer, member.nick, channel.name)
+
+    def _on_part(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        channel = member.channels.get(event["c"]) if member is not None else None
+        if member is None or channel is None:
+            return
+        self.state.part(member, channel, event["r"], float(event["ts"]))
+        if member.link is not None:
+            log.info("[%s] %s left %s (%s)", member.link.peer, member.nick, channel.name,
+                     event["r"])
+
+    def _on_quit(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        if member is None:
+            return
+        self.state.leave(member, event["r"], float(event["ts"]))
+        link, bye = member.link, event.get("bye")
+        if link is not None:
+            log.info("[%s] %s left (%s)", link.peer, member.nick, event["r"])
+            if bye:
+                self.state.reply(link, Bye(reason=bye))
+                self._closer(link, bye)
+
+    def _on_msg(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"]) if "c" in event else None
+        message = Message(
+            id=int(event["id"]), ts=float(event["ts"]), sender=event["from"],
+            text=event["text"], action=bool(int(event.get("a") or 0)), to=event.get("to"),
+            channel=channel.name if channel is not None else None,
+        )
+        self.last_message_id = max(self.last_message_id, message.id)
+        nicks = self.state.nicks
+        sender = nicks.get(event["k"])
+        if channel is not None:
+            self.state.message(message, channel, sender)
+        elif "tk" in event:
+            target = nicks.get(event["tk"])
+            self.state.message(message, None, sender, target)
+            link = sender.link if sender is not None else None
+            if link is not None and target is not None and target.away is not None:
+                self.state.reply(link, AwayNotice(nick=target.nick, text=target.away))
+
+    def _on_nick(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        if member is None:
+            return
+        old = member.nick
+        token = (self._tokens.issue(event["nick"], member.account == event["nk"])
+                 if member.link is not None else None)
+        self.state.rename(member, event["nick"], event["nk"], float(event["ts"]), token)
+        if member.link is not None:
+            log.info("[%s] %s is now known as %s", member.link.peer, old, member.nick)
+
+    def _on_topic(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"])
+        if channel is None:
+            return
+        record = ChannelRecord(name=channel.name, topic=event["text"] or None,
+                               topic_by=event["by"], topic_ts=float(event["ts"]))
+        self.state.topic(channel, record, self.state.nicks.get(event.get("k", "")))
+
+    def _on_account(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        gone = event.get("gone")
+        if gone:
+            for channel in self.state.channels.values():
+                channel.operators.discard(gone)
+        if member is not None:
+            self.state.identified(member, event.get("acct"))
+
+    def _by(self, event: dict[str, Any]) -> Member | None:
+        return self.state.nicks.get(event.get("k", ""))
+
+    def _mode(self, event: dict[str, Any], **change: Any) -> None:
+        """Tell a channel (or, server-wide, the admin who asked) what changed."""
+        by = self._by(event)
+        name = by.nick if by is not None else "server"
+        channel = self.state.channel(event["c"]) if event.get("c") else None
+        frame = Mode(channel=channel.name if channel is not None else None, by=name,
+                     ts=float(event["ts"]), **change)
+        if channel is not None:
+            self.state.mode(channel, frame, by)
+        elif not event.get("c") and by is not None and by.link is not None:
+            self.state.reply(by.link, frame)
+
+    def _on_kick(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"])
+        target = self.state.nicks.get(event["tk"])
+        if channel is None or target is None or not channel.has(target):
+            return
+        self.state.kick(channel, target, event.get("r") or "kicked", self._by(event),
+                        float(event["ts"]))
+
+    def _on_ban(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"]) if event.get("c") else None
+        if channel is not None:
+            channel.bans = [b for b in channel.bans if b.target != nick_key(event["nick"])]
+            channel.bans += [ban_from_json(json.dumps(b)) for b in _list(event.get("bans"))]
+        self._mode(event, ban=event["nick"])
+
+    def _on_unban(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"]) if event.get("c") else None
+        if channel is not None:
+            channel.bans = [b for b in channel.bans if b.target != nick_key(event["nick"])]
+        self._mode(event, unban=event["nick"])
+
+    def _on_op(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"])
+        target = self.state.nicks.get(event["tk"])
+        if channel is None:
+            return
+        giving = bool(event.get("on"))
+        (channel.operators.add if giving else channel.operators.discard)(event["acct"])
+        nick = target.nick if target is not None else event["tk"]
+        self._mode(event, op=nick if giving else None, deop=None if giving else nick)
+
+    def _on_mode(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"])
+        if channel is None:
+            return
+        for flag, attribute in (("tl", "topic_lock"), ("io", "invite_only")):
+            value = event.get(flag)
+            if isinstance(value, bool):
+                setattr(channel, attribute, value)
+                self._mode(event, **{attribute: value})
+
+    def _on_invite(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"])
+        target, by = self.state.nicks.get(event["tk"]), self._by(event)
+        if channel is None or target is None or by is None:
+            return
+        channel.invited.add(target.key)
+        self.state.invite(target, Invite(channel=channel.name, nick=target.nick, by=by.nick,
+                                         ts=float(event["ts"])), by)
+
+    def _on_away(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        if member is not None:
+            self.state.set_away(member, event.get("text"))
+            if member.link is not None:
+                self.state.reply(member.link, AwaySet(text=event.get("text")))
+
+    # Reading the logs, bounded by what was applied.
+
+    def _bound(self) -> str:
+        return f"{self.last_message_id}-1"
+
+    def _newest(self, stream: str, top: str, bottom: str, count: int) -> list[Entry]:
+        """Return up to ``count`` entries from ``top`` down to ``bottom``, oldest first."""
+        entries = cast(list[Entry], self._redis.xrevrange(stream, top, bottom, count=count))
+        entries.reverse()
+        return entries
+
+    def latest(self, key: str, name: str, limit: int) -> list[Message]:
+        return self.page(Span(), limit, key=key, name=name)
+
+    def page(self, span: Span, limit: int, key: str = "", name: str | None = None,
+             party: tuple[str, str] | None = None) -> list[Message]:
+        """Return up to ``limit`` messages of a channel's log, or of a conversation.
+
+        ``party`` is (my key, the other's key): the page is read from my private
+        log, keeping only what was between us. Newest or oldest within ``span``,
+        never past the last message applied here; oldest first.
+        """
+        top = self.last_message_id
+        if span.before_id is not None:
+            top = min(top, span.before_id - 1)
+        bottom = (span.after_id or 0) + 1
+        if top < bottom:
+            return []
+        stream = f"tc:pm:{party[0]}" if party is not None else f"tc:log:{key}"
+
+        def keep(message: Message) -> bool:
+            if span.after_ts is not None and message.ts <= span.after_ts:
+                return False
+            if span.before_ts is not None and message.ts >= span.before_ts:
+                return False
+            return party is None or party[1] in (nick_key(message.sender),
+                                                 nick_key(message.to or ""))
+
+        found: list[Message] = []
+        while len(found) < limit and bottom <= top:
+            chunk = max(limit, 100)
+            if span.newest:
+                raw = self._redis.xrevrange(stream, f"{top}-1", f"{bottom}-0", count=chunk)
+            else:
+                raw = self._redis.xrange(stream, f"{bottom}-0", f"{top}-1", count=chunk)
+            entries = cast(list[Entry], raw)
+            if not entries:
+                break
+            for raw_id, fields in entries:
+                message = _message(raw_id, fields, channel=name)
+                if keep(message) and len(found) < limit:
+                    found.append(message)
+            edge = parse_stream_id(entries[-1][0])[0]
+            top, bottom = (edge - 1, bottom) if span.newest else (top, edge + 1)
+        if span.newest:
+            found.reverse()
+        return found
+
+    def since(self, channel: Channel, since: int | None) -> list[Message]:
+        """Return the messages someone entering gets: the newest, or all after ``since``."""
+        recent = channel.recent
+        if since is None:
+            return list(recent)
+        if len(recent) < (recent.maxlen or 0) or (recent and recent[0].id <= since + 1):
+            return [m for m in recent if m.id > since]
+        return self.page(Span(after_id=since), RESUME_HISTORY_CAP, key=channel.key,
+                         name=channel.name)
+
+    def private_after(self, key: str, since: int, not_before: float) -> list[Message]:
+        entries = self._newest(f"tc:pm:{key}", self._bound(), f"{since + 1}-0",
+                               RESUME_HISTORY_CAP)
+        messages = [_message(i, f) for i, f in entries]
+        return [m for m in messages if m.ts >= not_before]
+
+    def before(self, key: str, name: str, before: int | None, limit: int) -> list[Message]:
+        return self.page(Span(before_id=before), limit, key=key, name=name)
+
+    def member_of(self, link: Link) -> Member | None:
+        return self.state.local.get(link)
+
+
+def _message(raw_id: bytes, fields: dict[bytes, bytes], channel: str | None = None) -> Message:
+    text = {k.decode(): v.decode("utf-8") for k, v in fields.items()}
+    return Message(
+        id=parse_stream_id(raw_id)[0], ts=float(text["ts"]), sender=text["from"],
+        text=text["text"], action=text.get("a") == "1", to=text.get("to"),
+        channel=None if "to" in text else channel,
+    )
