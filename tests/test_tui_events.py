@@ -10,9 +10,12 @@ from protocol import (
     Error,
     ErrorCode,
     History,
+    Invite,
     Join,
+    Kick,
     Leave,
     Message,
+    Mode,
     Rename,
     Roster,
     Topic,
@@ -206,3 +209,29 @@ def test_status_countdown() -> None:
     status.set(Status.RECONNECTING, 4, now=100.0)
     assert status.word(now=100.0) == "reconnecting in 4s"
     assert status.word(now=102.5) == "reconnecting in 2s"
+
+
+def test_kicks_modes_and_invites() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a", roster=("me", "bob", "carol")), chan("#b")))
+    client.apply(Kick("#a", "carol", "spam", "bob", 1.0))
+    assert client.buffer("#a").roster.names == ["bob", "me"]
+    assert texts(client.buffer("#a"))[-1] == "-- bob put carol out (spam)"
+    assert client.apply(Kick("#b", "me", "", "bob", 2.0))  # rings: it is about us
+    assert not client.buffer("#b").joined and "put you out of #b" in texts(client.buffer("#b"))[-1]
+    client.apply(Mode("bob", 3.0, channel="#a", op="carol", topic_lock=True))
+    assert texts(client.buffer("#a"))[-2:] == [
+        "-- bob made an operator: carol", "-- bob turned the topic lock on"
+    ]
+    assert client.apply(Invite("#vip", "me", "bob", 4.0))
+    assert "/join #vip" in texts(client.buffers.current)[-1]
+
+
+def test_private_history_pages_go_to_the_query_buffer() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a")))
+    client.apply(msg(10, text="latest", to="me"))
+    query = client.buffer("bob")
+    assert query.wants_history()
+    client.apply(History([msg(3, sender="me", text="older", to="bob")], before=10, peer="bob"))
+    assert ids(query) == [3, 10]

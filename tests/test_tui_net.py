@@ -20,6 +20,7 @@ from protocol import (
     Channel,
     Error,
     ErrorCode,
+    Kick,
     Leave,
     Message,
     Rename,
@@ -116,15 +117,16 @@ def test_reconnect_sends_since_and_resume(fake: FakeServer) -> None:
         conn.stop()
 
 
-def test_nick_taken_on_first_connect_waits_for_a_new_nick(fake: FakeServer) -> None:
+@pytest.mark.parametrize("code", [ErrorCode.NICK_TAKEN, ErrorCode.NICK_REGISTERED])
+def test_nick_refused_on_first_connect_waits_for_a_new_nick(fake: FakeServer, code: str) -> None:
     events: queue.Queue[NetEvent] = queue.Queue()
     conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
     conn.start()
     try:
         sock, reader = fake.accept()
         read_frame(reader)
-        sock.sendall(encode_wire(Error(ErrorCode.NICK_TAKEN, "Taken.").to_wire()))
-        assert next_event(events, Error).code == ErrorCode.NICK_TAKEN
+        sock.sendall(encode_wire(Error(code, "Taken.").to_wire()))
+        assert next_event(events, Error).code == code
         status = next_event(events, NetStatus)
         while status.status != Status.DISCONNECTED:
             status = next_event(events, NetStatus)
@@ -180,6 +182,8 @@ def test_reconnect_rejoins_the_channels_it_is_in_with_one_hello(fake: FakeServer
                              channels=("#a", "#b")))
         sock.sendall(wire(Channel("#ops", ["alice"], [Message(5, 2.0, "x", "y", channel="#ops")])))
         sock.sendall(wire(Leave("alice", "part", 3.0, channel="#a")))
+        sock.sendall(wire(Channel("#x", ["alice"], [])))
+        sock.sendall(wire(Kick("#x", "alice", "", "op", 3.5)))  # no leave follows a kick
         sock.sendall(wire(Rename("alice", "Alicia", 4.0, resume="tok2")))
         sock.sendall(wire(Message(8, 5.0, "bob", "private", to="Alicia")))
         next_event(events, Rename)

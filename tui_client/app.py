@@ -348,8 +348,10 @@ class ChatApp:
         oldest = buffer.oldest_message_id()
         if not buffer.wants_history() or oldest is None:
             return
+        peer = buffer.name if buffer.is_query else None
+        channel = None if buffer.is_query else buffer.name
         try:
-            query = HistoryQuery(before=oldest, limit=HISTORY_PAGE, channel=buffer.name)
+            query = HistoryQuery(before=oldest, limit=HISTORY_PAGE, channel=channel, peer=peer)
         except ProtocolError:
             return
         if self.conn.send(query):

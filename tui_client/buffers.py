@@ -273,11 +273,10 @@ class Buffer:
     # -- history paging
 
     def wants_history(self) -> bool:
-        """Tell whether an older page could be asked for now (channels we are in)."""
+        """Tell whether an older page could be asked for now (channels we are in, queries)."""
         oldest = self.oldest_message_id()
         return (
-            self.is_channel
-            and self._joined
+            (self.is_query or (self.is_channel and self._joined))
             and not self._history_pending
             and not self._history_exhausted
             and oldest is not None

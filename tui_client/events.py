@@ -22,9 +22,12 @@ from protocol import (
     Error,
     ErrorCode,
     History,
+    Invite,
     Join,
+    Kick,
     Leave,
     Message,
+    Mode,
     Rename,
     Roster,
     ServerFrame,
@@ -59,6 +62,9 @@ class EventApplier:
             Leave: self._on_leave,
             Rename: self._on_rename,
             Topic: self._on_topic,
+            Kick: self._on_kick,
+            Mode: self._on_mode,
+            Invite: self._on_invite,
             Channels: self._on_channels,
             Roster: self._on_roster,
             History: self._on_history,
@@ -224,9 +230,60 @@ class EventApplier:
         return False
 
     def _on_history(self, frame: History) -> bool:
-        buffer = self._channel_buffer(frame.channel)
+        if frame.peer is not None:
+            buffer = self._buffers.find(frame.peer)
+            buffer = buffer if buffer is not None and buffer.is_query else None
+        else:
+            buffer = self._channel_buffer(frame.channel)
         if buffer is not None:
             buffer.add_history(frame.messages, self._me)
+        return False
+
+    def _on_kick(self, frame: Kick) -> bool:
+        buffer = self._channel_buffer(frame.channel)
+        if buffer is None:
+            return False
+        reason = f" ({frame.reason})" if frame.reason else ""
+        if self._me.is_me(frame.nick):
+            buffer.leave()
+            text = f"-- {frame.by} put you out of {buffer.name}{reason}; /close closes this buffer"
+        else:
+            buffer.roster.remove(frame.nick)
+            text = f"-- {frame.by} put {frame.nick} out{reason}"
+        buffer.add_line(text, EntryKind.SYSTEM, frame.ts)
+        return self._me.is_me(frame.nick)
+
+    def _on_mode(self, frame: Mode) -> bool:
+        buffer = self._channel_buffer(frame.channel) if frame.channel else None
+        target = buffer or self._buffers.current
+        changes = [
+            f"{word} {value}"
+            for word, value in (
+                ("made an operator:", frame.op),
+                ("took the operator's role from", frame.deop),
+                ("banned", frame.ban),
+                ("lifted the ban on", frame.unban),
+            )
+            if value
+        ]
+        changes += [
+            f"turned {label} {'on' if value else 'off'}"
+            for label, value in (("the topic lock", frame.topic_lock),
+                                 ("invite-only", frame.invite_only))
+            if value is not None
+        ]
+        for change in changes:
+            target.add_line(f"-- {frame.by} {change}", EntryKind.SYSTEM, frame.ts)
+        return False
+
+    def _on_invite(self, frame: Invite) -> bool:
+        if self._me.is_me(frame.nick):
+            text = f"-- {frame.by} invites you to {frame.channel}; /join {frame.channel} to go in"
+            self._buffers.current.add_line(text, EntryKind.SYSTEM, frame.ts)
+            return True
+        self._buffers.current.add_line(
+            f"-- {frame.nick} may now join {frame.channel}", EntryKind.SYSTEM, frame.ts
+        )
         return False
 
     # -- messages and names

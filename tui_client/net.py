@@ -33,6 +33,7 @@ from protocol import (
     FrameDecoder,
     Hello,
     History,
+    Kick,
     Leave,
     Message,
     Ping,
@@ -60,9 +61,16 @@ CONNECT_TIMEOUT_S: Final = 5.0
 RECONNECT_BYE_REASONS: Final = frozenset(
     {ByeReason.SERVER_SHUTDOWN, ByeReason.SLOW_CONSUMER, ByeReason.IDLE_TIMEOUT}
 )
-NICK_ERRORS: Final = frozenset({ErrorCode.NICK_TAKEN, ErrorCode.NICK_INVALID})
+NICK_ERRORS: Final = frozenset(
+    {ErrorCode.NICK_TAKEN, ErrorCode.NICK_INVALID, ErrorCode.NICK_REGISTERED}
+)
 FATAL_HELLO_ERRORS: Final = frozenset(
-    {ErrorCode.AUTH_FAILED, ErrorCode.CHANNEL_INVALID, ErrorCode.TOO_MANY_CHANNELS}
+    {
+        ErrorCode.AUTH_FAILED,
+        ErrorCode.CHANNEL_INVALID,
+        ErrorCode.TOO_MANY_CHANNELS,
+        ErrorCode.BANNED,  # server-wide; a channel's own refusal follows the welcome
+    }
 )
 TLS_FAILED: Final = "tls_failed"
 """The code of the local ``error`` event for a failed TLS handshake (never on the wire)."""
@@ -279,8 +287,8 @@ class Connection:
             self._note_channel(frame)
         elif isinstance(frame, History):
             self._note_ids(frame.messages)
-        elif isinstance(frame, Leave) and frame.channel and self._is_me(frame.nick):
-            key = channel_key(frame.channel)
+        elif isinstance(frame, (Leave, Kick)) and frame.channel and self._is_me(frame.nick):
+            key = channel_key(frame.channel)  # parted, or put out (no leave follows a kick)
             self._channels = [c for c in self._channels or [] if channel_key(c) != key]
         elif isinstance(frame, Rename) and self._is_me(frame.old):
             self.nick = frame.new
