@@ -73,7 +73,8 @@ __all__ = ["Session"]
 
 log = logging.getLogger(__name__)
 
-RECV_BYTES: Final = 64 * 1024
+RECV_BYTES: Final = 16 * 1024
+"""Below the mmap threshold (server.memory): a bigger buffer per recv costs a mapping each."""
 _FAREWELL: Final = b"\n" + encode_frame(Bye(reason=ByeReason.SLOW_CONSUMER))
 """Sent instead of the queue to a client that falls too far behind."""
 LOUD_REFUSALS: Final = 5

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from protocol import (
     CLIENT_FRAMES,
@@ -17,6 +19,7 @@ from protocol import (
     Channels,
     ChannelSummary,
     Error,
+    Frame,
     Hello,
     History,
     HistoryQuery,
@@ -222,3 +225,16 @@ def test_frames_are_immutable() -> None:
 def test_a_false_flag_is_sent_only_where_it_means_something() -> None:
     assert Mode(channel="#a", by="x", ts=1.0, invite_only=False).to_wire()["invite_only"] is False
     assert "identified" not in Join(nick="a", ts=1.0, channel="#a").to_wire()
+
+
+@given(st.integers(1, 2**53), st.floats(0, 4e9), st.text(min_size=1, max_size=5),
+       st.booleans(), st.none() | st.just("bob"), st.none() | st.just("#dev"))
+def test_the_fast_message_conversion_equals_the_generic_one(
+    msg_id: int, ts: float, text: str, action: bool, to: str | None, channel: str | None,
+) -> None:
+    try:
+        message = Message(id=msg_id, ts=ts, sender="alice", text=text, action=action, to=to,
+                          channel=channel)
+    except ProtocolError:
+        return
+    assert message.to_wire() == Frame.to_wire(message)
