@@ -35,6 +35,10 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER: Final = json.JSONDecoder(parse_constant=_refuse_constant)
+"""Made once: ``json.loads`` with arguments makes a new decoder every call."""
+
+
 class FrameDecoder:
     """Split a byte stream into JSON objects, one per line."""
 
@@ -87,7 +91,7 @@ def _decode_line(line: bytes) -> DecodeResult | None:
     if not line.strip():
         return None
     try:
-        obj = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
+        obj = _DECODER.decode(line.decode("utf-8"))
     except UnicodeDecodeError:
         return BadFrame("A frame must be valid UTF-8.")
     except (ValueError, RecursionError):
@@ -99,9 +103,13 @@ def _decode_line(line: bytes) -> DecodeResult | None:
     return obj
 
 
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""Made once: ``json.dumps`` with arguments makes a new encoder every call."""
+
+
 def encode_wire(obj: dict[str, Any]) -> bytes:
     """Return a wire object as one JSON line."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    return _ENCODER.encode(obj).encode("utf-8") + b"\n"
 
 
 def encode_frame(frame: Frame) -> bytes:

@@ -7,7 +7,9 @@ and server frames are parsed separately because ``join``, ``topic``,
 ``history``, ``ping`` and ``pong`` exist in both directions; where the two
 directions carry different fields the client's class has its own name
 (``JoinChannel``, ``SetTopic``, ``HistoryQuery``). The words that frames carry
-as values (bye reasons, leave reasons) are defined here once.
+as values (bye reasons, leave reasons) are defined here once. Accounts and
+moderation have frames of their own (``protocol.accounts``); ``protocol.wire``
+holds the tables of every frame type and parses wire objects.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, ClassVar, Final, TypeVar, Union
 
-from protocol.errors import BadFrame, BadRequest, UnknownType
+from protocol.errors import BadRequest
 from protocol.text import (
     channel_key,
     sanitize_text,
@@ -27,7 +30,6 @@ from protocol.text import (
 )
 
 __all__ = [
-    "CLIENT_FRAMES",
     "DEFAULT_HISTORY_LIMIT",
     "MAX_HISTORY_LIMIT",
     "MAX_REASON_CHARS",
@@ -35,7 +37,6 @@ __all__ = [
     "MAX_TOPIC_CHARS",
     "PROTO_VERSION",
     "RESUME_HISTORY_CAP",
-    "SERVER_FRAMES",
     "WELCOME_HISTORY",
     "Bye",
     "ByeReason",
@@ -70,8 +71,6 @@ __all__ = [
     "Who",
     "Whois",
     "WhoisQuery",
-    "parse_client_frame",
-    "parse_server_frame",
 ]
 
 PROTO_VERSION: Final = 1
@@ -98,6 +97,8 @@ class ByeReason:
     REPLACED: Final = "replaced"
     SERVER_FULL: Final = "server_full"
     IDLE_TIMEOUT: Final = "idle_timeout"
+    KILLED: Final = "killed"
+    BANNED: Final = "banned"
 
 
 class LeaveReason:
@@ -123,23 +124,23 @@ class Frame:
     def to_wire(self) -> dict[str, Any]:
         """Return the wire object, leaving out fields that are None or False."""
         obj: dict[str, Any] = {"type": self.TYPE} if self.TYPE else {}
-        for field, wire_name, _hint in _fields_of(type(self)):
-            value = getattr(self, field)
-            if value is None or value is False:
+        for field in _plan(type(self)):
+            value = getattr(self, field.name)
+            if value is None or (value is False and not field.keep_false):
                 continue
-            if isinstance(value, list) and value and isinstance(value[0], Frame):
+            if field.nested and value:
                 value = [v.to_wire() for v in value]
-            obj[wire_name] = value
+            obj[field.wire] = value
         return obj
 
     @classmethod
     def from_wire(cls: type[F], obj: dict[str, Any]) -> F:
         """Build a frame from a wire object; raise a ProtocolError if it is invalid."""
         kwargs: dict[str, Any] = {}
-        for field, wire_name, hint in _fields_of(cls):
-            value = obj.get(wire_name)
+        for field in _plan(cls):
+            value = obj.get(field.wire)
             if value is not None:
-                kwargs[field] = _check_type(wire_name, hint, value)
+                kwargs[field.name] = field.check(value)
         try:
             return cls(**kwargs)
         except TypeError:
@@ -155,44 +156,101 @@ class Frame:
             ) from None
 
 
-_FIELDS: dict[type[Frame], tuple[tuple[str, str, Any], ...]] = {}
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Field:
+    """How one field of a frame class goes to and comes from the wire (made once per class)."""
+
+    name: str
+    wire: str
+    check: Callable[[Any], Any]
+    keep_false: bool
+    """A bool that defaults to None: False means something, so it is sent."""
+    nested: bool
+    """A list of frames (records), converted one by one."""
 
 
-def _fields_of(cls: type[Frame]) -> tuple[tuple[str, str, Any], ...]:
-    """Return (python name, wire name, type hint) for each field of ``cls``, cached."""
-    fields = _FIELDS.get(cls)
-    if fields is None:
+_PLANS: dict[type[Frame], tuple[_Field, ...]] = {}
+
+
+def _plan(cls: type[Frame]) -> tuple[_Field, ...]:
+    """Return how each field of ``cls`` is converted, worked out on first use."""
+    plan = _PLANS.get(cls)
+    if plan is None:
         hints = typing.get_type_hints(cls)
-        fields = tuple(
-            (f.name, f.metadata.get("wire", f.name), hints[f.name])
+        plan = tuple(
+            _Field(
+                name=f.name, wire=f.metadata.get("wire", f.name),
+                check=_checker(f.metadata.get("wire", f.name), hints[f.name]),
+                keep_false=f.default is None and hints[f.name] == bool | None,
+                nested=_holds_frames(hints[f.name]),
+            )
             for f in dataclasses.fields(cls)
         )
-        _FIELDS[cls] = fields
-    return fields
+        _PLANS[cls] = plan
+    return plan
 
 
-def _check_type(name: str, hint: Any, value: Any) -> Any:
-    """Return ``value`` if it fits ``hint`` (JSON types only), else raise BadRequest."""
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
+def _without_none(hint: Any) -> Any:
+    if typing.get_origin(hint) in (Union, types.UnionType):
         (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _check_type(name, inner, value)
-    if origin is list:
-        if not isinstance(value, list):
-            raise BadRequest(f"Field '{name}' must be a list.")
+        return inner
+    return hint
+
+
+def _holds_frames(hint: Any) -> bool:
+    hint = _without_none(hint)
+    if typing.get_origin(hint) is not list:
+        return False
+    (item,) = typing.get_args(hint)
+    return isinstance(item, type) and issubclass(item, Frame)
+
+
+def _checker(name: str, hint: Any) -> Callable[[Any], Any]:
+    """Return a function that passes a value fitting ``hint`` (JSON types only) or raises."""
+    hint = _without_none(hint)
+    if typing.get_origin(hint) is list:
         (item_hint,) = typing.get_args(hint)
-        return [_check_type(name, item_hint, item) for item in value]
+        item = _checker(name, item_hint)
+
+        def check_list(value: Any) -> Any:
+            if not isinstance(value, list):
+                raise BadRequest(f"Field '{name}' must be a list.")
+            return [item(v) for v in value]
+
+        return check_list
     if isinstance(hint, type) and issubclass(hint, Frame):
-        if not isinstance(value, dict):
-            raise BadRequest(f"Field '{name}' must hold objects.")
-        return hint.from_wire(value)
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise BadRequest(f"Field '{name}' must be a whole number.")
-    if not isinstance(value, hint):
-        raise BadRequest(f"Field '{name}' must be of type {hint.__name__}.")
-    return value
+        frame_class = hint
+
+        def check_record(value: Any) -> Any:
+            if not isinstance(value, dict):
+                raise BadRequest(f"Field '{name}' must hold objects.")
+            return frame_class.from_wire(value)
+
+        return check_record
+    if hint is float:
+
+        def check_float(value: Any) -> Any:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+            raise BadRequest(f"Field '{name}' must be of type float.")
+
+        return check_float
+    if hint is int:
+
+        def check_int(value: Any) -> Any:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise BadRequest(f"Field '{name}' must be a whole number.")
+            return value
+
+        return check_int
+    kind: type = hint
+
+    def check_plain(value: Any) -> Any:
+        if not isinstance(value, kind):
+            raise BadRequest(f"Field '{name}' must be of type {kind.__name__}.")
+        return value
+
+    return check_plain
 
 
 def _set(frame: Frame, field: str, value: Any) -> None:
@@ -255,6 +313,7 @@ class Hello(ClientFrame):
     since: int | None = None
     resume: str | None = None
     channels: list[str] | None = None
+    nick_password: str | None = None
 
     def __post_init__(self) -> None:
         _set(self, "nick", validate_nick(self.nick))
@@ -460,6 +519,18 @@ class Message(ServerFrame):
     def __post_init__(self) -> None:
         _set(self, "text", validate_text(self.text))
 
+    def to_wire(self) -> dict[str, Any]:
+        """The generic conversion, spelt out: this is the frame sent most by far."""
+        obj: dict[str, Any] = {"type": "message", "id": self.id, "ts": self.ts,
+                               "from": self.sender, "text": self.text}
+        if self.action:
+            obj["action"] = True
+        if self.to is not None:
+            obj["to"] = self.to
+        if self.channel is not None:
+            obj["channel"] = self.channel
+        return obj
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Channel(ServerFrame):
@@ -472,6 +543,10 @@ class Channel(ServerFrame):
     topic: str | None = None
     topic_by: str | None = None
     topic_ts: float | None = None
+    operators: list[str] | None = None
+    identified: list[str] | None = None
+    topic_lock: bool = False
+    invite_only: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -502,6 +577,7 @@ class Join(ServerFrame):
     nick: str
     ts: float
     channel: str | None = None
+    identified: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -564,6 +640,8 @@ class Roster(ServerFrame):
     TYPE: ClassVar[str] = "roster"
     users: list[str]
     channel: str | None = None
+    operators: list[str] | None = None
+    identified: list[str] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -598,6 +676,8 @@ class Error(ServerFrame):
     TYPE: ClassVar[str] = "error"
     code: str
     message: str
+    reason: str | None = None
+    until: float | None = None
 
     def __post_init__(self) -> None:
         _set(self, "message", _one_line(self.message, 500))
@@ -612,40 +692,3 @@ class Bye(ServerFrame):
 
     def __post_init__(self) -> None:
         _set(self, "reason", _one_line(self.reason, MAX_REASON_CHARS))
-
-
-CLIENT_FRAMES: Final[dict[str, type[ClientFrame]]] = {
-    cls.TYPE: cls
-    for cls in (
-        Hello, Say, Msg, Nick, JoinChannel, Part, SetTopic, ListChannels, Who, HistoryQuery,
-        WhoisQuery, Ping, Pong, Quit,
-    )
-}
-SERVER_FRAMES: Final[dict[str, type[ServerFrame]]] = {
-    cls.TYPE: cls
-    for cls in (
-        Welcome, Channel, Message, Join, Leave, Rename, Topic, Channels, Roster, History,
-        Whois, Error, Ping, Pong, Bye,
-    )
-}
-
-
-def _parse(obj: dict[str, Any], table: dict[str, type[F]]) -> F:
-    kind = obj.get("type")
-    if not isinstance(kind, str):
-        raise BadFrame("A frame needs a string field 'type'.")
-    try:
-        cls = table[kind]
-    except KeyError:
-        raise UnknownType(f"Unknown frame type {kind[:40]!r}.") from None
-    return cls.from_wire(obj)
-
-
-def parse_client_frame(obj: dict[str, Any]) -> ClientFrame:
-    """Return the client frame held in a decoded wire object, or raise ProtocolError."""
-    return _parse(obj, CLIENT_FRAMES)
-
-
-def parse_server_frame(obj: dict[str, Any]) -> ServerFrame:
-    """Return the server frame held in a decoded wire object, or raise ProtocolError."""
-    return _parse(obj, SERVER_FRAMES)

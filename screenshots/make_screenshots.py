@@ -2,9 +2,11 @@
 """Make the README screenshots: the real client in a pseudo-terminal, rendered to SVG.
 
 Starts a server on a free port with a temporary database, lets a few raw
-socket users chat (Cyrillic, /me, a mention, a private message), drives the
-client through a pty, reads its screen with pyte and writes ``screenshots/``
-``chat.svg``, ``scrollback.svg`` and ``narrow.svg``. POSIX only.
+socket users chat in two channels, ``#dev`` (with a topic) and ``#lobby``
+(Cyrillic, /me, a mention, a private message), drives the client through a pty
+in both channels, reads its screen with pyte and writes ``screenshots/``
+``chat.svg`` (buffer list, topic, roster), ``scrollback.svg`` and ``narrow.svg``
+(the buffer list folded into the status line). POSIX only.
 
     .venv/bin/python screenshots/make_screenshots.py
 """
@@ -112,14 +114,14 @@ def save(tui: TuiProcess, name: str, title: str) -> None:
     print(f"wrote {OUT / name}")
 
 
-def user(port: int, nick: str) -> RawClient:
+def user(port: int, nick: str, channels: list[str]) -> RawClient:
     client = RawClient(port)
-    assert client.hello(nick)["type"] == "welcome"
+    assert client.hello(nick, channels=channels)["type"] == "welcome"
     return client
 
 
-def say(client: RawClient, text: str, **extra: object) -> None:
-    client.send({"type": "say", "text": text, **extra})
+def say(client: RawClient, text: str, channel: str = "#dev", **extra: object) -> None:
+    client.send({"type": "say", "text": text, "channel": channel, **extra})
     client.recv_until("message", text=text)
 
 
@@ -132,6 +134,7 @@ EARLIER = [
     ("Вера", "Я добавила мониторинг диска, посмотрите дашборд"),
     ("bob", "nice, thanks 👍"),
 ]
+TOPIC = "release 0.2 on Friday: channels · CI green · retro at 16:00"
 
 
 def main() -> int:
@@ -140,30 +143,37 @@ def main() -> int:
         server = ServerProcess(Path(tmp) / "chat.db").start()
         tui: TuiProcess | None = None
         try:
-            bob, vera, carol = (user(server.port, n) for n in ("bob", "Вера", "carol"))
+            both = ["#dev", "#lobby"]
+            bob, vera, carol = (user(server.port, n, both) for n in ("bob", "Вера", "carol"))
+            dave = user(server.port, "dave", ["#lobby"])
             clients = {"bob": bob, "Вера": vera, "carol": carol}
             for round_ in range(1, 9):
                 for nick, text in EARLIER:
                     say(clients[nick], f"{text}" if round_ == 8 else f"[day {round_}] {text}")
+            bob.send({"type": "topic", "channel": "#dev", "text": TOPIC})
+            bob.recv_until("topic")
             tui = TuiProcess(
-                ["--nick", "alice", "--port", str(server.port), "--log-file", f"{tmp}/client.log"],
+                ["--nick", "alice", "--port", str(server.port), "--join", "#dev,#lobby",
+                 "--log-file", f"{tmp}/client.log"],
                 cols=100, rows=30,
             )
-            tui.wait_for("-- connected to")
+            tui.wait_for(lambda ls: ls[0].startswith("#dev: release"))
             say(vera, "Привет, alice! Как дела с релизом?")
             say(bob, "waves at everyone", action=True)
             say(carol, "alice: could you review the retry patch before lunch? It touches the "
                        "reconnect backoff (1, 2, 4 … 30 s) and the resume token handling.")
+            say(dave, "anyone up for lunch at the new ramen place?", channel="#lobby")
+            say(dave, "12:30 works for me", channel="#lobby")
             bob.send({"type": "msg", "to": "alice", "text": "psst, lunch at 12?"})
-            tui.wait_for("psst, lunch at 12?")
+            tui.wait_for(lambda ls: "4.bob" in "\n".join(ls))
             tui.type_line("sure carol, on it")
             tui.wait_for("alice: sure carol, on it")
             tui.type_line("/me grabs a coffee ☕")
             tui.wait_for("* alice grabs a coffee")
-            tui.write("bob: yes, 12 works 🙂")
-            tui.wait_for(lambda ls: "12 works" in ls[-1])
+            tui.write("carol: the backoff looks right 🙂")
+            tui.wait_for(lambda ls: "looks right" in ls[-1])
             time.sleep(0.3)
-            save(tui, "chat.svg", "termchat: several users chatting")
+            save(tui, "chat.svg", "termchat: two channels, a private buffer, the buffer list")
 
             tui.write("\x15")  # Ctrl-U: clear the draft
             tui.write(KEY_PGUP)
@@ -176,9 +186,12 @@ def main() -> int:
             tui.write(KEY_END)
             tui.wait_for(lambda ls: "new" not in ls[-2])
             tui.resize(20, 50)
-            tui.wait_for(lambda ls: len(ls) == 20 and ls[18].startswith("127.0.0.1"))
+            tui.wait_for(lambda ls: len(ls) == 20 and ls[18].startswith("2:#dev"))
+            say(dave, "alice, are you coming?", channel="#lobby")
+            tui.wait_for(lambda ls: "3:#lobby(3!)" in ls[18])
             time.sleep(0.3)
-            save(tui, "narrow.svg", "termchat: a 50x20 terminal (roster hidden)")
+            save(tui, "narrow.svg",
+                 "termchat: a 50x20 terminal (buffer list folded into the status line)")
             tui.type_line("exit")
             tui.wait_exit()
         finally:

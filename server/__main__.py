@@ -18,6 +18,7 @@ from server.app import ChatServer
 from server.config import SERVER_NAME, ServerConfig
 from server.hub import BackplaneError
 from server.memory import tune_allocator
+from server.reset import reset_password
 from server.store import StoreError
 from server.tls import TlsSetupError
 
@@ -54,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="SECONDS",
                         help="with --redis: a node silent this long is declared lost and "
                              "its users leave (default: %(default)s)")
+    parser.add_argument("--admin", action="append", default=[], metavar="NICK",
+                        help="a registered nick that may moderate every channel and the "
+                             "server (repeatable)")
+    parser.add_argument("--reset-password", metavar="NICK",
+                        help="set a new password for a registered nick (asked for on the "
+                             "terminal), then exit: for a user who forgot theirs")
     parser.add_argument("--max-clients", type=int, default=defaults.max_clients, metavar="N",
                         help="connections served at once; more get server_full "
                              "(default: %(default)s)")
@@ -138,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level, stream=sys.stderr,
         format="%(asctime)s %(levelname)-7s %(message)s",
     )
+    if args.reset_password:
+        return reset_password(args.reset_password, args.db, args.redis or None)
     try:
         default_channel = validate_channel(args.default_channel)
     except ProtocolError as exc:
@@ -169,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         max_db_bytes=None if args.max_db_mb is None else int(args.max_db_mb * 1024 * 1024),
         default_channel=default_channel, max_channels_per_user=args.max_channels_per_user,
         redis_url=args.redis or None, node_timeout_s=args.node_timeout,
+        admins=tuple(args.admin),
         irc_port=args.irc_port, irc_tls_port=args.irc_tls_port, irc_server_name=server_name,
     )
     server = ChatServer(config)

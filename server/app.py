@@ -19,6 +19,7 @@ import time
 from typing import Final, Protocol
 
 from protocol import ByeReason
+from server.account_desk import AccountDesk
 from server.config import ServerConfig
 from server.hub import BackplaneError, HubEngine
 from server.irc import IrcDoor, IrcSession
@@ -26,6 +27,7 @@ from server.limits import AuthGuard
 from server.local_hub import LocalHub
 from server.outbound import Flusher
 from server.reaper import IdleReaper
+from server.rules import MemoryRules, RulesStore, SqliteRules
 from server.session import Session
 from server.store import HistoryStore, MessageStore, NullStore
 from server.tls import make_server_context
@@ -69,6 +71,9 @@ class ChatServer:
         self.config = config
         self._store: HistoryStore | None = None
         self._trimmer: HistoryTrimmer | None = None
+        self._rules: RulesStore | None = None
+        self._desk: AccountDesk | None = None
+        self._stopping = threading.Event()
         self._flusher = Flusher()
         self._hub: HubEngine | None = None
         self._listeners: dict[socket.socket, str] = {}
@@ -95,6 +100,7 @@ class ChatServer:
         if config.certfile is not None:
             self._tls_context = make_server_context(config.certfile, config.keyfile)
         self._hub = self._cluster_hub() if config.redis_url else self._local_hub()
+        self._desk = AccountDesk(self._hub, self._stopping)
         listener = self._listen(config.port, NATIVE)
         self.address = listener.getsockname()[:2]
         irc_ports = [(config.irc_port, IRC), (config.irc_tls_port, IRC_TLS)]
@@ -138,7 +144,8 @@ class ChatServer:
         if config.history_limit is not None:
             self._trimmer = HistoryTrimmer(self._store, config.history_limit)
         on_stored = self._trimmer.note_stored if self._trimmer else None
-        return LocalHub(self._store, self._flusher, config, on_stored)
+        self._rules = SqliteRules(config.db_path) if config.persist else MemoryRules()
+        return LocalHub(self._store, self._flusher, config, on_stored, self._rules)
 
     def _cluster_hub(self) -> HubEngine:
         """The hub of a node of the cluster that the Redis at ``--redis`` defines."""
@@ -203,14 +210,14 @@ class ChatServer:
 
     def _session(self, sock: socket.socket, peer: str, kind: str) -> Connection:
         """A session of the door the connection came through."""
-        assert self._hub is not None
+        assert self._hub is not None and self._desk is not None
         if kind == NATIVE:
             return Session(sock, peer, self._hub, self._flusher, self.config, self._auth,
-                           self._forget, self._tls_context)
+                           self._desk, self._forget, self._tls_context)
         assert self._door is not None
         tls = self._tls_context if kind == IRC_TLS else None
         return IrcSession(sock, peer, self._hub, self._flusher, self.config, self._auth,
-                          self._forget, self._door, tls)
+                          self._desk, self._forget, self._door, tls)
 
     def _admit(self, session: Connection) -> str | None:
         """Register a new session, or return why there is no room for it."""
@@ -246,6 +253,7 @@ class ChatServer:
         if self._stopped:
             return
         self._stopped = True
+        self._stopping.set()  # readers waiting out a wrong password stop waiting
         log.info("shutting down")
         self._stop_w.send(b"\0")
         if self._acceptor.is_alive():
@@ -270,6 +278,8 @@ class ChatServer:
             self._trimmer.stop()
         if self._store is not None:
             self._store.close()
+        if self._rules is not None:
+            self._rules.close()
         self._stop_r.close()
         self._stop_w.close()
         log.info("stopped")

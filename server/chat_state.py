@@ -20,9 +20,12 @@ from protocol import (
     ByeReason,
     Channels,
     ChannelSummary,
+    Invite,
     Join,
+    Kick,
     Leave,
     Message,
+    Mode,
     Rename,
     Roster,
     ServerFrame,
@@ -148,8 +151,9 @@ class ChatState:
         self.channels.setdefault(channel.key, channel)
         channel.add(member)
         member.channels[channel.key] = channel
-        self.fanout.to_channel(channel, Join(nick=member.nick, ts=ts, channel=channel.name),
-                               joiner=member)
+        join = Join(nick=member.nick, ts=ts, channel=channel.name,
+                    identified=member.account is not None)
+        self.fanout.to_channel(channel, join, joiner=member)
 
     def part(self, member: Member, channel: Channel, reason: str, ts: float) -> None:
         """Take ``member`` out of ``channel``; its members and the member get the leave."""
@@ -266,6 +270,33 @@ class ChatState:
     def set_away(self, member: Member, text: str | None) -> None:
         member.away = text
 
+    # Moderation.
+
+    def kick(self, channel: Channel, target: Member, reason: str, by: Member | None,
+             ts: float) -> None:
+        """Put ``target`` out of ``channel``: everyone there, the target too, gets the kick."""
+        kick = Kick(channel=channel.name, nick=target.nick, reason=reason,
+                    by=by.nick if by is not None else "server", ts=ts)
+        self._broadcast(channel, kick, by)
+        self.fanout.release(channel)
+        channel.remove(target)
+        target.channels.pop(channel.key, None)
+        if not channel.members:
+            self.channels.pop(channel.key, None)
+
+    def mode(self, channel: Channel, change: Mode, by: Member | None) -> None:
+        """Tell a channel what changed in it (an operator, a ban, a flag)."""
+        self._broadcast(channel, change, by)
+
+    def invite(self, target: Member, frame: Invite, by: Member) -> None:
+        """Tell the invited user and whoever invited them."""
+        for party in {m: None for m in (target, by)}:
+            if party.link is not None:
+                self._send(party.link, frame, party)
+
+    def identified(self, member: Member, account: str | None) -> None:
+        member.account = account
+
     def redial(self, link: Link, dialect: Dialect) -> None:
         """Have ``link`` spelt by ``dialect`` from now on, in every channel of its user."""
         member = self.local.get(link)
@@ -290,7 +321,9 @@ class ChatState:
 
     @staticmethod
     def roster(channel: Channel) -> Roster:
-        return Roster(users=channel.roster.nicks(), channel=channel.name)
+        operators, identified = channel.marks()
+        return Roster(users=channel.roster.nicks(), channel=channel.name, operators=operators,
+                      identified=identified)
 
     @staticmethod
     def describe(member: Member, now: float) -> Whois:
@@ -299,7 +332,7 @@ class ChatState:
         return Whois(
             nick=member.nick, channels=[c.name for c in member.channels.values()],
             idle=max(0, int(now - last)) if last else 0, connected_since=member.since,
-            away=member.away,
+            away=member.away, account=member.account,
         )
 
     def census(self) -> Census:

@@ -39,6 +39,8 @@ class ServerConfig:
     default_channel: str = DEFAULT_CHANNEL
     max_channels_per_user: int = 50
     redis_url: str | None = None
+    admins: tuple[str, ...] = ()
+    """Registered nicks that may moderate every channel, and the server."""
     node_timeout_s: float = 15.0
     irc_port: int | None = None
     """Where the IRC door listens (None: no IRC)."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from protocol import ErrorCode, ProtocolError
+from protocol import Error, ErrorCode, ProtocolError
 
 __all__ = [
+    "Banned", "InviteOnly", "NickRegistered", "NotOperator", "NotRegistered", "error_frame",
+    "nick_registered", "not_admin", "not_identified", "not_operator", "wrong_nick_password",
     "AuthFailed", "NickTaken", "NoSuchUser", "NotInChannel", "NotWelcomed", "RateLimited",
     "ServerError", "ServerFull", "TooManyChannels", "nick_taken", "no_such_user",
     "not_in_channel", "not_welcomed", "shutting_down", "store_failed", "store_unavailable",
@@ -101,3 +103,69 @@ def store_failed() -> ServerError:
 
 def store_unavailable() -> ServerError:
     return ServerError("The chat store is unavailable, retrying; try again in a moment.")
+
+
+class NickRegistered(ProtocolError):
+    """The nick belongs to an account, and no proof of owning it came."""
+
+    code = ErrorCode.NICK_REGISTERED
+
+
+class NotRegistered(ProtocolError):
+    """The account asked about does not exist (or one is not identified to any)."""
+
+    code = ErrorCode.NOT_REGISTERED
+
+
+class NotOperator(ProtocolError):
+    """Only the channel's operators (or a server admin) may do that."""
+
+    code = ErrorCode.NOT_OPERATOR
+
+
+class InviteOnly(ProtocolError):
+    """The channel lets in only those invited."""
+
+    code = ErrorCode.INVITE_ONLY
+
+
+class Banned(ProtocolError):
+    """The user is banned here; ``reason`` and ``until`` (None: until lifted) say more."""
+
+    code = ErrorCode.BANNED
+
+    def __init__(self, message: str, reason: str, until: float | None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.until = until
+
+
+def error_frame(exc: ProtocolError) -> Error:
+    """The ``error`` frame for a refusal (with the reason and end of a ban)."""
+    if isinstance(exc, Banned):
+        return Error(code=exc.code, message=exc.message, reason=exc.reason or None,
+                     until=exc.until)
+    return Error(code=exc.code, message=exc.message)
+
+
+def nick_registered() -> NickRegistered:
+    return NickRegistered(
+        "This nick is registered; give its password with --nick-password-file or pick "
+        "another nick."
+    )
+
+
+def wrong_nick_password() -> AuthFailed:
+    return AuthFailed("Wrong password for this nick; check it and try again.")
+
+
+def not_identified() -> NotRegistered:
+    return NotRegistered("You are not identified to an account; use /identify NICK first.")
+
+
+def not_operator(channel: str) -> NotOperator:
+    return NotOperator(f"Only the operators of {channel} may do that.")
+
+
+def not_admin() -> NotOperator:
+    return NotOperator("Only a server admin may do that.")

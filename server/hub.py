@@ -23,23 +23,33 @@ from dataclasses import dataclass
 from typing import ClassVar, Final, Protocol
 
 from protocol import (
+    Account,
+    BanUser,
     Channel,
+    DeopUser,
     Hello,
     HistoryQuery,
+    InviteUser,
     JoinChannel,
+    KickUser,
+    KillUser,
     Leave,
     ListChannels,
     Msg,
     Nick,
+    OpUser,
     Part,
     Say,
     ServerFrame,
+    SetMode,
     SetTopic,
+    UnbanUser,
     Who,
     Whois,
     WhoisQuery,
     encode_frame,
 )
+from server.accounts import AccountRecord
 from server.outbound import Outbox
 
 __all__ = [
@@ -236,14 +246,50 @@ class Span:
 class Hub(Protocol):
     """The chat as sessions see it. Thread-safe: any reader thread may call it."""
 
-    def hello(self, link: Link, hello: Hello) -> str:
-        """Welcome ``link`` into the chat; return the nick granted.
+    def hello(self, link: Link, hello: Hello, identified: bool = False) -> Account:
+        """Welcome ``link`` into the chat; return the nick granted and whether it owns it.
 
+        ``identified``: the caller checked the nick's password (``account_record``).
         Blocks until decided. Raises a ProtocolError (``nick_taken``,
-        ``too_many_channels``, ``server_error`` ...) when refused; the welcome
-        itself arrives on the link.
+        ``nick_registered``, ``banned``, ``server_error`` ...) when refused; the
+        welcome itself arrives on the link.
         """
         ...
+
+    # Accounts: callers check and hash passwords on their own thread (it is slow on
+    # purpose); these calls block until decided and raise a ProtocolError if refused.
+
+    def account_record(self, nick: str) -> AccountRecord | None:
+        """Return the account of ``nick``, if registered (any thread, any time)."""
+        ...
+
+    def register(self, link: Link, record: AccountRecord) -> Account:
+        """Register the link's nick with ``record`` (its nick is filled in)."""
+        ...
+
+    def identify(self, link: Link, nick: str) -> Account:
+        """The link's user proved it owns account ``nick``: rename it there, mark it."""
+        ...
+
+    def set_password(self, link: Link, record: AccountRecord) -> Account: ...
+
+    def unregister(self, link: Link) -> Account: ...
+
+    # Moderation: answered like any request (an error if not allowed).
+
+    def kick(self, link: Link, request: KickUser, tag: str | None = None) -> None: ...
+
+    def ban(self, link: Link, request: BanUser, tag: str | None = None) -> None: ...
+
+    def unban(self, link: Link, request: UnbanUser, tag: str | None = None) -> None: ...
+
+    def op(self, link: Link, request: OpUser | DeopUser, tag: str | None = None) -> None: ...
+
+    def mode(self, link: Link, request: SetMode, tag: str | None = None) -> None: ...
+
+    def invite(self, link: Link, request: InviteUser, tag: str | None = None) -> None: ...
+
+    def kill(self, link: Link, request: KillUser, tag: str | None = None) -> None: ...
 
     def join(self, link: Link, request: JoinChannel, tag: str | None = None) -> None: ...
 

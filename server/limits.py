@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["AuthGuard", "TokenBucket"]
+__all__ = ["AuthGuard", "FailureDelays", "TokenBucket"]
 
 Clock = Callable[[], float]
 
@@ -45,6 +45,41 @@ class TokenBucket:
         return True
 
 
+class FailureDelays:
+    """Make repeated failures from one address wait longer: 0.1 s, doubling, up to 5 s.
+
+    Failures are forgotten after ten minutes, or at the first success. Thread-safe.
+    """
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    def record(self, address: str, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self._failures.pop(address, None)
+            else:
+                count, _ = self._recent(address)
+                self._failures[address] = (count + 1, self._clock())
+
+    def delay_s(self, address: str) -> float:
+        """How long to hold the answer to ``address`` after its latest failure."""
+        with self._lock:
+            count, _ = self._recent(address)
+        if count == 0:
+            return 0.0
+        return float(min(MAX_AUTH_DELAY_S, 0.1 * 2 ** (count - 1)))
+
+    def _recent(self, address: str) -> tuple[int, float]:
+        count, last = self._failures.get(address, (0, 0.0))
+        if count and self._clock() - last > FAILURE_MEMORY_S:
+            del self._failures[address]
+            return 0, 0.0
+        return count, last
+
+
 class AuthGuard:
     """Check the server password; make repeated failures from one address wait longer.
 
@@ -53,9 +88,7 @@ class AuthGuard:
 
     def __init__(self, password: str | None, clock: Clock = time.monotonic) -> None:
         self._password = password.encode() if password else None
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures: dict[str, tuple[int, float]] = {}
+        self._delays = FailureDelays(clock)
 
     @property
     def required(self) -> bool:
@@ -66,25 +99,9 @@ class AuthGuard:
         if self._password is None:
             return True
         ok = hmac.compare_digest((offered or "").encode(), self._password)
-        with self._lock:
-            if ok:
-                self._failures.pop(address, None)
-            else:
-                count, _ = self._recent_failures(address)
-                self._failures[address] = (count + 1, self._clock())
+        self._delays.record(address, ok)
         return ok
 
     def delay_s(self, address: str) -> float:
         """How long to hold the answer to ``address``: 0.1 s doubling per recent failure."""
-        with self._lock:
-            count, _ = self._recent_failures(address)
-        if count == 0:
-            return 0.0
-        return float(min(MAX_AUTH_DELAY_S, 0.1 * 2 ** (count - 1)))
-
-    def _recent_failures(self, address: str) -> tuple[int, float]:
-        count, last = self._failures.get(address, (0, 0.0))
-        if count and self._clock() - last > FAILURE_MEMORY_S:
-            del self._failures[address]
-            return 0, 0.0
-        return count, last
+        return self._delays.delay_s(address)

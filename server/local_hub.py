@@ -17,47 +17,65 @@ keep their place in line (a page is at most 500 messages, one indexed read).
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from protocol import (
     RESUME_HISTORY_CAP,
     WELCOME_HISTORY,
+    Account,
     BadRequest,
+    BanUser,
     Bye,
     ByeReason,
-    Error,
+    DeopUser,
     Hello,
     History,
     HistoryQuery,
+    Invite,
+    InviteUser,
     JoinChannel,
+    KickUser,
+    KillUser,
     LeaveReason,
     ListChannels,
     Message,
+    Mode,
     Msg,
     Nick,
+    OpUser,
     Part,
     ProtocolError,
     Say,
     ServerFrame,
+    SetMode,
     SetTopic,
+    UnbanUser,
     Who,
     WhoisQuery,
     channel_key,
     is_channel,
     nick_key,
 )
+from server.accounts import AccountRecord
 from server.chat_state import ChatState
 from server.config import SERVER_NAME, ServerConfig
 from server.errors import (
+    NickRegistered,
+    NoSuchUser,
+    NotRegistered,
     ServerError,
+    error_frame,
+    nick_registered,
     nick_taken,
     no_such_user,
+    not_identified,
     not_in_channel,
     not_welcomed,
     shutting_down,
@@ -66,7 +84,9 @@ from server.errors import (
 )
 from server.hub import AwayNotice, AwaySet, Dialect, Link, Presence, Rejoined, Span
 from server.membership import Channel, Member
+from server.moderation import ban_for, banned, check_admin, check_operator, join_refusal
 from server.outbound import Sender
+from server.rules import SERVER_SCOPE, MemoryRules, RulesStore, find_ban
 from server.store import ChannelRecord, HistoryStore, StoreError
 from server.tokens import ResumeTokens
 
@@ -91,6 +111,7 @@ those of the session the token belongs to (and later ones of the same nick), not
 
 Handler = Callable[["LocalHub", Any, Any], None]
 """A request's handler on the hub thread: (hub, link or None, argument)."""
+_T = TypeVar("_T")
 _Item = tuple[Handler, "Link | None", Any, "str | None"]
 """A queued request: its handler, link, argument and tag."""
 
@@ -116,8 +137,12 @@ class LocalHub:
         flusher: Sender,
         config: ServerConfig,
         on_stored: Callable[[int], None] | None = None,
+        rules: RulesStore | None = None,
     ) -> None:
         self._store = store
+        self._rules: RulesStore = rules if rules is not None else MemoryRules()
+        self._admins = frozenset(nick_key(nick) for nick in config.admins)
+        self._server_bans = self._rules.bans(SERVER_SCOPE)
         self._flusher = flusher
         self._config = config
         self._default = config.default_channel
@@ -144,9 +169,28 @@ class LocalHub:
 
     # Requests: called from reader threads.
 
-    def hello(self, link: Link, hello: Hello) -> str:
-        future: concurrent.futures.Future[str] = concurrent.futures.Future()
-        self._submit(LocalHub._on_hello, link, (hello, future))
+    def hello(self, link: Link, hello: Hello, identified: bool = False) -> Account:
+        return self._call(LocalHub._welcome, link, (hello, identified))
+
+    def account_record(self, nick: str) -> AccountRecord | None:
+        return self._rules.account(nick_key(nick))
+
+    def register(self, link: Link, record: AccountRecord) -> Account:
+        return self._call(LocalHub._register, link, record)
+
+    def identify(self, link: Link, nick: str) -> Account:
+        return self._call(LocalHub._identify, link, nick)
+
+    def set_password(self, link: Link, record: AccountRecord) -> Account:
+        return self._call(LocalHub._set_password, link, record)
+
+    def unregister(self, link: Link) -> Account:
+        return self._call(LocalHub._unregister, link, None)
+
+    def _call(self, work: Callable[[LocalHub, Link, Any], _T], link: Link, arg: Any) -> _T:
+        """Have the hub thread do ``work`` now and wait for its result (or its refusal)."""
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+        self._submit(LocalHub._on_call, link, (work, arg, future))
         while True:
             try:
                 return future.result(timeout=HELLO_WAIT_S)
@@ -207,6 +251,27 @@ class LocalHub:
 
     def leave(self, link: Link, reason: str, bye: str | None = None) -> None:
         self._submit(LocalHub._on_leave, link, (reason, bye))
+
+    def kick(self, link: Link, request: KickUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_kick, link, request, tag)
+
+    def ban(self, link: Link, request: BanUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_ban, link, request, tag)
+
+    def unban(self, link: Link, request: UnbanUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_unban, link, request, tag)
+
+    def op(self, link: Link, request: OpUser | DeopUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_op, link, request, tag)
+
+    def mode(self, link: Link, request: SetMode, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_mode, link, request, tag)
+
+    def invite(self, link: Link, request: InviteUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_invite, link, request, tag)
+
+    def kill(self, link: Link, request: KillUser, tag: str | None = None) -> None:
+        self._submit(LocalHub._on_kill, link, request, tag)
 
     def _submit(self, handler: Handler, link: Link, arg: Any, tag: str | None = None) -> None:
         """Queue a request; wait while the hub is far behind; refuse it once stopping."""
@@ -288,12 +353,12 @@ class LocalHub:
         self._deliver_segment_safely()
         log.debug("[%s] refused: %s (%s)", link.peer, exc.code, exc.message)
         with self._state.answering(link, tag):
-            self._state.reply(link, Error(code=exc.code, message=exc.message))
+            self._state.reply(link, error_frame(exc))
 
     def _refuse_late(self, handler: Handler, link: Link | None, arg: Any) -> None:
         """Turn down a request that came after the shutdown; a leaving link is released."""
-        if handler is LocalHub._on_hello:
-            arg[1].set_exception(shutting_down())
+        if handler is LocalHub._on_call:
+            arg[2].set_exception(shutting_down())
         elif handler is LocalHub._on_leave and link is not None:
             self._flusher.release(link.outbox)
 
@@ -320,22 +385,24 @@ class LocalHub:
 
     # Welcome and membership.
 
-    def _on_hello(self, link: Link, arg: tuple[Hello, concurrent.futures.Future[str]]) -> None:
-        hello, future = arg
+    def _on_call(self, link: Link, arg: tuple[Callable[[LocalHub, Link, Any], Any], Any,
+                                              concurrent.futures.Future[Any]]) -> None:
+        work, value, future = arg
         try:
-            nick = self._welcome(link, hello)
+            result = work(self, link, value)
         except ProtocolError as exc:
             future.set_exception(exc)
         except StoreError as exc:
             log.error("%s", exc)
             future.set_exception(store_failed())
         except Exception as exc:
-            log.exception("[%s] welcome failed", link.peer)
-            future.set_exception(ServerError(f"The server failed to welcome you ({exc})."))
+            log.exception("[%s] %s failed", link.peer, work.__name__.strip("_"))
+            future.set_exception(ServerError(f"The server failed to do that ({exc})."))
         else:
-            future.set_result(nick)
+            future.set_result(result)
 
-    def _welcome(self, link: Link, hello: Hello) -> str:
+    def _welcome(self, link: Link, arg: tuple[Hello, bool]) -> Account:
+        hello, proved = arg
         state = self._state
         if link in state.local:
             raise BadRequest("You are already welcomed; use /nick to change your nick.")
@@ -344,38 +411,67 @@ class LocalHub:
             raise too_many_channels(self._config.max_channels_per_user)
         key = nick_key(hello.nick)
         holder = state.nicks.get(key)
-        issued = self._tokens.issued_at(hello.resume, hello.nick)
-        if holder is not None and issued is None:
+        resume = self._tokens.check(hello.resume, hello.nick)
+        if holder is not None and resume is None:
             raise nick_taken()
-        wanted = [self._channel(name) for name in names]
+        registered = self._rules.account(key) is not None
+        identified = registered and (proved or (resume is not None and resume.identified))
+        if registered and not identified:
+            raise nick_registered()
+        member = Member(nick=hello.nick, key=key, link=link, account=key if identified else None,
+                        address=_address(link))
+        now = time.time()
+        ban = find_ban(self._server_bans, now, member.account, key, member.address)
+        if ban is not None:
+            raise banned(ban, "this server")
+        wanted, refused = [], []
+        for name in names:
+            channel = self._channel(name, member)
+            refusal = join_refusal(channel, member, self._admins, now)
+            if refusal is None:
+                wanted.append(channel)
+            else:
+                refused.append(refusal)
         private = None
-        if issued is not None and hello.since is not None:
+        if resume is not None and hello.since is not None:
             private = self._store.private_after(
-                hello.nick, hello.since, RESUME_HISTORY_CAP, not_before=issued - TOKEN_SKEW_S
+                hello.nick, hello.since, RESUME_HISTORY_CAP,
+                not_before=resume.issued - TOKEN_SKEW_S,
             )
-        member = Member(nick=hello.nick, key=key, link=link)
         order = state.welcome(
             member, wanted, lambda c: self._since(c, hello.since), holder, private,
-            self._tokens.issue(member.nick), time.time(),
+            self._tokens.issue(member.nick, identified), now,
         )
-        log.info("[%s] %s as %s in %s", link.peer,
+        for refusal in refused:
+            state.reply(link, error_frame(refusal))
+        log.info("[%s] %s as %s%s in %s", link.peer,
                  "resumed" if holder is not None else "joined", member.nick,
+                 " (identified)" if identified else "",
                  ", ".join(c.name for c in order) or "no channel")
-        return member.nick
+        return Account(nick=member.nick, registered=registered, identified=identified)
 
-    def _channel(self, name: str) -> Channel:
-        """Return the channel called ``name``, from memory or the store (not yet kept)."""
+    def _channel(self, name: str, creator: Member | None = None) -> Channel:
+        """Return the channel called ``name``, from memory or the store (not yet kept).
+
+        A channel that never existed is made, run by its ``creator`` if identified.
+        """
         key = channel_key(name)
         channel = self._state.channel(key)
         if channel is not None:
             return channel
         record = self._store.channel(key)
         if record is None:
-            record = ChannelRecord(name=name)
-            self._remember(record)
-            return Channel(key, record, [])
-        recent = self._store.page(Span(), WELCOME_HISTORY, channel=record.name)
-        return Channel(key, record, recent)
+            channel = Channel(key, ChannelRecord(name=name), [])
+            self._remember(channel.record)
+            if creator is not None and creator.account is not None:
+                self._rules.set_operator(key, creator.account, True)
+        else:
+            recent = self._store.page(Span(), WELCOME_HISTORY, channel=record.name)
+            channel = Channel(key, record, recent)
+        channel.operators = self._rules.operators(key)
+        channel.topic_lock, channel.invite_only = self._rules.modes(key)
+        channel.bans = self._rules.bans(key)
+        return channel
 
     def _remember(self, record: ChannelRecord) -> None:
         """Keep a new channel's spelling; a store that fails only costs the spelling."""
@@ -402,7 +498,11 @@ class LocalHub:
             return
         if len(member.channels) >= self._config.max_channels_per_user:
             raise too_many_channels(self._config.max_channels_per_user)
-        channel = self._channel(request.channel)
+        channel = self._channel(request.channel, member)
+        refusal = join_refusal(channel, member, self._admins, time.time())
+        if refusal is not None:
+            raise refusal
+        channel.invited.discard(member.key)
         self._state.join(member, channel, self._since(channel, request.since), time.time())
         log.info("[%s] %s joined %s", link.peer, member.nick, channel.name)
 
@@ -438,7 +538,10 @@ class LocalHub:
         new_key = nick_key(new)
         if new_key != member.key and new_key in self._state.nicks:
             raise nick_taken()
-        self._state.rename(member, new, new_key, time.time(), self._tokens.issue(new))
+        if new_key != member.account and self._rules.account(new_key) is not None:
+            raise nick_registered()
+        self._state.rename(member, new, new_key, time.time(),
+                           self._tokens.issue(new, member.account == new_key))
         log.info("[%s] %s is now known as %s", link.peer, old, new)
 
     # Messages: decided now, numbered, stored and delivered with the segment.
@@ -512,11 +615,194 @@ class LocalHub:
             if draft.sender.link is not None:
                 self._refuse(draft.sender.link, ServerError(text), draft.tag)
 
+    # Accounts: the password was checked (or hashed) on the requester's own thread.
+
+    def _register(self, link: Link, record: AccountRecord) -> Account:
+        member = self._member(link)
+        if self._rules.account(member.key) is not None:
+            raise NickRegistered(f"{member.nick} is registered already; /identify to it.")
+        self._rules.save_account(dataclasses.replace(record, nick=member.nick))
+        self._state.identified(member, member.key)
+        log.info("[%s] %s registered the nick", link.peer, member.nick)
+        return Account(nick=member.nick, registered=True, identified=True)
+
+    def _identify(self, link: Link, nick: str) -> Account:
+        member = self._member(link)
+        key = nick_key(nick)
+        record = self._rules.account(key)
+        if record is None:
+            raise NotRegistered(f"{nick} is not a registered nick.")
+        holder = self._state.nicks.get(key)
+        now = time.time()
+        if holder is not None and holder is not member:
+            self._close(holder, ByeReason.REPLACED, "replaced by its owner", now)
+        self._state.identified(member, key)
+        if member.key != key:
+            old = member.nick
+            self._state.rename(member, record.nick, key, now,
+                               self._tokens.issue(record.nick, True))
+            log.info("[%s] %s is now known as %s", link.peer, old, record.nick)
+        log.info("[%s] %s identified", link.peer, member.nick)
+        return Account(nick=member.nick, registered=True, identified=True)
+
+    def _set_password(self, link: Link, record: AccountRecord) -> Account:
+        member = self._member(link)
+        current = self._rules.account(member.account) if member.account else None
+        if current is None:
+            raise not_identified()
+        self._rules.save_account(dataclasses.replace(record, nick=current.nick,
+                                                     created=current.created))
+        log.info("[%s] %s changed the nick's password", link.peer, member.nick)
+        return Account(nick=member.nick, registered=True, identified=True)
+
+    def _unregister(self, link: Link, _arg: None) -> Account:
+        member = self._member(link)
+        if member.account is None:
+            raise not_identified()
+        self._rules.delete_account(member.account)
+        for channel in self._state.channels.values():
+            channel.operators.discard(member.account)
+        self._state.identified(member, None)
+        log.info("[%s] %s unregistered the nick", link.peer, member.nick)
+        return Account(nick=member.nick, registered=False, identified=False)
+
+    def _close(self, member: Member, bye: str, reason: str, now: float) -> None:
+        """Take ``member`` out of the chat with ``reason`` and close its link with ``bye``."""
+        self._state.leave(member, reason, now)
+        if member.link is not None:
+            self._state.reply(member.link, Bye(reason=bye))
+            self._flusher.close_after_flush(member.link.outbox, bye)
+
+    # Moderation.
+
+    def _target(self, nick: str) -> Member:
+        target = self._state.nicks.get(nick_key(nick))
+        if target is None:
+            raise no_such_user(nick)
+        return target
+
+    def _on_kick(self, link: Link, request: KickUser) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        check_operator(member, channel, self._admins)
+        target = self._target(request.nick)
+        if not channel.has(target):
+            raise NoSuchUser(f"{target.nick} is not in {channel.name}.")
+        reason = request.reason or f"kicked by {member.nick}"
+        self._state.kick(channel, target, reason, member, time.time())
+        log.info("[%s] %s kicked %s from %s (%s)", link.peer, member.nick, target.nick,
+                 channel.name, reason)
+
+    def _on_ban(self, link: Link, request: BanUser) -> None:
+        member = self._member(link)
+        now = time.time()
+        target_key = nick_key(request.nick)
+        target = self._state.nicks.get(target_key)
+        registered = self._rules.account(target_key) is not None
+        address = target.address if target is not None else None
+        bans = ban_for(request, target_key, registered, address, member.nick, now)
+        if request.channel is None:
+            check_admin(member, self._admins)
+        else:
+            channel = self._joined(member, request.channel)
+            check_operator(member, channel, self._admins)
+        for ban in bans:
+            self._rules.save_ban(ban)
+        reason = request.reason or f"banned by {member.nick}"
+        if request.channel is None:
+            self._server_bans = self._rules.bans(SERVER_SCOPE)
+            if target is not None:
+                self._close(target, ByeReason.BANNED, f"banned: {reason}", now)
+            self._state.reply(link, Mode(channel=None, by=member.nick, ts=now, ban=request.nick))
+        else:
+            channel.bans = self._rules.bans(channel.key)
+            self._state.mode(channel, Mode(channel=channel.name, by=member.nick, ts=now,
+                                           ban=request.nick), member)
+            if target is not None and channel.has(target):
+                self._state.kick(channel, target, f"banned: {reason}", member, now)
+        log.info("[%s] %s banned %s from %s%s", link.peer, member.nick, request.nick,
+                 request.channel or "the server", f" for {request.minutes} min"
+                 if request.minutes else "")
+
+    def _on_unban(self, link: Link, request: UnbanUser) -> None:
+        member = self._member(link)
+        now, target_key = time.time(), nick_key(request.nick)
+        if request.channel is None:
+            check_admin(member, self._admins)
+            self._rules.delete_bans(SERVER_SCOPE, target_key)
+            self._server_bans = self._rules.bans(SERVER_SCOPE)
+            self._state.reply(link, Mode(channel=None, by=member.nick, ts=now,
+                                         unban=request.nick))
+        else:
+            channel = self._joined(member, request.channel)
+            check_operator(member, channel, self._admins)
+            self._rules.delete_bans(channel.key, target_key)
+            channel.bans = self._rules.bans(channel.key)
+            self._state.mode(channel, Mode(channel=channel.name, by=member.nick, ts=now,
+                                           unban=request.nick), member)
+        log.info("[%s] %s lifted the ban on %s in %s", link.peer, member.nick, request.nick,
+                 request.channel or "the server")
+
+    def _on_op(self, link: Link, request: OpUser | DeopUser) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        check_operator(member, channel, self._admins)
+        target = self._target(request.nick)
+        giving = isinstance(request, OpUser)
+        if target.account is None:
+            raise BadRequest(f"{target.nick} is not identified; only accounts run channels.")
+        self._rules.set_operator(channel.key, target.account, giving)
+        (channel.operators.add if giving else channel.operators.discard)(target.account)
+        change = Mode(channel=channel.name, by=member.nick, ts=time.time(),
+                      op=target.nick if giving else None,
+                      deop=None if giving else target.nick)
+        self._state.mode(channel, change, member)
+        log.info("[%s] %s %s %s in %s", link.peer, member.nick,
+                 "opped" if giving else "deopped", target.nick, channel.name)
+
+    def _on_mode(self, link: Link, request: SetMode) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        check_operator(member, channel, self._admins)
+        now = time.time()
+        if request.topic_lock is not None:
+            channel.topic_lock = request.topic_lock
+        if request.invite_only is not None:
+            channel.invite_only = request.invite_only
+        self._rules.save_modes(channel.key, channel.topic_lock, channel.invite_only)
+        for change in (
+            Mode(channel=channel.name, by=member.nick, ts=now, topic_lock=request.topic_lock),
+            Mode(channel=channel.name, by=member.nick, ts=now, invite_only=request.invite_only),
+        ):
+            if change.topic_lock is not None or change.invite_only is not None:
+                self._state.mode(channel, change, member)
+        log.info("[%s] %s set the modes of %s", link.peer, member.nick, channel.name)
+
+    def _on_invite(self, link: Link, request: InviteUser) -> None:
+        member = self._member(link)
+        channel = self._joined(member, request.channel)
+        if channel.invite_only:
+            check_operator(member, channel, self._admins)
+        target = self._target(request.nick)
+        channel.invited.add(target.key)
+        invite = Invite(channel=channel.name, nick=target.nick, by=member.nick, ts=time.time())
+        self._state.invite(target, invite, member)
+
+    def _on_kill(self, link: Link, request: KillUser) -> None:
+        member = self._member(link)
+        check_admin(member, self._admins)
+        target = self._target(request.nick)
+        reason = f"killed by {member.nick}" + (f": {request.reason}" if request.reason else "")
+        self._close(target, ByeReason.KILLED, reason, time.time())
+        log.info("[%s] %s killed %s (%s)", link.peer, member.nick, target.nick, reason)
+
     # Topics, listings, rosters, history, replies.
 
     def _on_topic(self, link: Link, request: SetTopic) -> None:
         member = self._member(link)
         channel = self._joined(member, request.channel)
+        if channel.topic_lock:
+            check_operator(member, channel, self._admins)
         record = ChannelRecord(name=channel.name, topic=request.text or None,
                                topic_by=member.nick, topic_ts=time.time())
         self._store.save_channel(record)
@@ -590,3 +876,8 @@ class LocalHub:
 
 _SEGMENT_HANDLERS: Final = frozenset({LocalHub._on_say, LocalHub._on_tell})
 """Requests that only add to the segment of messages; any other delivers it first."""
+
+
+def _address(link: Link) -> str:
+    """The IP address of a link's peer (``host:port``, IPv6 in brackets or not)."""
+    return link.peer.rsplit(":", 1)[0].strip("[]")

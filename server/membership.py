@@ -18,6 +18,7 @@ from protocol import Channel as ChannelFrame
 from server.hub import Dialect, Link
 from server.outbound import Outbox
 from server.roster import SortedRoster
+from server.rules import Ban
 from server.store import ChannelRecord
 
 __all__ = ["Channel", "Member"]
@@ -40,12 +41,17 @@ class Member:
     """When the user last sent a message (0: not yet)."""
     away: str | None = None
     """Why the user is away, if they said so."""
+    account: str | None = None
+    """The key of the account the user proved they own, if any."""
+    address: str | None = None
+    """The user's IP address (for bans by address), if known here."""
 
 
 class Channel:
     """A channel with members."""
 
-    __slots__ = ("key", "record", "members", "roster", "recent", "outboxes")
+    __slots__ = ("key", "record", "members", "roster", "recent", "outboxes", "operators",
+                 "topic_lock", "invite_only", "bans", "invited")
 
     def __init__(self, key: str, record: ChannelRecord, recent: list[Message]) -> None:
         self.key = key
@@ -54,6 +60,16 @@ class Channel:
         self.roster = SortedRoster()
         self.recent: deque[Message] = deque(recent, WELCOME_HISTORY)
         self.outboxes: dict[Dialect, dict[Member, Outbox]] = {}
+        self.operators: set[str] = set()
+        """Keys of the accounts that run the channel."""
+        self.topic_lock = False
+        self.invite_only = False
+        self.bans: list[Ban] = []
+        self.invited: set[str] = set()
+        """Nick keys let in once while the channel is invite-only."""
+
+    def is_operator(self, member: Member) -> bool:
+        return member.account is not None and member.account in self.operators
 
     @property
     def name(self) -> str:
@@ -101,8 +117,20 @@ class Channel:
         if joining is not None and not self.has(joining):
             roster = self.roster.nicks_with(joining.key, joining.nick)
         record = self.record
+        operators, identified = self.marks(joining)
         return ChannelFrame(
             name=record.name, roster=roster, history=history, topic=record.topic or None,
             topic_by=record.topic_by if record.topic else None,
             topic_ts=record.topic_ts if record.topic else None,
+            operators=operators, identified=identified, topic_lock=self.topic_lock,
+            invite_only=self.invite_only,
         )
+
+    def marks(self, joining: Member | None = None) -> tuple[list[str] | None, list[str] | None]:
+        """Return the nicks of the operators and of the identified members (None: nobody)."""
+        members = list(self.members.values())
+        if joining is not None and not self.has(joining):
+            members.append(joining)
+        identified = [m for m in members if m.account is not None]
+        operators = [m.nick for m in identified if m.account in self.operators]
+        return operators or None, [m.nick for m in identified] or None

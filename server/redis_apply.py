@@ -26,15 +26,19 @@ import redis
 from protocol import (
     RESUME_HISTORY_CAP,
     WELCOME_HISTORY,
+    Bye,
     Error,
+    Invite,
     Message,
+    Mode,
     ProtocolError,
     nick_key,
 )
 from server.chat_state import ChatState
-from server.errors import store_unavailable
+from server.errors import error_frame, store_unavailable
 from server.hub import AwayNotice, AwaySet, Link, Span
 from server.membership import Channel, Member
+from server.rules import ban_from_json
 from server.store import ChannelRecord
 from server.tokens import ResumeTokens
 
@@ -63,6 +67,7 @@ class Arrival:
     link: Link
     since: int | None
     issued: float | None
+    address: str | None = None
 
 
 def _list(value: Any) -> list[Any]:
@@ -74,8 +79,9 @@ class EventApplier:
     """The node thread: applies stream events and runs fenced answers, in order."""
 
     def __init__(self, state: ChatState, client: redis.Redis, node: str,
-                 tokens: ResumeTokens) -> None:
+                 tokens: ResumeTokens, closer: Callable[[Link, str], None]) -> None:
         self.state = state
+        self._closer = closer
         self._redis = client
         self._node = node
         self._tokens = tokens
@@ -89,7 +95,9 @@ class EventApplier:
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "hello": self._on_hello, "join": self._on_join, "part": self._on_part,
             "quit": self._on_quit, "msg": self._on_msg, "nick": self._on_nick,
-            "topic": self._on_topic, "away": self._on_away,
+            "topic": self._on_topic, "away": self._on_away, "account": self._on_account,
+            "kick": self._on_kick, "ban": self._on_ban, "unban": self._on_unban,
+            "op": self._on_op, "mode": self._on_mode, "invite": self._on_invite,
         }
 
     # Any thread.
@@ -192,7 +200,7 @@ class EventApplier:
                 try:
                     make()
                 except ProtocolError as exc:
-                    self.state.reply(link, Error(code=exc.code, message=exc.message))
+                    self.state.reply(link, error_frame(exc))
                 except redis.RedisError as exc:
                     log.error("the chat store failed: %s", exc)
                     error = store_unavailable()
@@ -209,15 +217,26 @@ class EventApplier:
             return None
         return member
 
-    def _channel_from(self, record: list[Any]) -> Channel:
-        key, name, *topic = record
-        channel = self.state.channel(key)
+    def _channel_from(self, record: dict[str, Any]) -> Channel:
+        """The channel an event names, from this view or (new here) from its record."""
+        channel = self.state.channel(record["c"])
         if channel is not None:
             return channel
-        text, by, ts = (topic + ["", "", ""])[:3]
-        kept = ChannelRecord(name=name, topic=text or None, topic_by=by or None,
-                             topic_ts=float(ts) if ts else None)
-        return Channel(key, kept, self.latest(key, name, WELCOME_HISTORY))
+        return self.channel_of(record)
+
+    def channel_of(self, record: dict[str, Any]) -> Channel:
+        """A channel built from what Redis keeps of it (the record a script sends)."""
+        key, name = record["c"], record["name"]
+        kept = ChannelRecord(name=name, topic=record.get("topic") or None,
+                             topic_by=record.get("by") or None,
+                             topic_ts=float(record["tts"]) if record.get("tts") else None)
+        channel = Channel(key, kept, self.latest(key, name, WELCOME_HISTORY))
+        channel.operators = set(_list(record.get("ops")))
+        channel.topic_lock = record.get("tl") == "1"
+        channel.invite_only = record.get("io") == "1"
+        channel.bans = [ban_from_json(raw) for raw in _list(record.get("bans"))]
+        channel.invited = set(_list(record.get("inv")))
+        return channel
 
     def _on_hello(self, event: dict[str, Any]) -> None:
         session, key = event["s"], event["k"]
@@ -229,13 +248,14 @@ class EventApplier:
             with self._arrivals_lock:
                 arrival = self._arrivals.pop(session, None)
         member = Member(nick=event["nick"], key=key, link=arrival.link if arrival else None,
-                        session=session)
+                        session=session, account=event.get("acct"),
+                        address=arrival.address if arrival else None)
         wanted = [self._channel_from(record) for record in _list(event["ch"])]
         private, token = None, None
         since: int | None = None
         if arrival is not None:
             since = arrival.since
-            token = self._tokens.issue(member.nick)
+            token = self._tokens.issue(member.nick, member.account is not None)
             if arrival.issued is not None and since is not None:
                 private = self.private_after(key, since, arrival.issued - TOKEN_SKEW_S)
         order = self.state.welcome(
@@ -272,8 +292,12 @@ class EventApplier:
         if member is None:
             return
         self.state.leave(member, event["r"], float(event["ts"]))
-        if member.link is not None:
-            log.info("[%s] %s left (%s)", member.link.peer, member.nick, event["r"])
+        link, bye = member.link, event.get("bye")
+        if link is not None:
+            log.info("[%s] %s left (%s)", link.peer, member.nick, event["r"])
+            if bye:
+                self.state.reply(link, Bye(reason=bye))
+                self._closer(link, bye)
 
     def _on_msg(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"]) if "c" in event else None
@@ -299,7 +323,8 @@ class EventApplier:
         if member is None:
             return
         old = member.nick
-        token = self._tokens.issue(event["nick"]) if member.link is not None else None
+        token = (self._tokens.issue(event["nick"], member.account == event["nk"])
+                 if member.link is not None else None)
         self.state.rename(member, event["nick"], event["nk"], float(event["ts"]), token)
         if member.link is not None:
             log.info("[%s] %s is now known as %s", member.link.peer, old, member.nick)
@@ -311,6 +336,80 @@ class EventApplier:
         record = ChannelRecord(name=channel.name, topic=event["text"] or None,
                                topic_by=event["by"], topic_ts=float(event["ts"]))
         self.state.topic(channel, record, self.state.nicks.get(event.get("k", "")))
+
+    def _on_account(self, event: dict[str, Any]) -> None:
+        member = self._member(event)
+        gone = event.get("gone")
+        if gone:
+            for channel in self.state.channels.values():
+                channel.operators.discard(gone)
+        if member is not None:
+            self.state.identified(member, event.get("acct"))
+
+    def _by(self, event: dict[str, Any]) -> Member | None:
+        return self.state.nicks.get(event.get("k", ""))
+
+    def _mode(self, event: dict[str, Any], **change: Any) -> None:
+        """Tell a channel (or, server-wide, the admin who asked) what changed."""
+        by = self._by(event)
+        name = by.nick if by is not None else "server"
+        channel = self.state.channel(event["c"]) if event.get("c") else None
+        frame = Mode(channel=channel.name if channel is not None else None, by=name,
+                     ts=float(event["ts"]), **change)
+        if channel is not None:
+            self.state.mode(channel, frame, by)
+        elif not event.get("c") and by is not None and by.link is not None:
+            self.state.reply(by.link, frame)
+
+    def _on_kick(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"])
+        target = self.state.nicks.get(event["tk"])
+        if channel is None or target is None or not channel.has(target):
+            return
+        self.state.kick(channel, target, event.get("r") or "kicked", self._by(event),
+                        float(event["ts"]))
+
+    def _on_ban(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"]) if event.get("c") else None
+        if channel is not None:
+            channel.bans = [b for b in channel.bans if b.target != nick_key(event["nick"])]
+            channel.bans += [ban_from_json(json.dumps(b)) for b in _list(event.get("bans"))]
+        self._mode(event, ban=event["nick"])
+
+    def _on_unban(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"]) if event.get("c") else None
+        if channel is not None:
+            channel.bans = [b for b in channel.bans if b.target != nick_key(event["nick"])]
+        self._mode(event, unban=event["nick"])
+
+    def _on_op(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"])
+        target = self.state.nicks.get(event["tk"])
+        if channel is None:
+            return
+        giving = bool(event.get("on"))
+        (channel.operators.add if giving else channel.operators.discard)(event["acct"])
+        nick = target.nick if target is not None else event["tk"]
+        self._mode(event, op=nick if giving else None, deop=None if giving else nick)
+
+    def _on_mode(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"])
+        if channel is None:
+            return
+        for flag, attribute in (("tl", "topic_lock"), ("io", "invite_only")):
+            value = event.get(flag)
+            if isinstance(value, bool):
+                setattr(channel, attribute, value)
+                self._mode(event, **{attribute: value})
+
+    def _on_invite(self, event: dict[str, Any]) -> None:
+        channel = self.state.channel(event["c"])
+        target, by = self.state.nicks.get(event["tk"]), self._by(event)
+        if channel is None or target is None or by is None:
+            return
+        channel.invited.add(target.key)
+        self.state.invite(target, Invite(channel=channel.name, nick=target.nick, by=by.nick,
+                                         ts=float(event["ts"])), by)
 
     def _on_away(self, event: dict[str, Any]) -> None:
         member = self._member(event)

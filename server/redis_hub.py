@@ -32,37 +32,52 @@ from urllib.parse import urlsplit
 import redis
 
 from protocol import (
-    WELCOME_HISTORY,
+    Account,
     BadRequest,
+    BanUser,
     Bye,
     ByeReason,
-    Error,
+    DeopUser,
     Hello,
     History,
     HistoryQuery,
+    InviteUser,
     JoinChannel,
+    KickUser,
+    KillUser,
     LeaveReason,
     ListChannels,
     Message,
     Msg,
     Nick,
+    OpUser,
     Part,
     ProtocolError,
     Say,
     ServerFrame,
+    SetMode,
     SetTopic,
+    UnbanUser,
     Who,
     WhoisQuery,
     channel_key,
     is_channel,
     nick_key,
 )
+from server.accounts import AccountRecord
 from server.chat_state import ChatState
 from server.config import SERVER_NAME, ServerConfig
 from server.errors import (
+    Banned,
+    InviteOnly,
+    NotRegistered,
+    error_frame,
+    nick_registered,
     nick_taken,
     no_such_user,
+    not_admin,
     not_in_channel,
+    not_operator,
     not_welcomed,
     shutting_down,
     store_unavailable,
@@ -70,6 +85,7 @@ from server.errors import (
 )
 from server.hub import BackplaneError, Dialect, Link, Presence, Rejoined, Span
 from server.membership import Channel, Member
+from server.moderation import ban_for, banned
 from server.outbound import Sender
 from server.redis_apply import (
     ORIGIN,
@@ -80,7 +96,7 @@ from server.redis_apply import (
     parse_stream_id,
 )
 from server.redis_scripts import APPLY, BEAT, REAP, SNAPSHOT
-from server.store import ChannelRecord
+from server.rules import SERVER_SCOPE, Ban, ban_to_json
 from server.tokens import ResumeTokens
 
 __all__ = ["BackplaneError", "RedisHub", "connect", "describe_url"]
@@ -129,7 +145,7 @@ class _Command:
     kind: str
     link: Link | None
     frame: Any = None
-    future: concurrent.futures.Future[str] | None = None
+    future: concurrent.futures.Future[Any] | None = None
     request: dict[str, Any] | None = None
     refusal: ProtocolError | None = None
     action: Callable[[], None] | None = None
@@ -170,6 +186,7 @@ class RedisHub:
         self._config = config
         self._node = f"{socket.gethostname()[:24]}-{secrets.token_hex(4)}"
         self._default_key = channel_key(config.default_channel)
+        self._admins = json.dumps(sorted(nick_key(nick) for nick in config.admins))
         self._retention_ms = int(max(RETENTION_MIN_S, 10 * config.node_timeout_s) * 1000)
         self._apply = client.register_script(APPLY)
         self._beat = client.register_script(BEAT)
@@ -207,7 +224,8 @@ class RedisHub:
         except redis.RedisError as exc:
             raise BackplaneError(f"Redis failed while joining the cluster: {exc}.") from None
         self._tokens = ResumeTokens(secret)
-        applier = EventApplier(self._state, self._redis, self._node, self._tokens)
+        applier = EventApplier(self._state, self._redis, self._node, self._tokens,
+                               lambda link, bye: self._flusher.close_after_flush(link.outbox, bye))
         self._applier = applier
         applier.last_message_id = int(snapshot["seq"])
         self._load(snapshot)
@@ -229,17 +247,18 @@ class RedisHub:
         """Build the view of everyone in the cluster from a snapshot (no local users yet)."""
         assert self._applier is not None
         state = self._state
-        for key, nick, session, _node, since, away in _list(snapshot["users"]):
+        for key, nick, session, _node, since, away, account in _list(snapshot["users"]):
             state.nicks[key] = Member(nick=nick, key=key, link=None, session=session,
-                                      since=float(since), away=away or None)
-        for key, fields, members in _list(snapshot["channels"]):
+                                      since=float(since), away=away or None,
+                                      account=account or None)
+        for key, fields, members, ops, bans, invited in _list(snapshot["channels"]):
             record = _pairs(_list(fields))
-            name = record.get("name", key)
-            channel = Channel(key, ChannelRecord(
-                name=name, topic=record.get("topic") or None,
-                topic_by=record.get("topic_by") or None,
-                topic_ts=float(record["topic_ts"]) if record.get("topic_ts") else None,
-            ), self._applier.latest(key, name, WELCOME_HISTORY))
+            channel = self._applier.channel_of({
+                "c": key, "name": record.get("name", key), "topic": record.get("topic"),
+                "by": record.get("topic_by"), "tts": record.get("topic_ts"),
+                "tl": record.get("topic_lock"), "io": record.get("invite_only"),
+                "ops": ops, "bans": bans, "inv": invited,
+            })
             for user_key, nick in _pairs(_list(members)).items():
                 member = state.nicks.setdefault(
                     user_key, Member(nick=nick, key=user_key, link=None))
@@ -268,15 +287,69 @@ class RedisHub:
 
     # Requests: called from reader threads.
 
-    def hello(self, link: Link, hello: Hello) -> str:
-        future: concurrent.futures.Future[str] = concurrent.futures.Future()
-        self._submit(_Command("hello", link, hello, future))
+    def hello(self, link: Link, hello: Hello, identified: bool = False) -> Account:
+        result: Account = self._decide(_Command("hello", link, (hello, identified)))
+        return result
+
+    def account_record(self, nick: str) -> AccountRecord | None:
+        fields = cast(dict[bytes, bytes], self._redis.hgetall(f"tc:account:{nick_key(nick)}"))
+        if not fields:
+            return None
+        text = {k.decode(): v.decode() for k, v in fields.items()}
+        return AccountRecord(
+            nick=text["nick"], salt=bytes.fromhex(text["salt"]),
+            digest=bytes.fromhex(text["digest"]), n=int(text["n"]), r=int(text["r"]),
+            p=int(text["p"]), created=float(text.get("created") or 0),
+        )
+
+    def register(self, link: Link, record: AccountRecord) -> Account:
+        result: Account = self._decide(_Command("register", link, record))
+        return result
+
+    def identify(self, link: Link, nick: str) -> Account:
+        result: Account = self._decide(_Command("identify", link, nick))
+        return result
+
+    def set_password(self, link: Link, record: AccountRecord) -> Account:
+        result: Account = self._decide(_Command("set_password", link, record))
+        return result
+
+    def unregister(self, link: Link) -> Account:
+        result: Account = self._decide(_Command("unregister", link, None))
+        return result
+
+    def _decide(self, command: _Command) -> Any:
+        """Queue a command that must be decided before its caller goes on; wait for it."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        command.future = future
+        self._submit(command)
         while True:
             try:
                 return future.result(timeout=HELLO_WAIT_S)
             except concurrent.futures.TimeoutError:
                 if self._stop.is_set():
                     raise shutting_down() from None
+
+    def kick(self, link: Link, request: KickUser, tag: str | None = None) -> None:
+        self._submit(_Command("kick", link, request, tag=tag))
+
+    def ban(self, link: Link, request: BanUser, tag: str | None = None) -> None:
+        self._submit(_Command("ban", link, request, tag=tag))
+
+    def unban(self, link: Link, request: UnbanUser, tag: str | None = None) -> None:
+        self._submit(_Command("unban", link, request, tag=tag))
+
+    def op(self, link: Link, request: OpUser | DeopUser, tag: str | None = None) -> None:
+        self._submit(_Command("op", link, request, tag=tag))
+
+    def mode(self, link: Link, request: SetMode, tag: str | None = None) -> None:
+        self._submit(_Command("mode", link, request, tag=tag))
+
+    def invite(self, link: Link, request: InviteUser, tag: str | None = None) -> None:
+        self._submit(_Command("invite", link, request, tag=tag))
+
+    def kill(self, link: Link, request: KillUser, tag: str | None = None) -> None:
+        self._submit(_Command("kill", link, request, tag=tag))
 
     def join(self, link: Link, request: JoinChannel, tag: str | None = None) -> None:
         self._submit(_Command("join", link, request, tag=tag))
@@ -405,7 +478,7 @@ class RedisHub:
             raw = self._apply(args=[
                 json.dumps(requests, ensure_ascii=False), self._retention_ms,
                 self._config.max_channels_per_user, self._config.history_limit or 0,
-                self._applier.last_message_id,
+                self._applier.last_message_id, self._admins,
             ])
         except redis.ResponseError as exc:  # a script that failed: a bug, not an outage
             log.error("Redis refused a batch of %d requests: %s", len(requests), exc)
@@ -434,7 +507,7 @@ class RedisHub:
             return
         link = command.link
         assert link is not None
-        error = Error(code=refusal.code, message=refusal.message)
+        error = error_frame(refusal)
         command.action = lambda: self._state.reply(link, error)
         self._answer(command)
 
@@ -451,25 +524,61 @@ class RedisHub:
         if "ev" in result:
             self._last_written = max(self._last_written, parse_stream_id(result["ev"]))
         if "err" in result:
-            self._refuse(command, self._refusal(command, str(result["err"])))
+            self._refuse(command, self._refusal(command, result))
         elif command.kind == "hello":
             assert command.future is not None and command.link is not None
             self._sessions[command.link] = command.session
-            command.future.set_result(command.frame.nick)
+            hello, _identified = command.frame
+            owned = bool(result.get("acct"))
+            command.future.set_result(Account(nick=hello.nick, registered=owned,
+                                              identified=owned))
+            refused = [self._refusal(command, no) for no in _list(result.get("refused"))]
+            if refused:
+                link = command.link
+                command.future = None
+                command.action = lambda: self._tell_refusals(link, refused)
+                self._answer(command)
+        elif command.kind in _ACCOUNT_KINDS:
+            assert command.future is not None
+            registered = command.kind != "unregister"
+            command.future.set_result(Account(nick=str(result.get("nick") or ""),
+                                              registered=registered, identified=registered))
         elif command.kind == "leave" or "again" in result or "ev" not in result:
             self._answer(command)
 
-    def _refusal(self, command: _Command, code: str) -> ProtocolError:
-        frame = command.frame
-        if code == "nick_taken":
-            return nick_taken()
-        if code == "too_many_channels":
-            return too_many_channels(self._config.max_channels_per_user)
-        if code == "not_in_channel":
-            return not_in_channel(getattr(frame, "channel", None) or self._config.default_channel)
-        if code == "no_such_user":
-            return no_such_user(frame.to)
-        return not_welcomed()
+    def _refusal(self, command: _Command, result: dict[str, Any]) -> ProtocolError:
+        """The refusal a script's error code means, worded for the request."""
+        frame, code = command.frame, str(result["err"])
+        channel = result.get("c") or getattr(frame, "channel", None) or self._config.default_channel
+        nick = str(getattr(frame, "nick", None) or getattr(frame, "to", ""))
+        refusals: dict[str, Callable[[], ProtocolError]] = {
+            "nick_taken": nick_taken,
+            "too_many_channels": lambda: too_many_channels(self._config.max_channels_per_user),
+            "not_in_channel": lambda: not_in_channel(channel),
+            "no_such_user": lambda: no_such_user(nick),
+            "nick_registered": nick_registered,
+            "not_registered": lambda: NotRegistered(f"{nick} is not a registered nick."),
+            "not_identified": lambda: BadRequest(
+                f"{nick} is not identified; only accounts run channels."),
+            "not_operator": lambda: not_operator(channel),
+            "not_admin": not_admin,
+            "invite_only": lambda: InviteOnly(
+                f"{channel} is invite-only; ask one of its operators."),
+            "banned": lambda: self._banned(command, result),
+        }
+        return refusals.get(code, not_welcomed)()
+
+    def _tell_refusals(self, link: Link, refusals: list[ProtocolError]) -> None:
+        for refusal in refusals:
+            self._state.reply(link, error_frame(refusal))
+
+    @staticmethod
+    def _banned(command: _Command, result: dict[str, Any]) -> Banned:
+        until = result.get("until")
+        ban = Ban(SERVER_SCOPE, "", "", float(until) if isinstance(until, int | float) else None,
+                  str(result.get("reason") or ""), "")
+        where = result.get("c") or getattr(command.frame, "channel", None) or "this server"
+        return banned(ban, where)
 
     def _shutdown(self, batch: list[_Command], bye_reason: str) -> None:
         """Take every local user out of the cluster, then close them all."""
@@ -510,21 +619,26 @@ class RedisHub:
         else:
             _PREPARE[command.kind](self, command, link, frame)
 
-    def _prepare_hello(self, command: _Command, link: Link, hello: Hello) -> None:
+    def _prepare_hello(self, command: _Command, link: Link,
+                       arg: tuple[Hello, bool]) -> None:
+        hello, identified = arg
         if command.session:
             raise BadRequest("You are already welcomed; use /nick to change your nick.")
         names = hello.channels if hello.channels is not None else [self._config.default_channel]
         if len(names) > self._config.max_channels_per_user:
             raise too_many_channels(self._config.max_channels_per_user)
-        issued = self._tokens.issued_at(hello.resume, hello.nick)
+        resume = self._tokens.check(hello.resume, hello.nick)
         session = f"{self._node}:{next(self._counter)}"
         command.session = session
         assert self._applier is not None
-        self._applier.expect(session, Arrival(link, hello.since, issued))
+        issued = resume.issued if resume is not None else None
+        self._applier.expect(session, Arrival(link, hello.since, issued, address_of(link)))
         command.request = {
             "op": "hello", "s": session, "n": self._node, "k": nick_key(hello.nick),
             "nick": hello.nick, "ch": [[channel_key(n), n] for n in names],
-            "takeover": 1 if issued is not None else 0,
+            "takeover": 1 if resume is not None else 0,
+            "tident": 1 if resume is not None and resume.identified else 0,
+            "ident": 1 if identified else 0, "addr": address_of(link),
         }
 
     def _prepare_leave(self, command: _Command, link: Link) -> None:
@@ -547,7 +661,7 @@ class RedisHub:
     def _prepare_join(self, command: _Command, link: Link, frame: JoinChannel) -> None:
         key = channel_key(frame.channel)
         command.request = {"op": "join", "s": command.session, "c": key, "name": frame.channel,
-                           "since": frame.since}
+                           "since": frame.since, "addr": address_of(link)}
         command.action = lambda: self._again(link, key, frame.since)  # if in it already
 
     def _again(self, link: Link, key: str, since: int | None) -> None:
@@ -649,6 +763,55 @@ class RedisHub:
     def _prepare_away(self, command: _Command, _link: Link, text: str | None) -> None:
         command.request = {"op": "away", "s": command.session, "text": text}
 
+    def _prepare_secret(self, command: _Command, _link: Link, record: AccountRecord) -> None:
+        command.request = {"op": command.kind, "s": command.session, "salt": record.salt.hex(),
+                           "digest": record.digest.hex(), "n": record.n, "r": record.r,
+                           "p": record.p}
+
+    def _prepare_identify(self, command: _Command, _link: Link, nick: str) -> None:
+        command.request = {"op": "identify", "s": command.session, "ak": nick_key(nick)}
+
+    def _prepare_unregister(self, command: _Command, _link: Link, _arg: None) -> None:
+        command.request = {"op": "unregister", "s": command.session}
+
+    def _prepare_kick(self, command: _Command, _link: Link, frame: KickUser) -> None:
+        command.request = {"op": "kick", "s": command.session, "c": channel_key(frame.channel),
+                           "tk": nick_key(frame.nick), "r": frame.reason or "kicked"}
+
+    def _prepare_ban(self, command: _Command, _link: Link, frame: BanUser) -> None:
+        target = nick_key(frame.nick)
+        registered = bool(self._redis.exists(f"tc:account:{target}"))
+        address = self._redis.hget(f"tc:user:{target}", "addr") if frame.address else None
+        bans = ban_for(frame, target, registered,
+                       address.decode() if isinstance(address, bytes) else None,
+                       "", time.time())
+        command.request = {
+            "op": "ban", "s": command.session, "tk": target, "nick": frame.nick,
+            "c": channel_key(frame.channel) if frame.channel else None,
+            "bans": [ban_to_json(b) for b in bans], "r": f"banned: {frame.reason or 'banned'}",
+        }
+
+    def _prepare_unban(self, command: _Command, _link: Link, frame: UnbanUser) -> None:
+        command.request = {"op": "unban", "s": command.session, "tk": nick_key(frame.nick),
+                           "nick": frame.nick,
+                           "c": channel_key(frame.channel) if frame.channel else None}
+
+    def _prepare_op(self, command: _Command, _link: Link, frame: OpUser | DeopUser) -> None:
+        command.request = {"op": "op", "s": command.session, "c": channel_key(frame.channel),
+                           "tk": nick_key(frame.nick), "on": 1 if isinstance(frame, OpUser) else 0}
+
+    def _prepare_mode(self, command: _Command, _link: Link, frame: SetMode) -> None:
+        command.request = {"op": "mode", "s": command.session, "c": channel_key(frame.channel),
+                           "tl": frame.topic_lock, "io": frame.invite_only}
+
+    def _prepare_invite(self, command: _Command, _link: Link, frame: InviteUser) -> None:
+        command.request = {"op": "invite", "s": command.session,
+                           "c": channel_key(frame.channel), "tk": nick_key(frame.nick)}
+
+    def _prepare_kill(self, command: _Command, _link: Link, frame: KillUser) -> None:
+        command.request = {"op": "kill", "s": command.session, "tk": nick_key(frame.nick),
+                           "r": "killed" + (f": {frame.reason}" if frame.reason else "")}
+
     def _prepare_census(self, command: _Command, link: Link, _arg: None) -> None:
         command.action = lambda: self._state.reply(link, self._state.census())
 
@@ -745,10 +908,23 @@ _PREPARE: Final[dict[str, Callable[[RedisHub, _Command, Link, Any], None]]] = {
     "whois": RedisHub._prepare_whois,
     "lookup": RedisHub._prepare_lookup,
     "away": RedisHub._prepare_away,
+    "register": RedisHub._prepare_secret,
+    "set_password": RedisHub._prepare_secret,
+    "identify": RedisHub._prepare_identify,
+    "unregister": RedisHub._prepare_unregister,
+    "kick": RedisHub._prepare_kick,
+    "ban": RedisHub._prepare_ban,
+    "unban": RedisHub._prepare_unban,
+    "op": RedisHub._prepare_op,
+    "mode": RedisHub._prepare_mode,
+    "invite": RedisHub._prepare_invite,
+    "kill": RedisHub._prepare_kill,
     "census": RedisHub._prepare_census,
     "redial": RedisHub._prepare_redial,
 }
 """How each request is turned into a Redis request or an answer made on this node."""
+
+_ACCOUNT_KINDS: Final = frozenset({"register", "identify", "set_password", "unregister"})
 
 _LOCAL_CHANGES: Final = frozenset({"redial"})
 """Commands made on this node alone that change how later events are delivered."""
@@ -762,3 +938,7 @@ def _list(value: Any) -> list[Any]:
 def _pairs(flat: list[Any]) -> dict[str, Any]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
+
+def address_of(link: Link) -> str:
+    """The IP address of a link's peer."""
+    return link.peer.rsplit(":", 1)[0].strip("[]")

@@ -28,15 +28,27 @@ local function emit(event, request)
   if request then event.tag = request.tag end
   return redis.call('XADD', 'tc:events', 'MINID', '~', minid, '*', 'e', cjson.encode(event))
 end
-local function chan_record(c, name)
-  local rec = redis.call('HGETALL', 'tc:chan:' .. c)
-  if #rec == 0 then
-    redis.call('HSET', 'tc:chan:' .. c, 'name', name)
-    return {c, name}
-  end
+local function hash(key)
+  local flat = redis.call('HGETALL', key)
   local h = {}
-  for i = 1, #rec, 2 do h[rec[i]] = rec[i + 1] end
-  return {c, h.name, h.topic or '', h.topic_by or '', h.topic_ts or ''}
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  return h
+end
+local function chan_record(c, name, creator)
+  -- a channel as a node needs it; one that never existed is made, run by its creator
+  if redis.call('EXISTS', 'tc:chan:' .. c) == 0 then
+    redis.call('HSET', 'tc:chan:' .. c, 'name', name)
+    if creator then
+      redis.call('SADD', 'tc:ops:' .. c, creator)
+      redis.call('SADD', 'tc:opsof:' .. creator, c)
+    end
+  end
+  local h = hash('tc:chan:' .. c)
+  return {c = c, name = h.name, topic = h.topic or '', by = h.topic_by or '',
+          tts = h.topic_ts or '', tl = h.topic_lock or '0', io = h.invite_only or '0',
+          ops = redis.call('SMEMBERS', 'tc:ops:' .. c),
+          bans = redis.call('HVALS', 'tc:bans:' .. c),
+          inv = redis.call('SMEMBERS', 'tc:invites:' .. c)}
 end
 local function user_of(s)
   local k = redis.call('GET', 'tc:sess:' .. s)
@@ -44,7 +56,8 @@ local function user_of(s)
   if redis.call('HGET', 'tc:user:' .. k, 's') ~= s then return nil end
   return k
 end
-local function drop_user(k, s, n, reason)
+local function drop_user(k, s, n, reason, bye)
+  -- take a user out of everything; with bye, its node closes its connection saying so
   local chans = redis.call('SMEMBERS', 'tc:uchans:' .. k)
   for _, c in ipairs(chans) do
     redis.call('HDEL', 'tc:members:' .. c, k)
@@ -52,7 +65,7 @@ local function drop_user(k, s, n, reason)
   end
   redis.call('DEL', 'tc:uchans:' .. k, 'tc:user:' .. k, 'tc:sess:' .. s)
   redis.call('SREM', 'tc:nodesess:' .. n, s)
-  return emit({t = 'quit', s = s, k = k, r = reason})
+  return emit({t = 'quit', s = s, k = k, r = reason, bye = bye})
 end
 """
 
@@ -60,9 +73,12 @@ APPLY: Final = _COMMON + r"""
 -- ARGV[1]: JSON list of requests; ARGV[3]: channels per user; ARGV[4]: log length (0: all);
 -- ARGV[5]: the highest id the calling node has seen (ids never go below it, even if Redis
 -- lost its data)
+-- ARGV[6]: JSON list of the account keys of server admins
 local requests = cjson.decode(ARGV[1])
 local max_channels = tonumber(ARGV[3])
 local keep = tonumber(ARGV[4])
+local admins = {}
+for _, a in ipairs(cjson.decode(ARGV[6])) do admins[a] = true end
 if tonumber(redis.call('GET', 'tc:seq') or '0') < tonumber(ARGV[5]) then
   redis.call('SET', 'tc:seq', ARGV[5])
 end
@@ -75,42 +91,114 @@ end
 local function member_of(k, c)
   return redis.call('SISMEMBER', 'tc:uchans:' .. k, c) == 1
 end
-local function enter(k, nick, c, name)
+local function enter(k, nick, c, name, acct)
+  local rec = chan_record(c, name, acct)
   redis.call('HSET', 'tc:members:' .. c, k, nick)
   redis.call('SADD', 'tc:chans', c)
   redis.call('SADD', 'tc:uchans:' .. k, c)
-  return chan_record(c, name)
+  redis.call('SREM', 'tc:invites:' .. c, k)
+  return rec
+end
+local function is_op(acct, c)
+  if not acct then return false end
+  return admins[acct] == true or redis.call('SISMEMBER', 'tc:ops:' .. c, acct) == 1
+end
+local function active_ban(scope, acct, k, addr)
+  -- the ban that holds this user in scope ('' for the server), if any
+  local fields = {'nick:' .. k}
+  if acct then table.insert(fields, 'account:' .. acct) end
+  if addr and addr ~= cjson.null then table.insert(fields, 'address:' .. addr) end
+  for _, field in ipairs(fields) do
+    local raw = redis.call('HGET', 'tc:bans:' .. scope, field)
+    if raw then
+      local ban = cjson.decode(raw)
+      if ban['until'] == cjson.null or tonumber(ban['until']) > tonumber(ts) then return ban end
+      redis.call('HDEL', 'tc:bans:' .. scope, field)
+    end
+  end
+  return nil
+end
+local function refusal(c, acct, k, addr)
+  -- why this user may not enter channel c, or nil
+  if is_op(acct, c) then return nil end
+  local ban = active_ban(c, acct, k, addr)
+  if ban then return {err = 'banned', reason = ban.reason, ['until'] = ban['until']} end
+  if redis.call('HGET', 'tc:chan:' .. c, 'invite_only') == '1'
+      and redis.call('SISMEMBER', 'tc:invites:' .. c, k) == 0 then
+    return {err = 'invite_only'}
+  end
+  return nil
+end
+local function leave_channel(k, c)
+  redis.call('HDEL', 'tc:members:' .. c, k)
+  redis.call('SREM', 'tc:uchans:' .. k, c)
+  if redis.call('HLEN', 'tc:members:' .. c) == 0 then redis.call('SREM', 'tc:chans', c) end
+end
+local function acct_of(k)
+  local acct = redis.call('HGET', 'tc:user:' .. k, 'acct')
+  if acct then return acct end
+  return nil
+end
+local function rename(s, k, nk, nick, r)
+  -- move the user held by session s from key k to nk, now spelt nick
+  local chans = redis.call('SMEMBERS', 'tc:uchans:' .. k)
+  for _, c in ipairs(chans) do
+    redis.call('HDEL', 'tc:members:' .. c, k)
+    redis.call('HSET', 'tc:members:' .. c, nk, nick)
+  end
+  if nk ~= k then
+    redis.call('RENAME', 'tc:user:' .. k, 'tc:user:' .. nk)
+    if #chans > 0 then redis.call('RENAME', 'tc:uchans:' .. k, 'tc:uchans:' .. nk) end
+    redis.call('SET', 'tc:sess:' .. s, nk)
+  end
+  redis.call('HSET', 'tc:user:' .. nk, 'nick', nick)
+  return emit({t = 'nick', s = s, k = k, nk = nk, nick = nick}, r)
 end
 
 local handlers = {}
 
 function handlers.hello(r)
-  local holder = redis.call('HGETALL', 'tc:user:' .. r.k)
+  local holder = hash('tc:user:' .. r.k)
+  if holder.s and r.takeover ~= 1 then return {err = 'nick_taken'} end
+  local acct = nil
+  if redis.call('EXISTS', 'tc:account:' .. r.k) == 1 then
+    if r.ident ~= 1 and not (r.takeover == 1 and r.tident == 1) then
+      return {err = 'nick_registered'}
+    end
+    acct = r.k
+  end
+  local ban = active_ban('', acct, r.k, r.addr)
+  if ban then return {err = 'banned', reason = ban.reason, ['until'] = ban['until']} end
   local old = nil
-  if #holder > 0 then
-    if r.takeover ~= 1 then return {err = 'nick_taken'} end
-    local h = {}
-    for i = 1, #holder, 2 do h[holder[i]] = holder[i + 1] end
-    old = h.s
-    redis.call('DEL', 'tc:sess:' .. h.s)
-    redis.call('SREM', 'tc:nodesess:' .. h.n, h.s)
+  if holder.s then
+    old = holder.s
+    redis.call('DEL', 'tc:sess:' .. holder.s)
+    redis.call('SREM', 'tc:nodesess:' .. holder.n, holder.s)
   end
   local kept = redis.call('SMEMBERS', 'tc:uchans:' .. r.k)
-  local wanted = {}
+  local wanted, refused = {}, {}
   for _, pair in ipairs(r.ch) do
-    if not member_of(r.k, pair[1]) then
-      table.insert(wanted, enter(r.k, r.nick, pair[1], pair[2]))
-    else
+    if member_of(r.k, pair[1]) then
       table.insert(wanted, chan_record(pair[1], pair[2]))
+    else
+      local no = refusal(pair[1], acct, r.k, r.addr)
+      if no then
+        no.c = pair[2]
+        table.insert(refused, no)
+      else
+        table.insert(wanted, enter(r.k, r.nick, pair[1], pair[2], acct))
+      end
     end
   end
   for _, c in ipairs(kept) do redis.call('HSET', 'tc:members:' .. c, r.k, r.nick) end
-  redis.call('HSET', 'tc:user:' .. r.k, 's', r.s, 'n', r.n, 'nick', r.nick, 't', ts)
-  redis.call('HDEL', 'tc:user:' .. r.k, 'away')
+  redis.call('HSET', 'tc:user:' .. r.k, 's', r.s, 'n', r.n, 'nick', r.nick, 't', ts,
+             'addr', r.addr)
+  redis.call('HDEL', 'tc:user:' .. r.k, 'away', 'acct')
+  if acct then redis.call('HSET', 'tc:user:' .. r.k, 'acct', acct) end
   redis.call('SET', 'tc:sess:' .. r.s, r.k)
   redis.call('SADD', 'tc:nodesess:' .. r.n, r.s)
   return {ev = emit({t = 'hello', s = r.s, n = r.n, k = r.k, nick = r.nick, ch = wanted,
-                     rep = old})}
+                     rep = old, acct = acct}), refused = refused, acct = acct}
 end
 
 function handlers.join(r)
@@ -120,8 +208,11 @@ function handlers.join(r)
   if redis.call('SCARD', 'tc:uchans:' .. k) >= max_channels then
     return {err = 'too_many_channels'}
   end
+  local acct = acct_of(k)
+  local no = refusal(r.c, acct, k, r.addr)
+  if no then return no end
   local nick = redis.call('HGET', 'tc:user:' .. k, 'nick')
-  local rec = enter(k, nick, r.c, r.name)
+  local rec = enter(k, nick, r.c, r.name, acct)
   return {ev = emit({t = 'join', s = r.s, k = k, ch = rec, since = r.since}, r)}
 end
 
@@ -167,24 +258,20 @@ function handlers.nick(r)
   if r.nk ~= k and redis.call('EXISTS', 'tc:user:' .. r.nk) == 1 then
     return {err = 'nick_taken'}
   end
-  local chans = redis.call('SMEMBERS', 'tc:uchans:' .. k)
-  for _, c in ipairs(chans) do
-    redis.call('HDEL', 'tc:members:' .. c, k)
-    redis.call('HSET', 'tc:members:' .. c, r.nk, r.nick)
+  if r.nk ~= acct_of(k) and redis.call('EXISTS', 'tc:account:' .. r.nk) == 1 then
+    return {err = 'nick_registered'}
   end
-  if r.nk ~= k then
-    redis.call('RENAME', 'tc:user:' .. k, 'tc:user:' .. r.nk)
-    if #chans > 0 then redis.call('RENAME', 'tc:uchans:' .. k, 'tc:uchans:' .. r.nk) end
-    redis.call('SET', 'tc:sess:' .. r.s, r.nk)
-  end
-  redis.call('HSET', 'tc:user:' .. r.nk, 'nick', r.nick)
-  return {ev = emit({t = 'nick', s = r.s, k = k, nk = r.nk, nick = r.nick}, r)}
+  return {ev = rename(r.s, k, r.nk, r.nick, r)}
 end
 
 function handlers.topic(r)
   local k = user_of(r.s)
   if not k then return {err = 'not_welcomed'} end
   if not member_of(k, r.c) then return {err = 'not_in_channel'} end
+  if redis.call('HGET', 'tc:chan:' .. r.c, 'topic_lock') == '1'
+      and not is_op(acct_of(k), r.c) then
+    return {err = 'not_operator'}
+  end
   local nick = redis.call('HGET', 'tc:user:' .. k, 'nick')
   redis.call('HSET', 'tc:chan:' .. r.c, 'topic', r.text, 'topic_by', nick, 'topic_ts', ts)
   return {ev = emit({t = 'topic', s = r.s, k = k, c = r.c, text = r.text, by = nick}, r)}
@@ -199,6 +286,165 @@ function handlers.away(r)
     redis.call('HDEL', 'tc:user:' .. k, 'away')
   end
   return {ev = emit({t = 'away', s = r.s, k = k, text = r.text}, r)}
+end
+
+-- Accounts: the password was checked (or hashed) by the node.
+
+function handlers.register(r)
+  local k = user_of(r.s)
+  if not k then return {err = 'not_welcomed'} end
+  if redis.call('EXISTS', 'tc:account:' .. k) == 1 then return {err = 'nick_registered'} end
+  local nick = redis.call('HGET', 'tc:user:' .. k, 'nick')
+  redis.call('HSET', 'tc:account:' .. k, 'nick', nick, 'salt', r.salt, 'digest', r.digest,
+             'n', r.n, 'r', r.r, 'p', r.p, 'created', ts)
+  redis.call('HSET', 'tc:user:' .. k, 'acct', k)
+  return {ev = emit({t = 'account', s = r.s, k = k, acct = k}, r), nick = nick}
+end
+
+function handlers.identify(r)
+  local k = user_of(r.s)
+  if not k then return {err = 'not_welcomed'} end
+  local account = hash('tc:account:' .. r.ak)
+  if not account.nick then return {err = 'not_registered'} end
+  local holder = hash('tc:user:' .. r.ak)
+  if holder.s and holder.s ~= r.s then
+    drop_user(r.ak, holder.s, holder.n, 'replaced by its owner', 'replaced')
+  end
+  if r.ak ~= k or redis.call('HGET', 'tc:user:' .. k, 'nick') ~= account.nick then
+    rename(r.s, k, r.ak, account.nick, nil)
+  end
+  redis.call('HSET', 'tc:user:' .. r.ak, 'acct', r.ak)
+  return {ev = emit({t = 'account', s = r.s, k = r.ak, acct = r.ak}, r), nick = account.nick}
+end
+
+function handlers.set_password(r)
+  local k = user_of(r.s)
+  if not k then return {err = 'not_welcomed'} end
+  local acct = acct_of(k)
+  if not acct then return {err = 'not_registered'} end
+  redis.call('HSET', 'tc:account:' .. acct, 'salt', r.salt, 'digest', r.digest, 'n', r.n,
+             'r', r.r, 'p', r.p)
+  return {nick = redis.call('HGET', 'tc:user:' .. k, 'nick')}
+end
+
+function handlers.unregister(r)
+  local k = user_of(r.s)
+  if not k then return {err = 'not_welcomed'} end
+  local acct = acct_of(k)
+  if not acct then return {err = 'not_registered'} end
+  for _, c in ipairs(redis.call('SMEMBERS', 'tc:opsof:' .. acct)) do
+    redis.call('SREM', 'tc:ops:' .. c, acct)
+  end
+  redis.call('DEL', 'tc:account:' .. acct, 'tc:opsof:' .. acct)
+  redis.call('HDEL', 'tc:user:' .. k, 'acct')
+  return {ev = emit({t = 'account', s = r.s, k = k, gone = acct}, r),
+          nick = redis.call('HGET', 'tc:user:' .. k, 'nick')}
+end
+
+-- Moderation: operators (and server admins) run channels.
+
+local function moderator(r)
+  local k = user_of(r.s)
+  if not k then return nil, {err = 'not_welcomed'} end
+  local acct = acct_of(k)
+  if r.c and r.c ~= cjson.null then
+    if not member_of(k, r.c) then return nil, {err = 'not_in_channel'} end
+    if not is_op(acct, r.c) then return nil, {err = 'not_operator'} end
+  elseif not (acct and admins[acct]) then
+    return nil, {err = 'not_admin'}
+  end
+  return k, nil
+end
+
+function handlers.kick(r)
+  local k, no = moderator(r)
+  if no then return no end
+  if not member_of(r.tk, r.c) then return {err = 'no_such_user'} end
+  leave_channel(r.tk, r.c)
+  return {ev = emit({t = 'kick', s = r.s, k = k, c = r.c, tk = r.tk, r = r.r}, r)}
+end
+
+function handlers.ban(r)
+  local k, no = moderator(r)
+  if no then return no end
+  local scope = ''
+  if r.c and r.c ~= cjson.null then scope = r.c end
+  for _, ban in ipairs(r.bans) do
+    redis.call('HSET', 'tc:bans:' .. scope, ban.kind .. ':' .. ban.value, cjson.encode(ban))
+  end
+  local ev = emit({t = 'ban', s = r.s, k = k, c = r.c, nick = r.nick, bans = r.bans}, r)
+  if scope ~= '' and member_of(r.tk, scope) then
+    leave_channel(r.tk, scope)
+    ev = emit({t = 'kick', s = r.s, k = k, c = scope, tk = r.tk, r = r.r})
+  elseif scope == '' then
+    local target = hash('tc:user:' .. r.tk)
+    if target.s then ev = drop_user(r.tk, target.s, target.n, r.r, 'banned') end
+  end
+  return {ev = ev}
+end
+
+function handlers.unban(r)
+  local k, no = moderator(r)
+  if no then return no end
+  local scope = ''
+  if r.c and r.c ~= cjson.null then scope = r.c end
+  local gone = {}
+  local flat = redis.call('HGETALL', 'tc:bans:' .. scope)
+  for i = 1, #flat, 2 do
+    if cjson.decode(flat[i + 1]).target == r.tk then
+      redis.call('HDEL', 'tc:bans:' .. scope, flat[i])
+      table.insert(gone, flat[i])
+    end
+  end
+  return {ev = emit({t = 'unban', s = r.s, k = k, c = r.c, nick = r.nick, gone = gone}, r)}
+end
+
+function handlers.op(r)
+  local k, no = moderator(r)
+  if no then return no end
+  local acct = acct_of(r.tk)
+  if not acct then return {err = 'not_identified'} end
+  if r.on == 1 then
+    redis.call('SADD', 'tc:ops:' .. r.c, acct)
+    redis.call('SADD', 'tc:opsof:' .. acct, r.c)
+  else
+    redis.call('SREM', 'tc:ops:' .. r.c, acct)
+    redis.call('SREM', 'tc:opsof:' .. acct, r.c)
+  end
+  return {ev = emit({t = 'op', s = r.s, k = k, c = r.c, tk = r.tk, acct = acct, on = r.on}, r)}
+end
+
+function handlers.mode(r)
+  local k, no = moderator(r)
+  if no then return no end
+  if r.tl ~= nil and r.tl ~= cjson.null then
+    redis.call('HSET', 'tc:chan:' .. r.c, 'topic_lock', r.tl and '1' or '0')
+  end
+  if r.io ~= nil and r.io ~= cjson.null then
+    redis.call('HSET', 'tc:chan:' .. r.c, 'invite_only', r.io and '1' or '0')
+  end
+  return {ev = emit({t = 'mode', s = r.s, k = k, c = r.c, tl = r.tl, io = r.io}, r)}
+end
+
+function handlers.invite(r)
+  local k = user_of(r.s)
+  if not k then return {err = 'not_welcomed'} end
+  if not member_of(k, r.c) then return {err = 'not_in_channel'} end
+  if redis.call('HGET', 'tc:chan:' .. r.c, 'invite_only') == '1'
+      and not is_op(acct_of(k), r.c) then
+    return {err = 'not_operator'}
+  end
+  if redis.call('EXISTS', 'tc:user:' .. r.tk) == 0 then return {err = 'no_such_user'} end
+  redis.call('SADD', 'tc:invites:' .. r.c, r.tk)
+  return {ev = emit({t = 'invite', s = r.s, k = k, c = r.c, tk = r.tk}, r)}
+end
+
+function handlers.kill(r)
+  local k, no = moderator(r)
+  if no then return no end
+  local target = hash('tc:user:' .. r.tk)
+  if not target.s then return {err = 'no_such_user'} end
+  return {ev = drop_user(r.tk, target.s, target.n, r.r, 'killed')}
 end
 
 function handlers.quit(r)
@@ -256,17 +502,19 @@ local position = '0-0'
 if #last > 0 then position = last[1][1] end
 local channels = {}
 for _, c in ipairs(redis.call('SMEMBERS', 'tc:chans')) do
-  local rec = redis.call('HGETALL', 'tc:chan:' .. c)
-  local members = redis.call('HGETALL', 'tc:members:' .. c)
-  table.insert(channels, {c, rec, members})
+  table.insert(channels, {c, redis.call('HGETALL', 'tc:chan:' .. c),
+                          redis.call('HGETALL', 'tc:members:' .. c),
+                          redis.call('SMEMBERS', 'tc:ops:' .. c),
+                          redis.call('HVALS', 'tc:bans:' .. c),
+                          redis.call('SMEMBERS', 'tc:invites:' .. c)})
 end
 local users = {}
 for _, node in ipairs(redis.call('SMEMBERS', 'tc:nodes')) do
   for _, s in ipairs(redis.call('SMEMBERS', 'tc:nodesess:' .. node)) do
     local k = redis.call('GET', 'tc:sess:' .. s)
     if k and redis.call('HGET', 'tc:user:' .. k, 's') == s then
-      local u = redis.call('HMGET', 'tc:user:' .. k, 'nick', 't', 'away')
-      table.insert(users, {k, u[1], s, node, u[2] or '0', u[3] or ''})
+      local u = redis.call('HMGET', 'tc:user:' .. k, 'nick', 't', 'away', 'acct')
+      table.insert(users, {k, u[1], s, node, u[2] or '0', u[3] or '', u[4] or ''})
     end
   end
 end

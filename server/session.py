@@ -22,35 +22,50 @@ from typing import Any, Final
 
 from protocol import (
     MAX_CLIENT_FRAME_BYTES,
+    Account,
     BadRequest,
+    BanUser,
     Bye,
     ByeReason,
     ClientFrame,
     DecodeResult,
+    DeopUser,
     Error,
     ErrorCode,
     FrameDecoder,
     Hello,
     HistoryQuery,
+    Identify,
+    InviteUser,
     JoinChannel,
+    KickUser,
+    KillUser,
     LeaveReason,
     ListChannels,
     Msg,
     Nick,
+    OpUser,
     Part,
     Ping,
     Pong,
     ProtocolError,
     Quit,
+    Register,
     Say,
+    SetMode,
+    SetPassword,
     SetTopic,
+    UnbanUser,
+    Unregister,
     Who,
     WhoisQuery,
     encode_frame,
+    nick_key,
     parse_client_frame,
 )
+from server.account_desk import AccountDesk
 from server.config import ServerConfig
-from server.errors import AuthFailed, NotWelcomed, RateLimited
+from server.errors import AuthFailed, NotWelcomed, RateLimited, error_frame
 from server.hub import Hub, Link
 from server.limits import AuthGuard, TokenBucket
 from server.outbound import Flusher
@@ -60,7 +75,8 @@ __all__ = ["Session"]
 
 log = logging.getLogger(__name__)
 
-RECV_BYTES: Final = 64 * 1024
+RECV_BYTES: Final = 16 * 1024
+"""Below the mmap threshold (server.memory): a bigger buffer per recv costs a mapping each."""
 _FAREWELL: Final = b"\n" + encode_frame(Bye(reason=ByeReason.SLOW_CONSUMER))
 """Sent instead of the queue to a client that falls too far behind."""
 LOUD_REFUSALS: Final = 5
@@ -78,6 +94,7 @@ class Session:
         flusher: Flusher,
         config: ServerConfig,
         auth: AuthGuard,
+        desk: AccountDesk,
         on_exit: Callable[[Session], None],
         tls_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -90,8 +107,10 @@ class Session:
         self.outbox = flusher.open(sock, peer, config.max_queue_bytes, self.tls, _FAREWELL)
         self.link = Link(self.outbox, peer)
         self.nick: str | None = None
+        self.account: str | None = None
         self.last_heard = time.monotonic()
         self._auth = auth
+        self._desk = desk
         self._bucket = TokenBucket(config.rate_limit_per_s, config.rate_burst)
         self._refusals = 0
         self._pings_sent = 0
@@ -215,7 +234,7 @@ class Session:
             self._refusals += 1
             level = logging.WARNING if self._refusals <= LOUD_REFUSALS else logging.DEBUG
             log.log(level, "[%s] refused: %s (%s)", self.peer, exc.code, exc.message)
-            self.hub.reply(self.link, Error(code=exc.code, message=exc.message))
+            self.hub.reply(self.link, error_frame(exc))
 
     def _check_rate(self) -> None:
         if not self._bucket.try_take():
@@ -229,7 +248,35 @@ class Session:
         if not self._auth.check(self.address, frame.password):
             self._stopping.wait(self._auth.delay_s(self.address))
             raise AuthFailed("Wrong or missing password; check it and connect again.")
-        self.nick = self.hub.hello(self.link, frame)
+        proved = self._desk.proves(frame.nick, frame.nick_password, self.address)
+        self._granted(self.hub.hello(self.link, frame, proved))
+
+    def _granted(self, account: Account) -> None:
+        """Keep what the hub granted: the nick, and the account it was proved to own."""
+        self.nick = account.nick
+        self.account = nick_key(account.nick) if account.identified else None
+
+    def _on_register(self, frame: Register) -> None:
+        self._check_rate()
+        self._answer(self._desk.register(self.link, frame.password))
+
+    def _on_identify(self, frame: Identify) -> None:
+        self._check_rate()
+        self._answer(self._desk.identify(self.link, frame.nick, frame.password, self.address))
+
+    def _on_set_password(self, frame: SetPassword) -> None:
+        self._check_rate()
+        self._answer(self._desk.set_password(self.link, self.account, frame.old, frame.new,
+                                             self.address))
+
+    def _on_unregister(self, frame: Unregister) -> None:
+        self._check_rate()
+        self._answer(self._desk.unregister(self.link, self.account, frame.password,
+                                           self.address))
+
+    def _answer(self, account: Account) -> None:
+        self._granted(account)
+        self.hub.reply(self.link, account)
 
     def _on_ping(self, frame: Ping) -> None:
         self.hub.reply(self.link, Pong(token=frame.token))
@@ -248,6 +295,10 @@ _HANDLERS: Final[dict[type[ClientFrame], Callable[[Session, Any], None]]] = {
     Ping: Session._on_ping,
     Pong: Session._on_pong,
     Quit: Session._on_quit,
+    Register: Session._on_register,
+    Identify: Session._on_identify,
+    SetPassword: Session._on_set_password,
+    Unregister: Session._on_unregister,
 }
 """The frames a session handles itself."""
 
@@ -262,5 +313,13 @@ _REQUESTS: Final[dict[type[ClientFrame], Callable[[Hub, Link, Any], None]]] = {
     Who: lambda hub, link, frame: hub.who(link, frame),
     HistoryQuery: lambda hub, link, frame: hub.history(link, frame),
     WhoisQuery: lambda hub, link, frame: hub.whois(link, frame),
+    KickUser: lambda hub, link, frame: hub.kick(link, frame),
+    BanUser: lambda hub, link, frame: hub.ban(link, frame),
+    UnbanUser: lambda hub, link, frame: hub.unban(link, frame),
+    OpUser: lambda hub, link, frame: hub.op(link, frame),
+    DeopUser: lambda hub, link, frame: hub.op(link, frame),
+    SetMode: lambda hub, link, frame: hub.mode(link, frame),
+    InviteUser: lambda hub, link, frame: hub.invite(link, frame),
+    KillUser: lambda hub, link, frame: hub.kill(link, frame),
 }
 """The requests handed to the hub, each after the rate limit, and the hub method for each."""

@@ -16,16 +16,25 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from protocol import nick_key
 
-__all__ = ["RESUME_TOKEN_TTL_S", "ResumeTokens"]
+__all__ = ["RESUME_TOKEN_TTL_S", "Resume", "ResumeTokens"]
 
 RESUME_TOKEN_TTL_S: Final = 24 * 3600
 _CLOCK_SKEW_S: Final = 300
 _MAC_BYTES: Final = 18
 _NONCE_BYTES: Final = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """What a valid token proves: a session of the nick since ``issued``, identified or not."""
+
+    issued: float
+    identified: bool
 
 
 class ResumeTokens:
@@ -39,14 +48,14 @@ class ResumeTokens:
         self._ttl_s = ttl_s
         self._clock = clock
 
-    def issue(self, nick: str) -> str:
-        """Return a new token for ``nick``."""
+    def issue(self, nick: str, identified: bool = False) -> str:
+        """Return a new token for ``nick``, saying whether its session owned the account."""
         issued = int(self._clock())
-        nonce = secrets.token_urlsafe(_NONCE_BYTES)
+        nonce = ("i" if identified else "u") + secrets.token_urlsafe(_NONCE_BYTES)
         return f"{issued:x}.{nonce}.{self._mac(nick_key(nick), issued, nonce)}"
 
-    def issued_at(self, token: str | None, nick: str) -> float | None:
-        """Return when ``token`` was issued if it is a valid one for ``nick`` (any spelling).
+    def check(self, token: str | None, nick: str) -> Resume | None:
+        """Return what ``token`` proves if it is a valid one for ``nick`` (any spelling).
 
         None for a forged, foreign or expired token.
         """
@@ -64,7 +73,9 @@ class ResumeTokens:
         if not -_CLOCK_SKEW_S <= age <= self._ttl_s:
             return None
         expected = self._mac(nick_key(nick), issued, nonce)
-        return float(issued) if hmac.compare_digest(mac.encode(), expected.encode()) else None
+        if not hmac.compare_digest(mac.encode(), expected.encode()):
+            return None
+        return Resume(issued=float(issued), identified=nonce.startswith("i"))
 
     def _mac(self, key: str, issued: int, nonce: str) -> str:
         message = f"{key}\0{issued}\0{nonce}".encode()

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from protocol import ClientFrame, Hello, Pong
+from protocol import Account, ClientFrame, Hello, Pong
 from server.hub import Hub, Link
 from server.outbound import Outbox
 
@@ -77,7 +77,7 @@ class Peer:
         self.link = Link(self.outbox, name)
         self._read = 0
 
-    def hello(self, nick: str, **fields: Any) -> str:
+    def hello(self, nick: str, **fields: Any) -> Account:
         return self.hub.hello(self.link, Hello(nick=nick, **fields))
 
     def request(self, method: str, frame: ClientFrame) -> None:

@@ -6,20 +6,29 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from protocol import (
     CLIENT_FRAMES,
     MAX_HISTORY_LIMIT,
     SERVER_FRAMES,
+    Account,
     Bye,
     Channel,
     Channels,
     ChannelSummary,
+    Error,
+    Frame,
     Hello,
     History,
     HistoryQuery,
+    Invite,
+    Join,
+    Kick,
     Leave,
     Message,
+    Mode,
     ProtocolError,
     Quit,
     Rename,
@@ -56,6 +65,19 @@ def test_every_client_frame_parses() -> None:
         {"type": "history", "before": 10, "limit": 20, "channel": "#dev"},
         {"type": "history", "limit": 50, "after": 3, "with": "bob"},
         {"type": "whois", "nick": "bob"},
+        {"type": "register", "password": "correct horse"},
+        {"type": "identify", "nick": "alice", "password": "pw"},
+        {"type": "set_password", "old": "pw", "new": "a much better one"},
+        {"type": "unregister", "password": "pw"},
+        {"type": "kick", "channel": "#dev", "nick": "bob", "reason": "spam"},
+        {"type": "ban", "nick": "bob", "channel": "#dev", "minutes": 10, "reason": "spam",
+         "address": True},
+        {"type": "unban", "nick": "bob", "channel": "#dev"},
+        {"type": "op", "channel": "#dev", "nick": "bob"},
+        {"type": "deop", "channel": "#dev", "nick": "bob"},
+        {"type": "mode", "channel": "#dev", "topic_lock": False, "invite_only": True},
+        {"type": "invite", "channel": "#dev", "nick": "bob"},
+        {"type": "kill", "nick": "bob", "reason": "flooding"},
         {"type": "ping", "token": "t"},
         {"type": "pong", "token": "t"},
         {"type": "quit", "reason": "bye"},
@@ -104,6 +126,13 @@ def test_unknown_fields_are_ignored() -> None:
         ({"type": "history", "with": "no body"}, "nick_invalid"),
         ({"type": "history", "after": -1}, "bad_request"),
         ({"type": "whois"}, "bad_request"),
+        ({"type": "register", "password": "short"}, "bad_request"),
+        ({"type": "register", "password": "x" * 257}, "bad_request"),
+        ({"type": "set_password", "old": "x", "new": "short"}, "bad_request"),
+        ({"type": "ban", "nick": "bob", "minutes": 0}, "bad_request"),
+        ({"type": "mode", "channel": "#a"}, "bad_request"),
+        ({"type": "kick", "channel": "a", "nick": "bob"}, "channel_invalid"),
+        ({"type": "op", "channel": "#a", "nick": "no body"}, "nick_invalid"),
     ],
 )
 def test_invalid_client_frames(obj: dict[str, Any], code: str) -> None:
@@ -158,7 +187,16 @@ def test_server_frames_round_trip() -> None:
         Rename(old="a", new="b", ts=5.0, resume="tok2"),
         Roster(users=["alice"], channel="#dev"),
         History(messages=[private], after=7, peer="bob"),
-        Whois(nick="bob", channels=["#dev"], idle=3, connected_since=1.0, away="lunch"),
+        Whois(nick="bob", channels=["#dev"], idle=3, connected_since=1.0, away="lunch",
+              account="bob"),
+        Account(nick="bob", registered=True, identified=True),
+        Kick(channel="#dev", nick="bob", reason="spam", by="alice", ts=6.0),
+        Mode(channel="#dev", by="alice", ts=7.0, topic_lock=False),
+        Mode(channel=None, by="root", ts=7.5, ban="bob"),
+        Invite(channel="#dev", nick="bob", by="alice", ts=8.0),
+        Error(code="banned", message="You are banned.", reason="spam", until=9.0),
+        Roster(users=["alice", "bob"], channel="#dev", operators=["alice"],
+               identified=["alice", "bob"]),
     ]
     for frame in frames:
         wire = json.loads(encode_frame(frame))
@@ -167,7 +205,7 @@ def test_server_frames_round_trip() -> None:
     assert "to" not in json.loads(encode_frame(msg))
     assert set(SERVER_FRAMES) == {"welcome", "channel", "message", "join", "leave", "rename",
                                   "topic", "channels", "roster", "history", "whois", "error",
-                                  "ping", "pong", "bye"}
+                                  "ping", "pong", "bye", "account", "kick", "mode", "invite"}
     listing = json.loads(encode_frame(next(f for f in frames if isinstance(f, Channels))))
     assert listing["channels"][1] == {"name": "#lobby", "users": 1}  # records carry no type
 
@@ -182,3 +220,21 @@ def test_frames_are_immutable() -> None:
     frame = Hello(nick="alice")
     with pytest.raises(AttributeError):
         frame.nick = "bob"  # type: ignore[misc]
+
+
+def test_a_false_flag_is_sent_only_where_it_means_something() -> None:
+    assert Mode(channel="#a", by="x", ts=1.0, invite_only=False).to_wire()["invite_only"] is False
+    assert "identified" not in Join(nick="a", ts=1.0, channel="#a").to_wire()
+
+
+@given(st.integers(1, 2**53), st.floats(0, 4e9), st.text(min_size=1, max_size=5),
+       st.booleans(), st.none() | st.just("bob"), st.none() | st.just("#dev"))
+def test_the_fast_message_conversion_equals_the_generic_one(
+    msg_id: int, ts: float, text: str, action: bool, to: str | None, channel: str | None,
+) -> None:
+    try:
+        message = Message(id=msg_id, ts=ts, sender="alice", text=text, action=action, to=to,
+                          channel=channel)
+    except ProtocolError:
+        return
+    assert message.to_wire() == Frame.to_wire(message)

@@ -213,3 +213,26 @@ def test_a_node_cut_off_longer_than_the_timeout_reconciles(start_server: StartSe
         assert newcomer and again
     finally:
         proxy.close()
+
+
+def test_accounts_and_bans_reach_every_node(start_server: StartServer) -> None:
+    one, two = nodes(start_server, 2)
+    alice = user(one, "alice")
+    alice.send({"type": "register", "password": "correct horse battery"})
+    alice.recv_until("account")
+    alice.send({"type": "join", "channel": "#team"})
+    assert alice.recv_until("channel")["operators"] == ["alice"]
+    spammer = user(two, "spammer", "#team")
+    sync(alice)
+    alice.send({"type": "ban", "channel": "#team", "nick": "spammer", "reason": "spam"})
+    assert spammer.recv_until("kick")["nick"] == "spammer"
+    spammer.send({"type": "join", "channel": "#team"})
+    assert spammer.recv_until("error")["code"] == "banned"
+    impostor = RawClient(two.port)
+    assert impostor.hello("alice")["code"] in ("nick_taken", "nick_registered")
+    alice.send({"type": "quit"})
+    alice.wait_closed()
+    sync(spammer)  # alice's quit has reached node two
+    welcome = RawClient(two.port).hello("alice", nick_password="correct horse battery")
+    assert welcome["type"] == "welcome"
+    assert welcome["channels"][0]["name"] == "#lobby"

@@ -146,7 +146,7 @@ def test_history_pages_come_after_what_was_due(hub: LocalHub, bag: Mailbag) -> N
     assert kinds(got) == ["message"] * 70 + ["history"]
     assert [m["text"] for m in got[-1]["messages"]] == [f"m{i}" for i in range(65, 70)]
     late = Peer(hub, bag, "late")
-    assert hub.hello(late.link, Hello(nick="late", channels=["#a"])) == "late"
+    assert hub.hello(late.link, Hello(nick="late", channels=["#a"])).nick == "late"
     history = late.sync()[0]["channels"][0]["history"]
     assert [m["text"] for m in history] == [f"m{i}" for i in range(70 - WELCOME_HISTORY, 70)]
 

@@ -1,23 +1,24 @@
-"""Nick completion (tui_client.completion)."""
+"""Nick and channel completion (tui_client.completion)."""
 
 from __future__ import annotations
 
-from tui_client.completion import NickCompleter
+from tui_client.completion import Completer
 
 NICKS = ["alice", "Alex", "bob", "Борис"]
+CHANNELS = ["#dev", "#Design", "#ops"]
 
 
 def test_line_start_adds_colon() -> None:
-    assert NickCompleter().complete("bo", 2, NICKS) == ("bob: ", 5)
+    assert Completer().complete("bo", 2, NICKS) == ("bob: ", 5)
 
 
 def test_mid_line_adds_space_and_keeps_rest() -> None:
     text = "hi bo there"
-    assert NickCompleter().complete(text, 5, NICKS) == ("hi bob there", 7)
+    assert Completer().complete(text, 5, NICKS) == ("hi bob there", 7)
 
 
 def test_case_insensitive_and_cycles() -> None:
-    completer = NickCompleter()
+    completer = Completer()
     first = completer.complete("AL", 2, NICKS)
     assert first == ("Alex: ", 6)
     second = completer.complete(*first, NICKS)
@@ -27,13 +28,23 @@ def test_case_insensitive_and_cycles() -> None:
 
 
 def test_cyrillic_and_no_match() -> None:
-    completer = NickCompleter()
+    completer = Completer()
     assert completer.complete("бо", 2, NICKS) == ("Борис: ", 7)
     assert completer.complete("zz", 2, NICKS) is None
     assert completer.complete("", 0, NICKS) is None
 
 
 def test_typing_resets_the_cycle() -> None:
-    completer = NickCompleter()
+    completer = Completer()
     completer.complete("a", 1, NICKS)
     assert completer.complete("hello b", 7, NICKS) == ("hello bob ", 10)
+
+
+def test_a_word_starting_with_hash_completes_channels() -> None:
+    completer = Completer()
+    first = completer.complete("/join #de", 9, NICKS, CHANNELS)
+    assert first == ("/join #Design ", 14)
+    assert completer.complete(*first, NICKS, CHANNELS) == ("/join #dev ", 11)
+    assert Completer().complete("#o", 2, NICKS, CHANNELS) == ("#ops ", 5)  # no colon
+    assert Completer().complete("#x", 2, NICKS, CHANNELS) is None
+    assert Completer().complete("de", 2, NICKS, CHANNELS) is None  # nicks only without #

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import tui_client.__main__ as cli
+from protocol import DEFAULT_HOST, DEFAULT_PORT
 
 
 @pytest.fixture(autouse=True)
@@ -46,4 +47,16 @@ def test_crash_prints_one_line_and_logs_the_traceback(
 
 def test_defaults_match_the_server() -> None:
     args = cli._parse_args(["--nick", "x"])
-    assert (args.host, args.port, args.plain) == ("127.0.0.1", 8080, False)
+    assert (args.host, args.port, args.plain) == (DEFAULT_HOST, DEFAULT_PORT, False)
+    assert args.join is None
+
+
+def test_join_lists_channels_and_refuses_bad_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli._channels(None) is None
+    assert cli._channels("") == []
+    assert cli._channels("#a, #b,,") == ["#a", "#b"]
+    log_file = str(tmp_path / "c.log")
+    assert cli.main(["--nick", "alice", "--join", "#a,b", "--log-file", log_file]) == 2
+    assert "channel name is #" in capsys.readouterr().err

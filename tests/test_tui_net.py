@@ -14,9 +14,21 @@ from typing import Any
 
 import pytest
 
-from protocol import Bye, Error, Message, Welcome, encode_wire
+from protocol import (
+    Bye,
+    ByeReason,
+    Channel,
+    Error,
+    ErrorCode,
+    Kick,
+    Leave,
+    Message,
+    Rename,
+    Welcome,
+    encode_wire,
+)
 from tui_client.net import Connection, NetEvent, NetStatus
-from tui_client.state import Status
+from tui_client.status import Status
 
 pytestmark = pytest.mark.timeout(20)
 WAIT_S = 5.0
@@ -45,8 +57,23 @@ def read_frame(reader: Any) -> dict[str, Any]:
     return obj
 
 
-def welcome(nick: str, history: list[Message], resume: str | None = "tok") -> bytes:
-    return encode_wire(Welcome(nick, "fake", [nick], history, resume=resume).to_wire())
+def welcome(
+    nick: str, history: list[Message], resume: str | None = "tok", channels: tuple[str, ...] = ()
+) -> bytes:
+    frames = [Channel(name, [nick], history if i == 0 else []) for i, name in enumerate(channels)]
+    return encode_wire(
+        Welcome(nick, "fake", [nick], history, resume=resume, channels=frames).to_wire()
+    )
+
+
+def wire(frame: object) -> bytes:
+    return encode_wire(frame.to_wire())  # type: ignore[attr-defined]
+
+
+def wait_reconnecting(events: queue.Queue[NetEvent]) -> None:
+    status = next_event(events, NetStatus)
+    while status.status != Status.RECONNECTING or not status.retry_in_s:
+        status = next_event(events, NetStatus)
 
 
 def next_event(events: queue.Queue[NetEvent], kind: type) -> Any:
@@ -77,7 +104,7 @@ def test_reconnect_sends_since_and_resume(fake: FakeServer) -> None:
         assert read_frame(reader) == {"type": "pong", "token": "t1"}
         sock.sendall(encode_wire(Message(9, 2.0, "bob", "later").to_wire()))
         next_event(events, Message)
-        sock.sendall(encode_wire(Bye("server_shutdown").to_wire()))
+        sock.sendall(encode_wire(Bye(ByeReason.SERVER_SHUTDOWN).to_wire()))
         sock.close()
         status = next_event(events, NetStatus)
         while status.status != Status.RECONNECTING or not status.retry_in_s:
@@ -90,15 +117,16 @@ def test_reconnect_sends_since_and_resume(fake: FakeServer) -> None:
         conn.stop()
 
 
-def test_nick_taken_on_first_connect_waits_for_a_new_nick(fake: FakeServer) -> None:
+@pytest.mark.parametrize("code", [ErrorCode.NICK_TAKEN, ErrorCode.NICK_REGISTERED])
+def test_nick_refused_on_first_connect_waits_for_a_new_nick(fake: FakeServer, code: str) -> None:
     events: queue.Queue[NetEvent] = queue.Queue()
     conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
     conn.start()
     try:
         sock, reader = fake.accept()
         read_frame(reader)
-        sock.sendall(encode_wire(Error("nick_taken", "Taken.").to_wire()))
-        assert next_event(events, Error).code == "nick_taken"
+        sock.sendall(encode_wire(Error(code, "Taken.").to_wire()))
+        assert next_event(events, Error).code == code
         status = next_event(events, NetStatus)
         while status.status != Status.DISCONNECTED:
             status = next_event(events, NetStatus)
@@ -118,7 +146,7 @@ def test_bye_quit_ends_and_stop_joins(fake: FakeServer) -> None:
     sock, reader = fake.accept()
     read_frame(reader)
     sock.sendall(welcome("alice", []))
-    sock.sendall(encode_wire(Bye("quit").to_wire()))
+    sock.sendall(encode_wire(Bye(ByeReason.QUIT).to_wire()))
     status = next_event(events, NetStatus)
     while status.status != Status.DISCONNECTED:
         status = next_event(events, NetStatus)
@@ -139,3 +167,51 @@ def test_stop_says_quit(fake: FakeServer) -> None:
     assert read_frame(reader) == {"type": "quit", "reason": "gone"}
     assert not conn._thread.is_alive()
     sock.close()
+
+
+def test_reconnect_rejoins_the_channels_it_is_in_with_one_hello(fake: FakeServer) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection(
+        "127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05, channels=["#a", "#b"]
+    )
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        assert read_frame(reader)["channels"] == ["#a", "#b"]
+        sock.sendall(welcome("alice", [Message(3, 1.0, "bob", "hi", channel="#a")],
+                             channels=("#a", "#b")))
+        sock.sendall(wire(Channel("#ops", ["alice"], [Message(5, 2.0, "x", "y", channel="#ops")])))
+        sock.sendall(wire(Leave("alice", "part", 3.0, channel="#a")))
+        sock.sendall(wire(Channel("#x", ["alice"], [])))
+        sock.sendall(wire(Kick("#x", "alice", "", "op", 3.5)))  # no leave follows a kick
+        sock.sendall(wire(Rename("alice", "Alicia", 4.0, resume="tok2")))
+        sock.sendall(wire(Message(8, 5.0, "bob", "private", to="Alicia")))
+        next_event(events, Rename)
+        next_event(events, Message)
+        sock.shutdown(socket.SHUT_RDWR)  # the reader's file keeps the socket open otherwise
+        wait_reconnecting(events)
+        sock2, reader2 = fake.accept()
+        hello = read_frame(reader2)
+        assert hello["channels"] == ["#b", "#ops"]
+        assert hello["nick"] == "Alicia" and hello["resume"] == "tok2" and hello["since"] == 8
+        sock2.close()
+    finally:
+        conn.stop()
+
+
+def test_without_join_the_first_hello_names_no_channels(fake: FakeServer) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        assert "channels" not in read_frame(reader)
+        sock.sendall(welcome("alice", [], channels=("#lobby",)))
+        next_event(events, Welcome)
+        sock.shutdown(socket.SHUT_RDWR)
+        wait_reconnecting(events)
+        sock2, reader2 = fake.accept()
+        assert read_frame(reader2)["channels"] == ["#lobby"]
+        sock2.close()
+    finally:
+        conn.stop()

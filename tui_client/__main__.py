@@ -14,17 +14,19 @@ import os
 import ssl
 import sys
 from pathlib import Path
-from typing import Final
 
-from protocol import ProtocolError, validate_nick
+from protocol import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    PASSWORD_ENV,
+    ProtocolError,
+    validate_channel,
+    validate_nick,
+)
 
 __all__ = ["main"]
 
 log = logging.getLogger("tui_client")
-
-DEFAULT_HOST: Final = "127.0.0.1"
-DEFAULT_PORT: Final = 8080
-PASSWORD_ENV: Final = "TERMCHAT_PASSWORD"
 
 
 def _default_log_path() -> Path:
@@ -39,6 +41,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--port", type=int, default=DEFAULT_PORT, help="server port (default %(default)s)"
     )
     parser.add_argument("--nick", help="your nick (asked for when missing)")
+    parser.add_argument(
+        "--join",
+        metavar="CHANNELS",
+        help="channels to start in, comma-separated: '#a,#b' (default: the server's default "
+        "channel; '' for none)",
+    )
     parser.add_argument(
         "--password-file",
         type=Path,
@@ -80,6 +88,13 @@ def _setup_logging(path: Path, level: str) -> Path | None:
     return path
 
 
+def _channels(arg: str | None) -> list[str] | None:
+    """Return the channels of ``--join`` validated (None: not given); raise ProtocolError."""
+    if arg is None:
+        return None
+    return [validate_channel(name.strip()) for name in arg.split(",") if name.strip()]
+
+
 def _ask_nick() -> str | None:
     """Ask for a nick on the terminal until a valid one is given; None on end of input."""
     while True:
@@ -111,7 +126,11 @@ def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 
 def _run_curses(
-    args: argparse.Namespace, nick: str, password: str | None, tls: ssl.SSLContext | None
+    args: argparse.Namespace,
+    nick: str,
+    password: str | None,
+    tls: ssl.SSLContext | None,
+    channels: list[str] | None,
 ) -> int:
     import curses
     import locale
@@ -120,7 +139,7 @@ def _run_curses(
 
     locale.setlocale(locale.LC_ALL, "")
     os.environ.setdefault("ESCDELAY", "25")
-    app = ChatApp(args.host, args.port, nick, password=password, tls=tls)
+    app = ChatApp(args.host, args.port, nick, password=password, tls=tls, channels=channels)
     status: int = curses.wrapper(app.run)
     return status
 
@@ -139,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         nick = validate_nick(nick)
+        channels = _channels(args.join)
     except ProtocolError as exc:
         print(f"chat: {exc.message}", file=sys.stderr)
         return 2
@@ -154,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.plain or not sys.stdout.isatty():
             from tui_client.plain import run_plain
 
-            return run_plain(args.host, args.port, nick, password, sys.stdin, sys.stdout, tls)
-        return _run_curses(args, nick, password, tls)
+            return run_plain(
+                args.host, args.port, nick, password, sys.stdin, sys.stdout, tls, channels
+            )
+        return _run_curses(args, nick, password, tls, channels)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

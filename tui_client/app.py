@@ -1,14 +1,17 @@
 """The full-screen client: the UI loop that ties keys, network events and drawing.
 
-The UI thread owns curses. Each loop iteration waits briefly for keys
-(``get_wch`` with a timeout), applies them, drains the network queue into the
-state, and redraws once if anything changed. The socket lives in
-:mod:`tui_client.net`; drawing in :mod:`tui_client.view`.
+The UI thread owns curses; the only other thread is the connection's receiver
+(:mod:`tui_client.net`), which feeds a queue and is joined on the way out.
+Each loop iteration waits briefly for keys (``get_wch`` with a timeout),
+applies them, drains the network queue into the buffers
+(:mod:`tui_client.events`), and redraws once if anything changed. Commands are
+carried out by :mod:`tui_client.actions`; drawing is :mod:`tui_client.view`.
 """
 
 from __future__ import annotations
 
 import curses
+import functools
 import logging
 import queue
 import ssl
@@ -17,22 +20,20 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from protocol import HistoryQuery, Nick, ProtocolError
-from tui_client.commands import (
-    HELP_LINES,
-    CommandError,
-    LocalAction,
-    QuitCommand,
-    SendFrame,
-    parse_input,
-)
-from tui_client.completion import NickCompleter
+from protocol import HistoryQuery, ProtocolError
+from tui_client.actions import CommandRunner
+from tui_client.buffers import Buffers, EntryKind
+from tui_client.commands import parse_input
+from tui_client.completion import Completer
 from tui_client.editor import LineEditor
-from tui_client.keys import Key, KeyDecoder, Paste, build_bindings
+from tui_client.events import EventApplier
+from tui_client.identity import Identity
+from tui_client.keys import Key, KeyDecoder, Paste, build_bindings, key_help, keyname_action
 from tui_client.layout import Layout, compute_layout
-from tui_client.net import Connection, NetEvent, NetStatus
-from tui_client.render import Renderer, status_text
-from tui_client.state import ClientState
+from tui_client.net import Connection, NetEvent
+from tui_client.prefs import Prefs
+from tui_client.render import Renderer, Scene, status_text
+from tui_client.status import ConnectionStatus
 from tui_client.view import Attrs, draw, make_attrs
 
 __all__ = ["ChatApp"]
@@ -51,7 +52,11 @@ BRACKETED_PASTE_OFF: Final = "\x1b[?2004l"
 
 
 class ChatApp:
-    """The full-screen chat client; :meth:`run` is given to ``curses.wrapper``."""
+    """The full-screen chat client; :meth:`run` is given to ``curses.wrapper``.
+
+    It wires the parts together and owns only the UI loop's own state (the
+    screen size, a question waiting for y/n, whether to redraw or ring).
+    """
 
     def __init__(
         self,
@@ -60,18 +65,32 @@ class ChatApp:
         nick: str,
         password: str | None = None,
         tls: ssl.SSLContext | None = None,
+        channels: list[str] | None = None,
     ) -> None:
-        self.state = ClientState(host, port, nick)
+        self.me = Identity(nick)
+        self.status = ConnectionStatus(host, port)
+        self.prefs = Prefs()
+        self.buffers = Buffers()
         self.editor = LineEditor()
-        self.completer = NickCompleter()
+        self.completer = Completer()
         self.renderer = Renderer()
         self.decoder = KeyDecoder()
         self.events: queue.Queue[NetEvent] = queue.Queue()
-        self.conn = Connection(host, port, nick, self.events, password=password, tls=tls)
+        self.conn = Connection(
+            host, port, nick, self.events, password=password, tls=tls, channels=channels
+        )
+        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs)
+        self.runner = CommandRunner(
+            self.buffers, self.me, self.status, self.prefs, self.conn, key_help=key_help()
+        )
+        self.quit_requested = False
         self.quit_reason: str | None = None
-        self._bindings: dict[str | int, str] = {}
+        self.confirm_text: str | None = None  # a long message waiting for y/n
+        self._dirty = True
+        self._bell_pending = False
+        self._bindings: dict[Key, str] = {}
         self._attrs: Attrs = {}
-        self._layout: Layout = compute_layout(24, 80)
+        self._size = (24, 80)
         self._last_status = ""
         self._at_top = False
         self._instant_errors = 0
@@ -89,15 +108,19 @@ class ChatApp:
             "history_prev": self.editor.history_prev,
             "history_next": self.editor.history_next,
             "complete": self._complete,
+            "buffer_prev": lambda: self._switched(self.buffers.step(-1)),
+            "buffer_next": lambda: self._switched(self.buffers.step(1)),
             "page_up": lambda: self._scroll(self._page()),
             "page_down": lambda: self._scroll(-self._page()),
-            "toggle_roster": self._toggle_roster,
+            "toggle_roster": self.prefs.toggle_roster,
             "resize": self._resize,
             "mouse": self._mouse,
             "redraw": self._redraw_all,
             "escape": self._escape,
             "interrupt": self._interrupt,
         }
+        for number in range(1, 10):
+            self._actions[f"goto:{number}"] = functools.partial(self._goto, number)
 
     # -- main loop
 
@@ -106,7 +129,7 @@ class ChatApp:
         self._setup(stdscr)
         self.conn.start()
         try:
-            while not self.state.quit_requested:
+            while not self.quit_requested:
                 for key in self._read_keys(stdscr):
                     self._on_key(key)
                 self._drain_events()
@@ -133,9 +156,11 @@ class ChatApp:
             curses.mousemask(wheel)
         sys.stdout.write(BRACKETED_PASTE_ON)
         sys.stdout.flush()
-        self._relayout(stdscr)
-        self.state.add_line(f"-- connecting to {self.state.host}:{self.state.port} ...", "system")
-        self.state.add_line("-- type /help for commands", "system")
+        self._size = stdscr.getmaxyx()
+        server = self.buffers.server
+        server.add_line(f"-- connecting to {self.status.host}:{self.status.port} ...",
+                        EntryKind.SYSTEM)
+        server.add_line("-- type /help for commands and keys", EntryKind.SYSTEM)
 
     def _read_keys(self, stdscr: Any) -> list[Key]:
         """Wait briefly for a key, then take every key already waiting."""
@@ -167,7 +192,7 @@ class ChatApp:
         if self._instant_errors >= HANGUP_ERRORS:
             log.warning("the terminal is gone; quitting")
             self.quit_reason = "terminal closed"
-            self.state.quit_requested = True
+            self.quit_requested = True
 
     @staticmethod
     def _merge_paste_burst(keys: list[Key]) -> list[Key]:
@@ -183,18 +208,17 @@ class ChatApp:
         return [Paste(body), *tail]
 
     def _on_key(self, key: Key) -> None:
-        self.state.dirty = True
+        self._dirty = True
         if isinstance(key, Paste):
             self.completer.reset()
             self.editor.insert(key.text)
             return
-        if self.state.confirm_text is not None:
+        if self.confirm_text is not None:
             self._answer_confirm(key)
             return
         action = self._bindings.get(key)
-        if action is None and isinstance(key, int):
-            name = curses.keyname(key) if 0 <= key < 1024 else b""
-            action = "end" if name.startswith(b"kEND") else None
+        if action is None and isinstance(key, int) and 0 <= key < 1024:
+            action = keyname_action(curses.keyname(key).decode("ascii", "replace"))
         if action is not None:
             if action != "complete":
                 self.completer.reset()
@@ -211,34 +235,35 @@ class ChatApp:
                 event = self.events.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(event, NetStatus):
-                self.state.set_status(event.status, event.retry_in_s or None)
-            else:
-                self.state.apply(event)
+            self._dirty = True
+            if self.applier.apply(event):
+                self._bell_pending = True
 
     # -- drawing
 
-    def _relayout(self, stdscr: Any) -> None:
-        rows, cols = stdscr.getmaxyx()
-        self._layout = compute_layout(rows, cols, self.state.roster_visible)
-        self.state.dirty = True
+    def _layout(self) -> Layout:
+        rows, cols = self._size
+        roster = self.prefs.roster_visible and self.buffers.current.is_channel
+        return compute_layout(rows, cols, roster)
+
+    def _scene(self) -> Scene:
+        return Scene(self.buffers, self.me, self.status, self.prefs, self.confirm_text)
 
     def _maybe_draw(self, stdscr: Any) -> None:
-        status = status_text(self.state)
-        if not self.state.dirty and status == self._last_status:
+        layout = self._layout()
+        scene = self._scene()
+        status = status_text(scene, layout.folded)
+        if not self._dirty and status == self._last_status:
             return
-        width = self._layout.messages.w
-        self.renderer.absorb_appended(self.state, width)
-        self._at_top = draw(
-            stdscr, self._layout, self.state, self.renderer, self.editor, self._attrs
-        )
+        self.renderer.absorb_appended(self.buffers.current, self.me, layout.messages.w)
+        self._at_top = draw(stdscr, layout, scene, self.renderer, self.editor, self._attrs)
         stdscr.noutrefresh()
         curses.doupdate()
         self.redraws += 1
-        self._last_status = status_text(self.state)
-        self.state.dirty = False
-        if self.state.bell_pending:
-            self.state.bell_pending = False
+        self._last_status = status_text(scene, layout.folded)
+        self._dirty = False
+        if self._bell_pending:
+            self._bell_pending = False
             try:
                 curses.beep()
             except curses.error:
@@ -249,61 +274,49 @@ class ChatApp:
     def _enter(self) -> None:
         line = self.editor.text
         if line.count("\n") + 1 > CONFIRM_LINES:
-            self.state.confirm_text = line
+            self.confirm_text = line
             return
         self.editor.submit()
         self._run_line(line)
 
     def _answer_confirm(self, key: Key) -> None:
-        line, self.state.confirm_text = self.state.confirm_text, None
+        line, self.confirm_text = self.confirm_text, None
         if key in ("y", "Y") and line is not None:
             self.editor.submit()
             self._run_line(line)
         else:
-            self.state.add_line("-- not sent; the text is still in the input line", "system")
+            self.buffers.current.add_line(
+                "-- not sent; the text is still in the input line", EntryKind.SYSTEM
+            )
 
     def _run_line(self, line: str) -> None:
         command = parse_input(line)
         if command is None:
             return
-        if isinstance(command, CommandError):
-            self.state.add_line(f"! {command.message}", "error")
-        elif isinstance(command, QuitCommand):
-            self.quit_reason = command.reason
-            self.state.quit_requested = True
-        elif isinstance(command, LocalAction):
-            self._local(command.name)
-        elif isinstance(command, SendFrame):
-            self._send(command, line)
-
-    def _send(self, command: SendFrame, line: str) -> None:
-        frame = command.frame
-        if isinstance(frame, Nick) and not self.conn.connected:
-            self.state.nick = frame.nick
-            self.conn.change_nick(frame.nick)
-            self.state.add_line(f"-- will connect as {frame.nick}", "system")
-            return
-        if not self.conn.send(frame):
-            self.state.add_line(
-                "! Not connected, so nothing was sent; wait for the reconnect.", "error"
+        before = self.buffers.current
+        outcome = self.runner.run(command)
+        if outcome.quit:
+            self.quit_reason = outcome.quit_reason
+            self.quit_requested = True
+        elif not outcome.sent:
+            self.buffers.current.add_line(
+                "! Not connected, so nothing was sent; wait for the reconnect.", EntryKind.ERROR
             )
             self.editor.set_text(line)
+        self._switched(self.buffers.current is not before)
 
-    def _local(self, name: str) -> None:
-        if name == "roster":
-            self._toggle_roster()
-        elif name == "clear":
-            self.state.clear()
-        elif name == "help":
-            for text in HELP_LINES:
-                self.state.add_line(text, "info")
-        elif name == "bell":
-            self.state.bell_enabled = not self.state.bell_enabled
-            self.state.add_line(f"-- bell {'on' if self.state.bell_enabled else 'off'}", "system")
+    def _goto(self, number: int) -> None:
+        self._switched(self.buffers.switch_number(number))
+
+    def _switched(self, changed: bool) -> None:
+        """After a buffer switch: no completion cycle or top-of-pane state carries over."""
+        if changed:
+            self.completer.reset()
+            self._at_top = False
 
     def _end(self) -> None:
         self.editor.end()
-        self.state.set_scroll(0)
+        self.buffers.current.set_scroll(0)
 
     def _interrupt(self) -> None:
         raise KeyboardInterrupt
@@ -312,43 +325,46 @@ class ChatApp:
         self.completer.reset()
 
     def _complete(self) -> None:
-        result = self.completer.complete(self.editor.text, self.editor.cursor, self.state.roster)
+        current = self.buffers.current
+        nicks = current.roster.names if current.is_channel else [current.name, self.me.nick]
+        result = self.completer.complete(
+            self.editor.text, self.editor.cursor, nicks, self.buffers.channel_names()
+        )
         if result is not None:
             self.editor.set_text(*result)
 
     def _page(self) -> int:
-        return max(1, self._layout.messages.h - 1)
+        return max(1, self._layout().messages.h - 1)
 
     def _scroll(self, rows: int) -> None:
-        rect = self._layout.messages
-        hit_top = self.renderer.scroll_by(self.state, rows, rect.w, rect.h)
+        rect = self._layout().messages
+        buffer = self.buffers.current
+        hit_top = self.renderer.scroll_by(buffer, self.me, rows, rect.w, rect.h)
         if rows > 0 and (hit_top or self._at_top):
             self._maybe_fetch_history()
 
     def _maybe_fetch_history(self) -> None:
-        state = self.state
-        oldest = state.oldest_message_id()
-        if state.history_pending or state.history_exhausted or oldest is None or oldest <= 1:
+        buffer = self.buffers.current
+        oldest = buffer.oldest_message_id()
+        if not buffer.wants_history() or oldest is None:
             return
+        peer = buffer.name if buffer.is_query else None
+        channel = None if buffer.is_query else buffer.name
         try:
-            query = HistoryQuery(before=oldest, limit=HISTORY_PAGE)
+            query = HistoryQuery(before=oldest, limit=HISTORY_PAGE, channel=channel, peer=peer)
         except ProtocolError:
             return
         if self.conn.send(query):
-            state.history_pending = True
-
-    def _toggle_roster(self) -> None:
-        self.state.roster_visible = not self.state.roster_visible
-        self._relayout(self.stdscr)
+            buffer.note_history_requested()
 
     def _resize(self) -> None:
         curses.update_lines_cols()
-        self._relayout(self.stdscr)
+        self._size = self.stdscr.getmaxyx()
         self._redraw_all()
 
     def _redraw_all(self) -> None:
         self.stdscr.clear()
-        self.state.dirty = True
+        self._dirty = True
 
     def _mouse(self) -> None:
         try:

@@ -1,8 +1,9 @@
-"""Tab completion of nicks in the input line.
+"""Tab completion of nicks and channel names in the input line.
 
-Pure state: :class:`NickCompleter` looks at the word before the cursor and
-cycles through matching nicks (case-insensitive) on repeated Tab presses.
-Reading the roster and the editor is left to the caller.
+Pure state: :class:`Completer` looks at the word before the cursor and cycles
+through matching names (case-insensitive) on repeated Tab presses: channel
+names for a word starting with ``#``, nicks otherwise. Reading the roster,
+the buffers and the editor is left to the caller.
 """
 
 from __future__ import annotations
@@ -10,30 +11,34 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from protocol import nick_key
+from protocol import is_channel, nick_key
 
-__all__ = ["NickCompleter"]
+__all__ = ["Completer"]
 
 
 @dataclass
 class _Cycle:
     before: str  # text before the completed word
+    colon: bool  # a nick at the start of the line: add ": "
     after: str  # text after the cursor
     candidates: list[str]
     index: int
     result: tuple[str, int]  # the text and cursor we produced last
 
 
-class NickCompleter:
-    """Complete nicks; a Tab right after a completion moves to the next match."""
+class Completer:
+    """Complete nicks and channels; a Tab right after a completion moves to the next match."""
 
     def __init__(self) -> None:
         self._cycle: _Cycle | None = None
 
-    def complete(self, text: str, cursor: int, nicks: Iterable[str]) -> tuple[str, int] | None:
+    def complete(
+        self, text: str, cursor: int, nicks: Iterable[str], channels: Iterable[str] = ()
+    ) -> tuple[str, int] | None:
         """Return the new (text, cursor), or None when nothing matches.
 
-        At the start of the line the nick is followed by ``": "``, elsewhere by a space.
+        A nick at the start of the line is followed by ``": "``; anything else
+        (a nick later on, a channel anywhere) by a space.
         """
         cycle = self._cycle
         if cycle is not None and cycle.result == (text, cursor):
@@ -47,18 +52,20 @@ class NickCompleter:
             self._cycle = None
             return None
         key = nick_key(word)
+        names = channels if is_channel(word) else nicks
         candidates = sorted(
-            {n for n in nicks if nick_key(n).startswith(key)}, key=lambda n: (nick_key(n), n)
+            {n for n in names if nick_key(n).startswith(key)}, key=lambda n: (nick_key(n), n)
         )
         if not candidates:
             self._cycle = None
             return None
-        self._cycle = _Cycle(text[:start], text[cursor:], candidates, 0, ("", 0))
+        colon = start == 0 and not is_channel(word)
+        self._cycle = _Cycle(text[:start], colon, text[cursor:], candidates, 0, ("", 0))
         return self._apply(self._cycle)
 
     @staticmethod
     def _apply(cycle: _Cycle) -> tuple[str, int]:
-        suffix = ": " if not cycle.before else " "
+        suffix = ": " if cycle.colon else " "
         head = cycle.before + cycle.candidates[cycle.index] + suffix
         after = cycle.after.lstrip(" ") if cycle.after.startswith(" ") else cycle.after
         cycle.result = (head + after, len(head))

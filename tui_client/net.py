@@ -3,9 +3,13 @@
 :class:`Connection` connects, says hello, decodes frames and puts them on a
 ``queue.Queue`` for the UI thread, with :class:`NetStatus` events for the
 connection state. It answers pings itself and reconnects after a loss with
-backoff (1, 2, 4 ... 30 s), asking for the messages it missed (``since``) and
-handing its resume token back. What to do with the frames is left to the
-caller. ``send`` is thread-safe; everything else runs on the receiver thread.
+backoff (1, 2, 4 ... 30 s) with one ``hello`` that names every channel it is in
+at that moment (as the server confirmed them: welcome, ``channel`` replies, our
+own ``leave``), asks for the messages it missed (``since``, the highest id seen
+in any channel or private message) and hands back its latest resume token
+(from the welcome, or from a rename of ours; kept in memory only). What to do
+with the frames is left to the caller. ``send`` and ``stop`` are thread-safe;
+everything else runs on the receiver thread, which ``stop`` joins.
 """
 
 from __future__ import annotations
@@ -16,16 +20,21 @@ import queue
 import socket
 import ssl
 import threading
-from dataclasses import dataclass
 from typing import Final
 
 from protocol import (
     MAX_SERVER_FRAME_BYTES,
     Bye,
+    ByeReason,
+    Channel,
     ClientFrame,
     Error,
+    ErrorCode,
     FrameDecoder,
     Hello,
+    History,
+    Kick,
+    Leave,
     Message,
     Ping,
     Pong,
@@ -34,31 +43,37 @@ from protocol import (
     Rename,
     ServerFrame,
     Welcome,
+    channel_key,
     encode_frame,
     nick_key,
     parse_server_frame,
 )
-from tui_client.state import Status
+from tui_client.status import NetStatus, Status
 from tui_client.transport import Transport
 
-__all__ = ["BACKOFF_MAX_S", "Connection", "NetEvent", "NetStatus"]
+__all__ = ["BACKOFF_MAX_S", "TLS_FAILED", "Connection", "NetEvent", "NetStatus"]
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S: Final = 1.0
 BACKOFF_MAX_S: Final = 30.0
 CONNECT_TIMEOUT_S: Final = 5.0
-RECONNECT_BYE_REASONS: Final = frozenset({"server_shutdown", "slow_consumer", "idle_timeout"})
-NICK_ERRORS: Final = frozenset({"nick_taken", "nick_invalid"})
-
-
-@dataclass(frozen=True, slots=True)
-class NetStatus:
-    """The connection changed state; ``retry_in_s`` is set while reconnecting."""
-
-    status: str
-    retry_in_s: float | None = None
-
+RECONNECT_BYE_REASONS: Final = frozenset(
+    {ByeReason.SERVER_SHUTDOWN, ByeReason.SLOW_CONSUMER, ByeReason.IDLE_TIMEOUT}
+)
+NICK_ERRORS: Final = frozenset(
+    {ErrorCode.NICK_TAKEN, ErrorCode.NICK_INVALID, ErrorCode.NICK_REGISTERED}
+)
+FATAL_HELLO_ERRORS: Final = frozenset(
+    {
+        ErrorCode.AUTH_FAILED,
+        ErrorCode.CHANNEL_INVALID,
+        ErrorCode.TOO_MANY_CHANNELS,
+        ErrorCode.BANNED,  # server-wide; a channel's own refusal follows the welcome
+    }
+)
+TLS_FAILED: Final = "tls_failed"
+"""The code of the local ``error`` event for a failed TLS handshake (never on the wire)."""
 
 NetEvent = ServerFrame | NetStatus
 
@@ -81,7 +96,9 @@ class Connection:
         password: str | None = None,
         backoff_first_s: float = BACKOFF_FIRST_S,
         tls: ssl.SSLContext | None = None,
+        channels: list[str] | None = None,
     ) -> None:
+        """``channels`` are those the first hello asks for (None: the server's default)."""
         self.host = host
         self.port = port
         self.nick = nick
@@ -96,6 +113,7 @@ class Connection:
         self._welcomed_this_time = False
         self._last_id = 0
         self._resume: str | None = None
+        self._channels: list[str] | None = None if channels is None else list(channels)
         self._stop = threading.Event()
         self._kick = threading.Event()
         self._thread = threading.Thread(target=self._run, name="net-receiver", daemon=True)
@@ -199,7 +217,7 @@ class Connection:
             log.warning("TLS with %s:%s failed: %s", self.host, self.port, exc)
             transport.close()
             reason = getattr(exc, "verify_message", None) or exc.reason or str(exc)
-            self._emit(Error(code="tls_failed", message=f"Secure connection failed: {reason}."))
+            self._emit(Error(code=TLS_FAILED, message=f"Secure connection failed: {reason}."))
             return _Outcome.END
         except OSError as exc:
             log.info("TLS handshake with %s:%s failed: %s", self.host, self.port, exc)
@@ -211,7 +229,11 @@ class Connection:
         if self._stop.is_set():
             return _Outcome.END
         hello = Hello(
-            self.nick, password=self.password, since=self._last_id or None, resume=self._resume
+            self.nick,
+            password=self.password,
+            since=self._last_id or None,
+            resume=self._resume,
+            channels=None if self._channels is None else list(self._channels),
         )
         if not self.send(hello):
             return _Outcome.LOST
@@ -247,18 +269,44 @@ class Connection:
         if isinstance(frame, Ping):
             self.send(Pong(frame.token))
             return None
-        if isinstance(frame, Welcome):
-            self._on_welcome(frame)
-        elif isinstance(frame, Message):
-            self._last_id = max(self._last_id, frame.id)
-        elif isinstance(frame, Rename) and nick_key(frame.old) == nick_key(self.nick):
-            self.nick = frame.new
+        self._track(frame)
         self._emit(frame)
         if isinstance(frame, Error) and not self._welcomed:
             return self._on_refused(frame)
         if isinstance(frame, Bye):
             return _Outcome.LOST if frame.reason in RECONNECT_BYE_REASONS else _Outcome.END
         return None
+
+    def _track(self, frame: ServerFrame) -> None:
+        """Follow what a reconnect's hello needs: nick, token, channels, newest id."""
+        if isinstance(frame, Welcome):
+            self._on_welcome(frame)
+        elif isinstance(frame, Message):
+            self._last_id = max(self._last_id, frame.id)
+        elif isinstance(frame, Channel):
+            self._note_channel(frame)
+        elif isinstance(frame, History):
+            self._note_ids(frame.messages)
+        elif isinstance(frame, (Leave, Kick)) and frame.channel and self._is_me(frame.nick):
+            key = channel_key(frame.channel)  # parted, or put out (no leave follows a kick)
+            self._channels = [c for c in self._channels or [] if channel_key(c) != key]
+        elif isinstance(frame, Rename) and self._is_me(frame.old):
+            self.nick = frame.new
+            if frame.resume:
+                self._resume = frame.resume
+
+    def _is_me(self, nick: str) -> bool:
+        return nick_key(nick) == nick_key(self.nick)
+
+    def _note_ids(self, messages: list[Message]) -> None:
+        for msg in messages:
+            self._last_id = max(self._last_id, msg.id)
+
+    def _note_channel(self, frame: Channel) -> None:
+        self._note_ids(frame.history)
+        channels = self._channels or []
+        if all(channel_key(c) != channel_key(frame.name) for c in channels):
+            self._channels = [*channels, frame.name]
 
     def _on_welcome(self, frame: Welcome) -> None:
         with self._lock:
@@ -268,13 +316,16 @@ class Connection:
         self.nick = frame.nick
         if frame.resume:
             self._resume = frame.resume
-        for msg in frame.history:
-            self._last_id = max(self._last_id, msg.id)
+        self._channels = []
+        for channel in frame.channels:
+            self._note_channel(channel)
+        self._note_ids(frame.history)
+        self._note_ids(frame.private or [])
 
     def _on_refused(self, frame: Error) -> _Outcome:
         """Decide what to do when the hello was refused."""
         if frame.code in NICK_ERRORS and not self._ever_welcomed:
             return _Outcome.NEED_NICK
-        if frame.code in ("auth_failed",):
+        if frame.code in FATAL_HELLO_ERRORS:
             return _Outcome.END
         return _Outcome.LOST  # server_full, or our nick not yet freed after a drop

@@ -1,38 +1,134 @@
 """The line-mode client: stdin lines in, plain event lines out.
 
-Used with ``--plain`` or when stdout is not a terminal. It shares commands,
-state and networking with the full-screen client and prints each new entry as
-one line (``[12:00] alice: hi``). Exits on end of input or /quit.
+Used with ``--plain`` or when stdout is not a terminal. It shares the command
+table, the buffers, event handling and networking with the full-screen client
+and prints each new entry as one line that names its channel or private peer
+(``[12:00] #dev alice: hi``; server notices name nothing). Plain text goes to
+the *current* buffer: the channel joined last (the first of the welcome at
+start), or the one switched to with ``/join`` of a channel already joined or
+``/query NICK``; each switch prints ``-- talking in #dev``. Exits on end of
+input or /quit.
+
+Threads: the connection's receiver, and a stdin reader that feeds a queue.
+On POSIX the reader waits with ``select`` and a short timeout, so it stops
+when asked and is joined on the way out; elsewhere (Windows, where ``select``
+takes only sockets, or a stdin without a file descriptor) it blocks in
+``readline`` as a daemon thread that ends with the process.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import logging
+import os
 import queue
+import select
 import ssl
 import threading
 import time
 from typing import Final, TextIO
 
 from protocol import Nick
+from tui_client.actions import CommandRunner
+from tui_client.buffers import Buffer, Buffers, Entry
 from tui_client.commands import (
-    HELP_LINES,
+    Command,
     CommandError,
     LocalAction,
     QuitCommand,
     SendFrame,
     parse_input,
 )
+from tui_client.events import EventApplier
+from tui_client.identity import Identity
 from tui_client.net import Connection, NetEvent, NetStatus
+from tui_client.prefs import Prefs
 from tui_client.render import format_plain
-from tui_client.state import ClientState, Entry, Status
+from tui_client.status import ConnectionStatus, Status
 
-__all__ = ["run_plain"]
+__all__ = ["LineReader", "run_plain"]
 
 log = logging.getLogger(__name__)
 
 POLL_S: Final = 0.05
 EOF_WAIT_S: Final = 10.0  # how long queued lines wait for a connection after end of input
+READ_BYTES: Final = 65536
+STOPPABLE_READS: Final = os.name == "posix"
+"""Only POSIX ``select`` waits on pipes and terminals; elsewhere the reader blocks."""
+
+
+class LineReader:
+    """Read lines from a text stream into a queue on a thread; None marks the end.
+
+    :meth:`stop` ends the thread where reads can be waited on with a timeout
+    (see :data:`STOPPABLE_READS`); :meth:`join` then returns at once.
+    """
+
+    def __init__(self, stream: TextIO, lines: queue.Queue[str | None]) -> None:
+        self._stream = stream
+        self._lines = lines
+        self._stop = threading.Event()
+        self._fd = self._file_descriptor(stream) if STOPPABLE_READS else None
+        self._thread = threading.Thread(
+            target=self._run, name="stdin-reader", daemon=self._fd is None
+        )
+
+    @staticmethod
+    def _file_descriptor(stream: TextIO) -> int | None:
+        try:
+            return stream.fileno()
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return None  # a stream in memory, or closed: read it line by line
+
+    @property
+    def stoppable(self) -> bool:
+        return self._fd is not None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 1.0) -> None:
+        """Ask the reader to stop and join it when it can stop. Idempotent."""
+        self._stop.set()
+        if self._fd is not None and self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            if self._fd is not None:
+                self._read_fd(self._fd)
+            else:
+                for line in self._stream:
+                    self._lines.put(line.rstrip("\r\n"))
+        except (OSError, ValueError) as exc:  # stdin closed under us
+            log.info("stdin ended: %s", exc)
+        finally:
+            self._lines.put(None)
+
+    def _read_fd(self, fd: int) -> None:
+        decoder = codecs.getincrementaldecoder(self._stream.encoding or "utf-8")("replace")
+        partial = ""
+        while not self._stop.is_set():
+            ready, _w, _x = select.select([fd], [], [], POLL_S)
+            if not ready:
+                continue
+            data = os.read(fd, READ_BYTES)
+            text = partial + decoder.decode(data, final=not data)
+            *lines, partial = text.split("\n")
+            for line in lines:
+                self._lines.put(line.rstrip("\r"))
+            if not data:
+                if partial:
+                    self._lines.put(partial.rstrip("\r"))
+                return
+
+
+def _works_offline(command: Command, welcomed_once: bool) -> bool:
+    """Tell whether a command may run before the connection is up."""
+    if isinstance(command, (LocalAction, CommandError, QuitCommand)):
+        return True
+    return isinstance(command, SendFrame) and isinstance(command.frame, Nick) and not welcomed_once
 
 
 class _PlainClient:
@@ -44,35 +140,51 @@ class _PlainClient:
         password: str | None,
         out: TextIO,
         tls: ssl.SSLContext | None = None,
+        channels: list[str] | None = None,
     ) -> None:
         self.out = out
-        self.state = ClientState(host, port, nick)
-        self.state.listener = self._print_entry
+        self.me = Identity(nick)
+        self.status = ConnectionStatus(host, port)
+        self.prefs = Prefs()
+        self.buffers = Buffers()
+        self.buffers.listener = self._print_entry
         self.events: queue.Queue[NetEvent] = queue.Queue()
         self.lines: queue.Queue[str | None] = queue.Queue()
-        self.conn = Connection(host, port, nick, self.events, password=password, tls=tls)
+        self.conn = Connection(
+            host, port, nick, self.events, password=password, tls=tls, channels=channels
+        )
+        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs)
+        self.runner = CommandRunner(
+            self.buffers, self.me, self.status, self.prefs, self.conn, full_screen=False
+        )
         self.pending: list[str] = []
         self.eof_at: float | None = None
         self.done = False
-        self.status = 1
+        self.exit_status = 1
         self.quit_reason: str | None = None
+        self._talking_in: Buffer = self.buffers.current
 
-    def _print_entry(self, entry: Entry) -> None:
-        print(format_plain(entry, self.state), file=self.out, flush=True)
+    def _say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
 
-    def _read_stdin(self, stdin: TextIO) -> None:
-        try:
-            for line in stdin:
-                self.lines.put(line.rstrip("\r\n"))
-        except (OSError, ValueError) as exc:  # stdin closed under us
-            log.info("stdin ended: %s", exc)
-        finally:
-            self.lines.put(None)
+    def _print_entry(self, buffer: Buffer, entry: Entry) -> None:
+        self._say(format_plain(buffer, entry, self.me))
+
+    def _note_switch(self) -> None:
+        current = self.buffers.current
+        if current is self._talking_in:
+            return
+        self._talking_in = current
+        if current.is_channel:
+            self._say(f"-- talking in {current.name}")
+        elif current.is_query:
+            self._say(f"-- talking privately with {current.name}")
+        else:
+            self._say("-- no current channel; /join #name to talk")
 
     def run(self, stdin: TextIO) -> int:
-        threading.Thread(
-            target=self._read_stdin, args=(stdin,), name="stdin-reader", daemon=True
-        ).start()
+        reader = LineReader(stdin, self.lines)
+        reader.start()
         self.conn.start()
         try:
             while not self.done:
@@ -80,16 +192,15 @@ class _PlainClient:
                 self._drain_lines()
                 self._flush_pending()
                 if self.eof_at is not None and not self.pending:
-                    self.status = 0
+                    self.exit_status = 0
                     break
                 if self.eof_at is not None and time.monotonic() - self.eof_at > EOF_WAIT_S:
-                    print(
-                        "-- could not connect; unsent lines were dropped", file=self.out, flush=True
-                    )
+                    self._say("-- could not connect; unsent lines were dropped")
                     break
         finally:
             self.conn.stop(self.quit_reason)
-        return self.status
+            reader.stop()
+        return self.exit_status
 
     def _drain_events(self) -> None:
         try:
@@ -101,19 +212,19 @@ class _PlainClient:
             try:
                 event = self.events.get_nowait()
             except queue.Empty:
-                return
+                break
+        self._note_switch()
 
     def _on_event(self, event: NetEvent) -> None:
+        before = self.status.status
+        self.applier.apply(event)
         if not isinstance(event, NetStatus):
-            self.state.apply(event)
             return
-        before = self.state.status
-        self.state.set_status(event.status, event.retry_in_s or None)
         if event.status == Status.RECONNECTING and event.retry_in_s:
-            print(f"-- reconnecting in {event.retry_in_s:.0f}s", file=self.out, flush=True)
+            self._say(f"-- reconnecting in {event.retry_in_s:.0f}s")
         elif event.status == Status.DISCONNECTED and before != Status.DISCONNECTED:
-            print("-- disconnected", file=self.out, flush=True)
-            if not self.conn.connected and not self.state.welcomed_once:
+            self._say("-- disconnected")
+            if not self.conn.connected and not self.status.welcomed_once:
                 self.done = True  # refused at hello: nothing more will happen
 
     def _drain_lines(self) -> None:
@@ -129,41 +240,23 @@ class _PlainClient:
 
     def _flush_pending(self) -> None:
         while self.pending and not self.done:
-            line = self.pending[0]
-            command = parse_input(line)
-            if isinstance(command, SendFrame) and not self.conn.connected:
-                if isinstance(command.frame, Nick) and not self.state.welcomed_once:
-                    self.conn.change_nick(command.frame.nick)
-                    self.pending.pop(0)
-                    continue
+            command = parse_input(self.pending[0])
+            if command is None:
+                self.pending.pop(0)
+                continue
+            if not self.status.connected and not _works_offline(
+                command, self.status.welcomed_once
+            ):
                 return  # wait for the connection
+            outcome = self.runner.run(command)
+            if not outcome.sent:
+                return  # the connection just dropped: try again once it is back
             self.pending.pop(0)
-            self._run(command)
-
-    def _run(self, command: object) -> None:
-        if isinstance(command, SendFrame):
-            self.conn.send(command.frame)
-        elif isinstance(command, CommandError):
-            print(f"! {command.message}", file=self.out, flush=True)
-        elif isinstance(command, QuitCommand):
-            self.quit_reason = command.reason
-            self.status = 0
-            self.done = True
-        elif isinstance(command, LocalAction):
-            self._local(command.name)
-
-    def _local(self, name: str) -> None:
-        if name == "help":
-            for text in HELP_LINES:
-                print(text, file=self.out, flush=True)
-        elif name == "roster":
-            print(
-                f"-- online ({len(self.state.roster)}): {', '.join(self.state.roster)}",
-                file=self.out,
-                flush=True,
-            )
-        elif name == "bell":
-            self.state.bell_enabled = not self.state.bell_enabled
+            self._note_switch()
+            if outcome.quit:
+                self.quit_reason = outcome.quit_reason
+                self.exit_status = 0
+                self.done = True
 
 
 def run_plain(
@@ -174,6 +267,7 @@ def run_plain(
     stdin: TextIO,
     out: TextIO,
     tls: ssl.SSLContext | None = None,
+    channels: list[str] | None = None,
 ) -> int:
     """Run the line-mode client until end of input or /quit; return the exit status."""
-    return _PlainClient(host, port, nick, password, out, tls).run(stdin)
+    return _PlainClient(host, port, nick, password, out, tls, channels).run(stdin)

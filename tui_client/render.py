@@ -1,38 +1,60 @@
-"""Turn client state into rows of styled text, and page through them.
+"""Turn the client's state into rows of styled text, and page through a buffer.
 
 Pure: a row is a list of (text, style) segments that fit the pane width; the
 style names are mapped to curses attributes by :mod:`tui_client.view` (and to
 nothing by the plain client). Every text from the network passes through
 :func:`tui_client.width.safe_text` here, so no control character reaches a
-terminal. Not thread-safe (UI thread only).
+terminal. This module only reads the state: scrolling goes through the
+buffer's own methods. Not thread-safe (UI thread only).
 """
 
 from __future__ import annotations
 
 import time
 import zlib
+from dataclasses import dataclass
 from typing import Final
 
 from protocol import nick_key
-from tui_client.state import ClientState, Entry, Status
-from tui_client.width import cut, safe_text, text_width
+from tui_client.buffers import Buffer, Buffers, Entry, EntryKind
+from tui_client.identity import Identity
+from tui_client.prefs import Prefs
+from tui_client.status import ConnectionStatus
+from tui_client.width import cut, pad, safe_text, text_width
 from tui_client.wrap import wrap
 
 __all__ = [
     "PALETTE_SIZE",
     "Renderer",
     "Row",
+    "Scene",
     "Segment",
+    "buflist_rows",
+    "entry_rows",
     "format_plain",
     "nick_style",
+    "roster_rows",
     "status_text",
+    "title_text",
 ]
 
 PALETTE_SIZE: Final = 6
 TIME_COLS: Final = 8  # "[HH:MM] "
+ACTIVITY_NAME_COLS: Final = 12  # a buffer's name in the folded activity list
 
 Segment = tuple[str, str]
 Row = list[Segment]
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """The parts of the client's state a frame is drawn from (read only)."""
+
+    buffers: Buffers
+    me: Identity
+    status: ConnectionStatus
+    prefs: Prefs
+    confirm_text: str | None = None  # a long message waiting for y/n
 
 
 def nick_style(nick: str) -> str:
@@ -44,15 +66,15 @@ def _clock(ts: float) -> str:
     return time.strftime("[%H:%M] ", time.localtime(ts))
 
 
-def _prefix(entry: Entry, state: ClientState) -> tuple[list[Segment], str]:
+def _prefix(entry: Entry, me: Identity) -> tuple[list[Segment], str]:
     """Return the segments before the body, and the body's style."""
     sender = safe_text(entry.sender)
-    me = state.is_me(entry.sender)
-    who_style = "self" if me else nick_style(entry.sender)
-    body_style = "mention" if not me and state.mentions_me(entry.text) else "text"
+    mine = me.is_me(entry.sender)
+    who_style = "self" if mine else nick_style(entry.sender)
+    body_style = "mention" if not mine and me.mentions_me(entry.text) else "text"
     if entry.to is not None:
-        target = "you" if state.is_me(entry.to) else safe_text(entry.to)
-        source = "you" if me else sender
+        target = "you" if me.is_me(entry.to) else safe_text(entry.to)
+        source = "you" if mine else sender
         return [(f"*{source} -> {target}*: ", "private")], "private"
     if entry.action:
         return [("* ", "action"), (sender, who_style), (" ", "action")], (
@@ -61,12 +83,12 @@ def _prefix(entry: Entry, state: ClientState) -> tuple[list[Segment], str]:
     return [(sender, who_style), (": ", "text")], body_style
 
 
-def entry_rows(entry: Entry, state: ClientState, width: int) -> list[Row]:
+def entry_rows(entry: Entry, me: Identity, width: int) -> list[Row]:
     """Return the rows of one entry wrapped to ``width`` with a hanging indent."""
     width = max(1, width)
     head: list[Segment] = [(_clock(entry.ts), "time")]
-    if entry.kind == "message":
-        parts, body_style = _prefix(entry, state)
+    if entry.kind == EntryKind.MESSAGE:
+        parts, body_style = _prefix(entry, me)
         head += parts
     else:
         body_style = entry.kind
@@ -92,86 +114,175 @@ def _fit(row: Row, width: int) -> Row:
     return out
 
 
-def format_plain(entry: Entry, state: ClientState) -> str:
-    """Return an entry as one plain line for the line-mode client."""
+def format_plain(buffer: Buffer, entry: Entry, me: Identity) -> str:
+    """Return an entry as one plain line: ``[12:00] #dev alice: hi``.
+
+    Lines of a channel carry its name, those of a private buffer the peer's
+    nick; server notices carry nothing.
+    """
     head = _clock(entry.ts)
-    if entry.kind == "message":
-        parts, _style = _prefix(entry, state)
+    if buffer.is_channel or buffer.is_query:
+        head += safe_text(buffer.name) + " "
+    if entry.kind == EntryKind.MESSAGE:
+        parts, _style = _prefix(entry, me)
         head += "".join(t for t, _s in parts)
     return head + safe_text(entry.text).replace("\n", "\n" + " " * TIME_COLS)
 
 
-def status_text(state: ClientState, now: float | None = None) -> str:
-    """Return the status line: ``host:port | nick | connected | N online | 3 new``."""
-    parts = [f"{state.host}:{state.port}", safe_text(state.nick) or "?", state.status_word(now)]
-    if state.status == Status.CONNECTED:  # while away the count would be stale
-        parts.append(f"{len(state.roster)} online")
-    if state.unseen:
-        parts.append(f"{state.unseen} new")
-    elif state.scroll:
+def _activity_label(number: int, buffer: Buffer) -> str:
+    name = cut(safe_text(buffer.name), ACTIVITY_NAME_COLS)[0]
+    return f"{number}:{name}({buffer.unread}{'!' if buffer.highlight else ''})"
+
+
+def status_text(scene: Scene, folded: bool = False, now: float | None = None) -> str:
+    """Return the status line: ``2:#dev | alice | connected | 3 online | 1 new | host:port``.
+
+    ``folded`` (no room for the buffer list) adds the other buffers with unread
+    messages after the current one: ``act: 1:#lobby(4) 3:bob(1!)``.
+    """
+    buffers, status = scene.buffers, scene.status
+    current = buffers.current
+    parts = [f"{buffers.current_index + 1}:{safe_text(current.name)}"]
+    activity = buffers.activity()
+    if folded and activity:
+        parts.append("act: " + " ".join(_activity_label(n, b) for n, b in activity))
+    parts += [safe_text(scene.me.nick) or "?", status.word(now)]
+    if status.connected and current.is_channel and current.joined:  # else it would be stale
+        parts.append(f"{len(current.roster)} online")
+    if current.unseen:
+        parts.append(f"{current.unseen} new")
+    elif current.scroll:
         parts.append("scrolled")
-    if not state.bell_enabled:
+    if not scene.prefs.bell_enabled:
         parts.append("bell off")
+    parts.append(f"{status.host}:{status.port}")
     return " | ".join(parts)
 
 
+def title_text(buffer: Buffer, status: ConnectionStatus) -> str:
+    """Return the top line: the channel and its topic, the peer, or the server."""
+    name = safe_text(buffer.name)
+    if buffer.is_channel:
+        if not buffer.joined:
+            return f"{name}: you are not in this channel (/join {name} to go back)"
+        if buffer.topic:
+            return f"{name}: {safe_text(buffer.topic)}"
+        return f"{name}: no topic (/topic TEXT sets one)"
+    if buffer.is_query:
+        return f"{name}: private conversation"
+    return f"server notices and replies: {status.host}:{status.port}"
+
+
+def buflist_rows(buffers: Buffers, width: int, height: int) -> list[Row]:
+    """Return the buffer list: `` 2.#dev   3!`` per buffer, the current one kept in view.
+
+    Styles: ``buf_current`` for the current buffer, ``mention`` for one with a
+    highlight, ``buf_unread`` for one with unread messages, ``system`` for a
+    channel we left.
+    """
+    width = max(1, width)
+    all_buffers = list(buffers)
+    digits = len(str(len(all_buffers)))
+    current = buffers.current
+    rows: list[Row] = []
+    for number, buffer in enumerate(all_buffers, start=1):
+        count = f"{buffer.unread}{'!' if buffer.highlight else ''}" if buffer.unread else ""
+        label = f"{number:>{digits}}.{safe_text(buffer.name)}"
+        room = max(1, width - (len(count) + 1 if count else 0))
+        text = pad(cut(label, room)[0], room) + (" " + count if count else "")
+        if buffer is current:
+            style = "buf_current"
+        elif buffer.highlight:
+            style = "mention"
+        elif buffer.unread:
+            style = "buf_unread"
+        elif buffer.is_channel and not buffer.joined:
+            style = "system"
+        else:
+            style = "text"
+        rows.append([(pad(text, width), style)])
+    if len(rows) > height > 0:
+        start = min(max(0, buffers.current_index - height + 1), len(rows) - height)
+        rows = rows[start : start + height]
+    return rows
+
+
+def roster_rows(buffer: Buffer, me: Identity, width: int, height: int) -> list[Row]:
+    """Return the roster pane: a header, then one member a row, ``*`` marking us."""
+    names = buffer.roster.names
+    rows: list[Row] = [[(pad(f"Members ({len(names)})", width), "header")]]
+    room = height - 1
+    more = ""
+    if len(names) > room:
+        shown = names[: max(room - 1, 0)]
+        more = f"+{len(names) - len(shown)} more"
+        names = shown
+    for name in names:
+        mine = me.is_me(name)
+        label = ("*" if mine else " ") + safe_text(name)
+        rows.append([(cut(label, width)[0], "me_in_roster" if mine else "text")])
+    if more:
+        rows.append([(cut(more, width)[0], "system")])
+    return rows
+
+
 class Renderer:
-    """Wrap entries for one width, caching rows, and page through them."""
+    """Wrap entries for one width, caching rows, and page through a buffer."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[object, ...], list[Row]] = {}
         self._width = 0
 
-    def rows(self, entry: Entry, state: ClientState, width: int) -> list[Row]:
+    def rows(self, entry: Entry, me: Identity, width: int) -> list[Row]:
         """Return the (cached) rows of ``entry`` at ``width``."""
         if width != self._width:
             self._cache.clear()
             self._width = width
-        key = (entry, state.nick)
+        key = (entry, me.nick)
         rows = self._cache.get(key)
         if rows is None:
             if len(self._cache) > 50_000:
                 self._cache.clear()
-            rows = self._cache[key] = entry_rows(entry, state, width)
+            rows = self._cache[key] = entry_rows(entry, me, width)
         return rows
 
-    def total_rows(self, state: ClientState, width: int) -> int:
-        """Return how many rows all entries take at ``width``."""
-        return sum(len(self.rows(e, state, width)) for e in state.entries)
+    def total_rows(self, buffer: Buffer, me: Identity, width: int) -> int:
+        """Return how many rows all of a buffer's entries take at ``width``."""
+        return sum(len(self.rows(e, me, width)) for e in buffer.entries)
 
-    def absorb_appended(self, state: ClientState, width: int) -> None:
+    def absorb_appended(self, buffer: Buffer, me: Identity, width: int) -> None:
         """Keep a scrolled-up view still while new entries arrive below it."""
-        if state.appended_while_scrolled and state.scroll > 0:
-            extra = sum(len(self.rows(e, state, width)) for e in state.appended_while_scrolled)
-            state.scroll += extra
-        state.appended_while_scrolled.clear()
+        buffer.absorb_appended(lambda entry: len(self.rows(entry, me, width)))
 
-    def visible(self, state: ClientState, width: int, height: int) -> tuple[list[Row], bool]:
+    def visible(
+        self, buffer: Buffer, me: Identity, width: int, height: int
+    ) -> tuple[list[Row], bool]:
         """Return the rows that fill a pane (top to bottom) and whether the oldest is shown."""
-        self.clamp(state, width, height)
-        wanted = height + state.scroll
+        self.clamp(buffer, me, width, height)
+        wanted = height + buffer.scroll
         collected: list[Row] = []
         consumed = 0
-        for entry in reversed(state.entries):
-            collected[:0] = self.rows(entry, state, width)
+        entries = buffer.entries
+        for entry in reversed(entries):
+            collected[:0] = self.rows(entry, me, width)
             consumed += 1
             if len(collected) >= wanted:
                 break
-        end = max(0, len(collected) - state.scroll)
+        end = max(0, len(collected) - buffer.scroll)
         start = max(0, end - height)
-        at_top = consumed == len(state.entries) and start == 0
+        at_top = consumed == len(entries) and start == 0
         return collected[start:end], at_top
 
-    def clamp(self, state: ClientState, width: int, height: int) -> None:
+    def clamp(self, buffer: Buffer, me: Identity, width: int, height: int) -> None:
         """Keep the scroll offset inside the content."""
-        if state.scroll > 0:
-            most = max(0, self.total_rows(state, width) - height)
-            if state.scroll > most:
-                state.set_scroll(most)
+        if buffer.scroll > 0:
+            most = max(0, self.total_rows(buffer, me, width) - height)
+            if buffer.scroll > most:
+                buffer.set_scroll(most)
 
-    def scroll_by(self, state: ClientState, rows: int, width: int, height: int) -> bool:
+    def scroll_by(self, buffer: Buffer, me: Identity, rows: int, width: int, height: int) -> bool:
         """Scroll up (rows > 0) or down; return True when the top was hit going up."""
-        before = state.scroll
-        state.set_scroll(state.scroll + rows)
-        self.clamp(state, width, height)
-        return rows > 0 and state.scroll - before < rows
+        before = buffer.scroll
+        buffer.set_scroll(buffer.scroll + rows)
+        self.clamp(buffer, me, width, height)
+        return rows > 0 and buffer.scroll - before < rows

@@ -12,12 +12,19 @@ import logging
 import os
 from typing import Any, Final
 
-from protocol import nick_key
 from tui_client.editor import LineEditor
-from tui_client.layout import Layout, Rect
-from tui_client.render import PALETTE_SIZE, Renderer, Row, status_text
-from tui_client.state import ClientState
-from tui_client.width import cut, pad, safe_text, text_width
+from tui_client.layout import MIN_COLS, MIN_ROWS, Layout, Rect
+from tui_client.render import (
+    PALETTE_SIZE,
+    Renderer,
+    Row,
+    Scene,
+    buflist_rows,
+    roster_rows,
+    status_text,
+    title_text,
+)
+from tui_client.width import cut, pad, text_width
 
 __all__ = ["Attrs", "draw", "make_attrs"]
 
@@ -25,6 +32,7 @@ log = logging.getLogger(__name__)
 
 Attrs = dict[str, int]
 PROMPT: Final = "> "
+SEPARATOR: Final = "\u2502"
 _NICK_COLOURS: Final = ("GREEN", "YELLOW", "BLUE", "MAGENTA", "CYAN", "RED")
 
 
@@ -48,6 +56,9 @@ def make_attrs(use_colour: bool | None = None) -> Attrs:
         "private": bold,
         "action": curses.A_NORMAL,
         "status": rev,
+        "title": rev,
+        "buf_current": rev | bold,
+        "buf_unread": bold,
         "header": bold | curses.A_UNDERLINE,
         "me_in_roster": bold,
     }
@@ -103,42 +114,37 @@ def _draw_row(win: Any, y: int, x: int, row: Row, width: int, attrs: Attrs) -> N
 
 
 def _draw_messages(
-    win: Any, rect: Rect, state: ClientState, renderer: Renderer, attrs: Attrs
+    win: Any, rect: Rect, scene: Scene, renderer: Renderer, attrs: Attrs
 ) -> bool:
-    """Draw the message pane; return True when the oldest loaded line is shown."""
-    rows, at_top = renderer.visible(state, rect.w, rect.h)
+    """Draw the current buffer's messages; return True when its oldest loaded line is shown."""
+    rows, at_top = renderer.visible(scene.buffers.current, scene.me, rect.w, rect.h)
     top = rect.y + rect.h - len(rows)
     for i, row in enumerate(rows):
         _draw_row(win, top + i, rect.x, row, rect.w, attrs)
     return at_top
 
 
-def _draw_roster(win: Any, rect: Rect, state: ClientState, attrs: Attrs) -> None:
+def _draw_roster(win: Any, rect: Rect, scene: Scene, attrs: Attrs) -> None:
     for y in range(rect.y, rect.y + rect.h):
-        _put(win, y, rect.x, "\u2502", attrs["system"])
+        _put(win, y, rect.x, SEPARATOR, attrs["system"])
     inner = rect.w - 2
-    x = rect.x + 2
-    _put(win, rect.y, x, pad(f"Online ({len(state.roster)})", inner), attrs["header"])
-    names = sorted(state.roster, key=lambda n: (nick_key(n), n))
-    room = rect.h - 1
-    if len(names) > room:
-        names = names[: max(room - 1, 0)]
-        more = f"+{len(state.roster) - len(names)} more"
-    else:
-        more = ""
-    for i, name in enumerate(names):
-        me = state.is_me(name)
-        label = ("*" if me else " ") + safe_text(name)
-        style = "me_in_roster" if me else "text"
-        _put(win, rect.y + 1 + i, x, cut(label, inner)[0], attrs[style])
-    if more:
-        _put(win, rect.y + rect.h - 1, x, cut(more, inner)[0], attrs["system"])
+    rows = roster_rows(scene.buffers.current, scene.me, inner, rect.h)
+    for i, row in enumerate(rows):
+        _draw_row(win, rect.y + i, rect.x + 2, row, inner, attrs)
 
 
-def _draw_input(win: Any, rect: Rect, state: ClientState, editor: LineEditor, attrs: Attrs) -> int:
+def _draw_buflist(win: Any, rect: Rect, scene: Scene, attrs: Attrs) -> None:
+    inner = rect.w - 1
+    for i, row in enumerate(buflist_rows(scene.buffers, inner, rect.h)):
+        _draw_row(win, rect.y + i, rect.x, row, inner, attrs)
+    for y in range(rect.y, rect.y + rect.h):
+        _put(win, y, rect.x + inner, SEPARATOR, attrs["system"])
+
+
+def _draw_input(win: Any, rect: Rect, scene: Scene, editor: LineEditor, attrs: Attrs) -> int:
     """Draw the prompt and the input line; return the cursor column."""
-    if state.confirm_text is not None:
-        lines = state.confirm_text.count("\n") + 1
+    if scene.confirm_text is not None:
+        lines = scene.confirm_text.count("\n") + 1
         question = f"Send this {lines}-line message? [y/N] "
         _put(win, rect.y, rect.x, cut(question, rect.w - 1)[0], attrs["header"])
         return min(text_width(question), rect.w - 1)
@@ -151,7 +157,7 @@ def _draw_input(win: Any, rect: Rect, state: ClientState, editor: LineEditor, at
 def draw(
     win: Any,
     layout: Layout,
-    state: ClientState,
+    scene: Scene,
     renderer: Renderer,
     editor: LineEditor,
     attrs: Attrs,
@@ -160,14 +166,21 @@ def draw(
     win.erase()
     if layout.too_small:
         _put(win, 0, 0, cut("terminal too small", layout.cols - 1)[0], attrs["error"])
-        _put(win, min(1, layout.rows - 1), 0, cut(f"need {30}x{8}", layout.cols - 1)[0])
+        need = f"need {MIN_COLS}x{MIN_ROWS}"
+        _put(win, min(1, layout.rows - 1), 0, cut(need, layout.cols - 1)[0])
         return False
-    at_top = _draw_messages(win, layout.messages, state, renderer, attrs)
+    title = layout.title
+    current = scene.buffers.current
+    _put(win, title.y, title.x, pad(title_text(current, scene.status), title.w), attrs["title"])
+    if layout.buflist is not None:
+        _draw_buflist(win, layout.buflist, scene, attrs)
+    at_top = _draw_messages(win, layout.messages, scene, renderer, attrs)
     if layout.roster is not None:
-        _draw_roster(win, layout.roster, state, attrs)
+        _draw_roster(win, layout.roster, scene, attrs)
     status = layout.status
-    _put(win, status.y, status.x, pad(status_text(state), status.w), attrs["status"])
-    column = _draw_input(win, layout.input, state, editor, attrs)
+    line = status_text(scene, folded=layout.folded)
+    _put(win, status.y, status.x, pad(line, status.w), attrs["status"])
+    column = _draw_input(win, layout.input, scene, editor, attrs)
     try:
         win.move(layout.input.y, min(column, layout.cols - 1))
     except curses.error:

@@ -521,6 +521,7 @@ _ERRORS: Final[dict[tuple[str, str], str]] = {
     (ErrorCode.NICK_INVALID, "NICK"): "ERR_ERRONEUSNICKNAME",
     (ErrorCode.NICK_INVALID, "*"): "ERR_NOSUCHNICK",
     (ErrorCode.NICK_TAKEN, "*"): "ERR_NICKNAMEINUSE",
+    (ErrorCode.NICK_REGISTERED, "*"): "ERR_NICKNAMEINUSE",
     (ErrorCode.NOT_IN_CHANNEL, "PRIVMSG"): "ERR_CANNOTSENDTOCHAN",
     (ErrorCode.NOT_IN_CHANNEL, "*"): "ERR_NOTONCHANNEL",
     (ErrorCode.CHANNEL_INVALID, "*"): "ERR_NOSUCHCHANNEL",

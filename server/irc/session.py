@@ -48,8 +48,9 @@ from protocol import (
     validate_channel,
     validate_nick,
 )
+from server.account_desk import AccountDesk
 from server.config import ServerConfig
-from server.errors import NickTaken
+from server.errors import NickRegistered, NickTaken
 from server.hub import Hub, Link
 from server.irc.asks import Ask
 from server.irc.caps import CapNegotiation
@@ -92,6 +93,7 @@ class IrcSession:
         flusher: Flusher,
         config: ServerConfig,
         auth: AuthGuard,
+        desk: AccountDesk,
         on_exit: Callable[[Any], None],
         door: IrcDoor,
         tls_context: ssl.SSLContext | None = None,
@@ -110,6 +112,7 @@ class IrcSession:
         """The nick granted at registration (later renames are the hub's to know)."""
         self.last_heard = time.monotonic()
         self._auth = auth
+        self._desk = desk
         self._bucket = TokenBucket(config.rate_limit_per_s, config.rate_burst)
         self._lag_step_s = 1.0 / config.rate_limit_per_s if config.rate_limit_per_s > 0 else 0.0
         self._on_exit = on_exit
@@ -386,8 +389,8 @@ class IrcSession:
             return
         self.link.dialect = self.door.dialect(self.caps.enabled)
         try:
-            nick = self.hub.hello(self.link, Hello(nick=self._wanted, channels=[]))
-        except NickTaken as exc:
+            nick = self.hub.hello(self.link, Hello(nick=self._wanted, channels=[])).nick
+        except (NickTaken, NickRegistered) as exc:
             self._refuse(self._ask(Line("NICK"), arg=self._wanted), exc)
             self._wanted = None
             return

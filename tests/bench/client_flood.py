@@ -325,7 +325,7 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
             ["--host", "127.0.0.1", "--port", str(server.port), "--nick", VIEWER,
              "--log-file", str(tmp / "client.log")]
         )
-        tui.wait_for("connected to", timeout=10)
+        tui.wait_for("| connected |", timeout=10)  # the status line; notices are in buffer 1
         pid = tui.proc.pid
         workers = _start_workers(server.port, args)
         tui.wait_for(f"{args.workers + 1} online", timeout=10)

@@ -15,6 +15,12 @@ that is already listening::
 
     python3 tests/bench/loadgen.py --port 8080 --users 200 --rate 5 --duration 10
 
+Against the nodes of a cluster (one Redis), user ``i`` connects to the
+``i % K``-th of K ports; the workload and the counting do not change, since
+all nodes are one chat::
+
+    python3 tests/bench/loadgen.py --port 8080,8081,8082 --users 300 --rate 2 --duration 10
+
 Workload "one room": every user joins, then each sends ``rate`` messages per
 second for ``duration`` seconds (open loop, evenly spaced with +-10% jitter,
 random phase), and every user reads everything.
@@ -38,6 +44,7 @@ import random
 import re
 import resource
 import selectors
+import signal
 import socket
 import sys
 import time
@@ -167,6 +174,9 @@ class LoadConfig:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    ports: tuple[int, ...] = ()
+    """Several nodes of one cluster: user i connects to ``ports[i % len(ports)]``
+    (empty: everyone to ``port``)."""
     users: int = 100
     rate: float = 1.0
     duration_s: float = 10.0
@@ -185,6 +195,13 @@ class LoadConfig:
     def __post_init__(self) -> None:
         if self.channels < 0 or (self.channels > self.users > 0):
             raise ValueError(f"channels must be 0..users ({self.users}), not {self.channels}")
+        if len(self.ports) > self.users > 0:
+            raise ValueError(f"{len(self.ports)} ports for {self.users} users leave a node idle")
+
+    def address_of(self, idx: int) -> tuple[str, int]:
+        """Return where user ``idx`` connects: node ``idx % K`` of K ports, or the one port."""
+        port = self.ports[idx % len(self.ports)] if self.ports else self.port
+        return self.host, port
 
 
 def channel_sizes(users: int, channels: int) -> list[int]:
@@ -247,6 +264,8 @@ class _WorkerStats:
     sampled_receivers: int = 0
     receivers_off: int = 0
     foreign: int = 0
+    received_by_node: list[int] = field(default_factory=list)
+    expected_by_node: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -292,7 +311,6 @@ class _Worker:
 
     def connect_all(self) -> None:
         cfg = self.cfg
-        addr = (cfg.host, cfg.port)
         todo = list(range(self.count))
         todo.reverse()
         in_flight = 0
@@ -302,7 +320,7 @@ class _Worker:
         while done < self.count and time.monotonic() < deadline:
             while todo and in_flight < cfg.connect_concurrency:
                 i = todo.pop()
-                if self._start_connect(i, addr):
+                if self._start_connect(i, cfg.address_of(self.first + i)):
                     in_flight += 1
                 else:
                     done += 1
@@ -569,6 +587,14 @@ class _Worker:
         while st.received < st.expected and time.monotonic_ns() < deadline_ns:
             self._service(POLL_S)
         st.receivers_off = sum(self.got[i] != due[i] for i in range(self.count) if self.ready[i])
+        nodes = max(len(self.cfg.ports), 1)
+        st.received_by_node = [0] * nodes
+        st.expected_by_node = [0] * nodes
+        for i in range(self.count):
+            if self.ready[i]:
+                node = (self.first + i) % nodes
+                st.received_by_node[node] += self.got[i]
+                st.expected_by_node[node] += due[i]
         st.cpu_s = time.process_time() - self._cpu0
         st.wall_s = (time.monotonic_ns() - self._wall0) / 1e9
 
@@ -584,6 +610,8 @@ class _Worker:
 
 def _worker_main(cfg: LoadConfig, first: int, count: int, pipe: Connection) -> None:
     """Worker process: connect, then obey the driver's commands over ``pipe``."""
+    # A Ctrl-C reaches the whole process group; the driver stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise_fd_limit()
     worker = _Worker(cfg, first, count, pipe)
     try:
@@ -698,6 +726,10 @@ class Swarm:
             "sampled_receivers": sum(s["sampled_receivers"] for s in stats),
             "receivers_off": sum(s["receivers_off"] for s in stats),
             "foreign_deliveries": sum(s["foreign"] for s in stats),
+            "received_by_node": [sum(col) for col in zip(*(s["received_by_node"] for s in stats),
+                                                         strict=True)],
+            "expected_by_node": [sum(col) for col in zip(*(s["expected_by_node"] for s in stats),
+                                                         strict=True)],
             "trouble_frames": sum(s["trouble_frames"] for s in stats),
             "disconnected": sum(s["disconnected"] for s in stats),
             "gen_cpu_s": round(sum(s["cpu_s"] for s in stats), 2),
@@ -742,11 +774,24 @@ def _pct_us(values: list[int], p: float) -> float | None:
     return None if v is None else round(v / 1000, 2)
 
 
+def _ports(text: str) -> list[int]:
+    """Parse ``"8080"`` or ``"8080,8081,8082"`` into ports."""
+    try:
+        ports = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port or a comma list of ports: {text!r}") from None
+    if not ports or not all(0 < p < 65536 for p in ports):
+        raise argparse.ArgumentTypeError(f"ports must be 1..65535: {text!r}")
+    return ports
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="One-room or many-channel load against a "
                                                  "running server.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=_ports, required=True, metavar="PORT[,PORT...]",
+                        help="the server's port, or the ports of K cluster nodes: "
+                             "user i connects to the (i %% K)-th")
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--rate", type=float, default=1.0, help="messages/s per user")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending")
@@ -761,10 +806,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--channels needs --target chat")
     if not 0 <= args.channels <= args.users:
         parser.error("--channels must be between 0 and --users")
+    if len(args.port) > args.users:
+        parser.error("give at most one port per user")
     raise_fd_limit()
-    cfg = LoadConfig(host=args.host, port=args.port, users=args.users, rate=args.rate,
-                     duration_s=args.duration, procs=args.procs, target=args.target,
-                     connect_timeout_s=args.connect_timeout, channels=args.channels)
+    ports = tuple(args.port) if len(args.port) > 1 else ()
+    cfg = LoadConfig(host=args.host, port=args.port[0], ports=ports, users=args.users,
+                     rate=args.rate, duration_s=args.duration, procs=args.procs,
+                     target=args.target, connect_timeout_s=args.connect_timeout,
+                     channels=args.channels)
     swarm = Swarm(cfg)
     try:
         result = {"connect": swarm.start()}

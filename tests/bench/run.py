@@ -5,6 +5,13 @@ load generator (``tests/bench/loadgen.py``) runs on the other CPUs, one worker p
 per CPU. Server CPU seconds and RSS come from ``/proc/PID/stat`` and
 ``/proc/PID/status``. Every run gets a fresh server and a fresh database.
 
+With ``--redis`` every run gets a fresh ``redis-server`` (a free loopback
+port, a temp dir, AOF with fsync every second, no snapshots) and the chat
+server runs as a cluster node on it; ``--nodes K`` starts K nodes, and user
+``i`` connects to node ``i % K``. The nodes and redis-server all share the
+server CPU, so the server side never gets more than the one core a single
+server gets; each one's CPU is read from /proc.
+
 Results print as a table and are appended as JSON lines to
 ``bench-results/results.jsonl`` (gitignored). Server logs go next to it.
 
@@ -13,6 +20,7 @@ Results print as a table and are appended as JSON lines to
     python3 tests/bench/run.py --users 1000 --step --duration 5
     python3 tests/bench/run.py --idle-users 5000
     python3 tests/bench/run.py --users 200 --rate 15 --target irc
+    python3 tests/bench/run.py --users 300 --redis --nodes 3 --rate 2 --duration 8
 
 Stdlib only; run it from the repository root or anywhere (paths are resolved).
 """
@@ -21,9 +29,11 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import importlib.util
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import socket
@@ -43,6 +53,15 @@ RESULTS_DIR: Final = REPO / "bench-results"
 CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES: Final = os.sysconf("SC_PAGE_SIZE")
 SERVER_START_TIMEOUT_S: Final = 10.0
+REDIS_START_TIMEOUT_S: Final = 10.0
+NODE_STOP_SETTLE_S: Final = 1.0
+"""With --redis, wait this long after the users disconnect before stopping the nodes.
+
+A node stopped while its users' leaves are still on their way through Redis
+logs "event for an unknown session ... ignored" once per user (a shutdown race,
+not a fault of the run); the wait keeps the log counts about the run."""
+REDIS_ARGS: Final = ("--save", "", "--appendonly", "yes", "--appendfsync", "everysec")
+"""How every run's redis-server persists: AOF, fsync once a second, no RDB snapshots."""
 SAMPLE_EVERY_S: Final = 0.25
 STEP_MAX: Final = 14
 PASS_P99_MS: Final = 100.0
@@ -129,19 +148,58 @@ def export_source(rev: str) -> tuple[Path, str]:
     commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO, check=True,
                             capture_output=True, text=True).stdout.strip()
     dest = Path(tempfile.mkdtemp(prefix=f"bench-src-{commit}-"))
+    atexit.register(shutil.rmtree, dest, ignore_errors=True)
     archive = subprocess.run(["git", "archive", rev, "server", "protocol"], cwd=REPO,
                              check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return dest, commit
 
 
+def server_python(redis: bool) -> str:
+    """Return the interpreter for the chat server: this one, or the venv's if --redis needs it.
+
+    A cluster node imports redis-py; it is installed in the repository's
+    ``.venv``, which the driver itself (stdlib only) need not run in.
+    """
+    if not redis or importlib.util.find_spec("redis") is not None:
+        return sys.executable
+    venv = REPO / ".venv" / "bin" / "python"
+    if venv.exists() and subprocess.run([str(venv), "-c", "import redis"],
+                                        capture_output=True).returncode == 0:
+        return str(venv)
+    raise SystemExit("--redis needs redis-py for the server: run the driver with a Python that "
+                     "has it (pip install redis), or create .venv with it.")
+
+
+def _log_summary(log_path: Path, warn: str, err: str) -> dict[str, Any]:
+    """Count warning and error lines (and tracebacks) in a log; keep the first five."""
+    text = log_path.read_text(errors="replace")
+    lines = text.splitlines()
+    return {
+        "log_warnings": sum(warn in ln for ln in lines),
+        "log_errors": sum(err in ln for ln in lines),
+        "log_tracebacks": text.count("Traceback"),
+        "log_sample": [ln for ln in lines if warn in ln or err in ln][:5],
+    }
+
+
 class ServerProcess:
-    """A server under test on 127.0.0.1:port, pinned to one CPU."""
+    """A server under test on 127.0.0.1:port, pinned to one CPU.
+
+    With ``redis_url`` it is a node of the cluster that Redis defines and has
+    no database of its own. It runs in its own session, so a Ctrl-C reaches
+    only the driver, which stops it.
+    """
+
+    _help_cache: dict[tuple[str, Path], str] = {}
 
     def __init__(self, target: str, cpu: int, tag: str, extra_args: list[str],
-                 src: Path = REPO) -> None:
+                 src: Path = REPO, python: str = sys.executable,
+                 redis_url: str | None = None) -> None:
         self.target = target
         self.src = src
+        self.python = python
+        self.redis_url = redis_url
         self.port = free_port()
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-"))
         RESULTS_DIR.mkdir(exist_ok=True)
@@ -149,17 +207,24 @@ class ServerProcess:
         self.log = open(self.log_path, "w")
         cmd = self._chat_cmd(extra_args) if target == "chat" else self._irc_cmd()
         self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, cwd=self.src, stdout=self.log, stderr=subprocess.STDOUT,
-                                     preexec_fn=_pin(cpu))
         atexit.register(self._kill)  # never leave a server behind (Ctrl-C, a crash)
+        self.proc = subprocess.Popen(cmd, cwd=self.src, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=_pin(cpu), start_new_session=True)
         self._wait_listening()
 
     def _chat_cmd(self, extra_args: list[str]) -> list[str]:
-        cmd = [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(self.port),
-               "--db", str(self.tmp / "bench.db"), "--log-level", "WARNING"]
-        help_text = subprocess.run([sys.executable, "-m", "server", "--help"], cwd=self.src,
-                                   capture_output=True, text=True, timeout=30).stdout
-        if "--rate-limit" in help_text:
+        cmd = [self.python, "-m", "server", "--host", "127.0.0.1", "--port", str(self.port),
+               "--log-level", "WARNING"]
+        if self.redis_url:
+            cmd += ["--redis", self.redis_url]
+        else:
+            cmd += ["--db", str(self.tmp / "bench.db")]
+        key = (self.python, self.src)
+        if key not in self._help_cache:
+            self._help_cache[key] = subprocess.run(
+                [self.python, "-m", "server", "--help"], cwd=self.src, capture_output=True,
+                text=True, timeout=30).stdout
+        if "--rate-limit" in self._help_cache[key]:
             cmd += ["--rate-limit", "0"]
         return cmd + extra_args
 
@@ -184,9 +249,11 @@ class ServerProcess:
         raise RuntimeError(f"server did not listen within {SERVER_START_TIMEOUT_S:.0f} s")
 
     def _kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        proc = getattr(self, "proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     @property
     def pid(self) -> int:
@@ -203,15 +270,131 @@ class ServerProcess:
                 self.proc.wait()
         self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
-        text = self.log_path.read_text(errors="replace")
-        lines = text.splitlines()
-        return {
-            "exit_code": self.proc.returncode,
-            "log_warnings": sum(" WARNING " in ln for ln in lines),
-            "log_errors": sum(" ERROR " in ln for ln in lines),
-            "log_tracebacks": text.count("Traceback"),
-            "log_sample": [ln for ln in lines if " WARNING " in ln or " ERROR " in ln][:5],
-        }
+        atexit.unregister(self._kill)
+        return {"exit_code": self.proc.returncode,
+                **_log_summary(self.log_path, " WARNING ", " ERROR ")}
+
+
+class RedisProcess:
+    """A fresh ``redis-server`` for one run: a free loopback port, a temp dir, pinned to one CPU.
+
+    Persistence is REDIS_ARGS (AOF, fsync every second, no snapshots), the
+    setting docs/CLUSTER.md calls the faster one. The temp dir, and with it
+    the AOF, is removed when it stops.
+    """
+
+    def __init__(self, cpu: int, tag: str) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise SystemExit("--redis needs redis-server (apt-get install -y redis-server).")
+        self.port = free_port()
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-redis-"))
+        RESULTS_DIR.mkdir(exist_ok=True)
+        self.log_path = RESULTS_DIR / f"redis-{tag}.log"
+        self.log = open(self.log_path, "w")
+        self.cmd = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.tmp),
+                    "--daemonize", "no", "--logfile", "", *REDIS_ARGS]
+        atexit.register(self._kill)
+        self.proc = subprocess.Popen(self.cmd, cwd=self.tmp, stdout=self.log,
+                                     stderr=subprocess.STDOUT, preexec_fn=_pin(cpu),
+                                     start_new_session=True)
+        self._wait_ready()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _wait_ready(self) -> None:
+        """Wait until it answers PING (inline command, no client library)."""
+        deadline = time.monotonic() + REDIS_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode}; "
+                                   f"see {self.log_path}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass  # not listening yet
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not answer within {REDIS_START_TIMEOUT_S:.0f} s")
+
+    def _kill(self) -> None:
+        proc = getattr(self, "proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def stop(self) -> dict[str, Any]:
+        """SIGTERM (Redis flushes the AOF and exits), wait, remove the temp dir."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        atexit.unregister(self._kill)
+        # Redis logs its banner and its warnings alike at level "#"; its warnings say WARNING.
+        return {"exit_code": self.proc.returncode,
+                **_log_summary(self.log_path, "WARNING", "rror")}
+
+
+class ServerSet:
+    """What one run loads: a server on its own, or K cluster nodes on a fresh Redis.
+
+    Everything runs on the server CPU. ``stop()`` stops the nodes first, then Redis.
+    """
+
+    def __init__(self, target: str, cpu: int, tag: str, extra_args: list[str], src: Path,
+                 python: str, nodes: int, redis: bool) -> None:
+        self.redis: RedisProcess | None = None
+        self.nodes: list[ServerProcess] = []
+        try:
+            if redis:
+                self.redis = RedisProcess(cpu, tag)
+            url = self.redis.url if self.redis else None
+            for k in range(nodes):
+                node_tag = f"{tag}-node{k}" if redis else tag
+                self.nodes.append(ServerProcess(target, cpu, node_tag, extra_args, src, python,
+                                                url))
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def ports(self) -> list[int]:
+        return [n.port for n in self.nodes]
+
+    @property
+    def pids(self) -> list[int]:
+        return [n.pid for n in self.nodes]
+
+    def node_cpu_s(self) -> list[float]:
+        return [proc_cpu_s(pid) for pid in self.pids]
+
+    def redis_cpu_s(self) -> float:
+        return proc_cpu_s(self.redis.pid) if self.redis else 0.0
+
+    def node_rss_kib(self) -> list[int]:
+        return [proc_status(pid)["VmRSS"] for pid in self.pids]
+
+    def stop(self) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Stop the nodes, then Redis; return each one's exit code and log summary."""
+        if self.redis and self.nodes:
+            time.sleep(NODE_STOP_SETTLE_S)
+        nodes = [n.stop() for n in self.nodes]
+        redis = self.redis.stop() if self.redis else None
+        return nodes, redis
 
 
 NGIRCD_CONF: Final = """\
@@ -273,6 +456,7 @@ class Bench:
         self.run_no = 0
         self.src, self.commit = (export_source(args.rev) if args.target == "chat"
                                  else (REPO, "ngircd"))
+        self.python = server_python(args.redis)
 
     def _wait_quiet(self) -> float:
         """Wait (up to --quiet-wait s) until other processes use < 0.3 cores; return that load."""
@@ -286,55 +470,106 @@ class Bench:
                     print(f"  note: the machine is busy ({load:.2f} cores) before this run")
                 return round(load, 2)
 
-    def _server(self, label: str) -> ServerProcess:
+    def _servers(self, label: str) -> ServerSet:
         self.prior_load = self._wait_quiet()
         self.run_no += 1
         tag = f"{time.strftime('%Y%m%d-%H%M%S')}-{self.run_no}-{label}"
-        return ServerProcess(self.args.target, self.server_cpu, tag, self.args.server_arg or [],
-                             self.src)
+        return ServerSet(self.args.target, self.server_cpu, tag, self.args.server_arg or [],
+                         self.src, self.python, self.args.nodes, self.args.redis)
 
     def _label(self, label: str) -> str:
         channels = self.args.channels
-        return f"{label}-c{channels}" if channels else label
+        if channels:
+            label += f"-c{channels}"
+        if self.args.redis:
+            label += f"-redis-n{self.args.nodes}"
+        return label
+
+    def _config(self, users: int, rate: float, duration_s: float,
+                servers: ServerSet) -> loadgen.LoadConfig:
+        ports = servers.ports
+        return loadgen.LoadConfig(users=users, rate=rate, duration_s=duration_s,
+                                  target=self.args.target, procs=min(self.procs, users),
+                                  drain_timeout_s=self.args.drain_timeout,
+                                  connect_concurrency=self.args.connect_concurrency,
+                                  channels=self.args.channels, port=ports[0],
+                                  ports=tuple(ports) if len(ports) > 1 else ())
 
     def load(self, users: int, rate: float, duration_s: float) -> dict[str, Any]:
-        """One timed load run on a fresh server."""
-        cfg = loadgen.LoadConfig(users=users, rate=rate, duration_s=duration_s,
-                                 target=self.args.target, procs=min(self.procs, users),
-                                 drain_timeout_s=self.args.drain_timeout,
-                                 connect_concurrency=self.args.connect_concurrency,
-                                 channels=self.args.channels)
-        server = self._server(self._label(f"load-{users}x{rate:g}"))
-        cfg = loadgen.LoadConfig(**{**cfg.__dict__, "port": server.port})
-        swarm = loadgen.Swarm(cfg)
-        sampler = Sampler(server.pid)
-        result: dict[str, Any] = {"mode": "load", "target": cfg.target, "users": users,
-                                  "channels": cfg.channels, "rate": rate,
+        """One timed load run on a fresh server (or fresh nodes and a fresh Redis)."""
+        servers = self._servers(self._label(f"load-{users}x{rate:g}"))
+        result: dict[str, Any] = {"mode": "load", "target": self.args.target, "users": users,
+                                  "channels": self.args.channels, "rate": rate,
                                   "duration_s": duration_s}
+        samplers: list[Sampler] = []
+        redis_sampler: Sampler | None = None
+        swarm: loadgen.Swarm | None = None
         try:
+            swarm = loadgen.Swarm(self._config(users, rate, duration_s, servers))
+            samplers = [Sampler(pid) for pid in servers.pids]
+            if servers.redis:
+                redis_sampler = Sampler(servers.redis.pid)
             result["connect"] = swarm.start()
-            rss_connected = proc_status(server.pid)["VmRSS"]
-            cpu0, t0, busy0 = proc_cpu_s(server.pid), time.monotonic(), machine_busy_s()
+            rss_connected = servers.node_rss_kib()
+            cpu0, redis0 = servers.node_cpu_s(), servers.redis_cpu_s()
+            t0, busy0 = time.monotonic(), machine_busy_s()
             result["traffic"] = swarm.traffic()
-            cpu1, t1, busy1 = proc_cpu_s(server.pid), time.monotonic(), machine_busy_s()
-            other = (busy1 - busy0) - (cpu1 - cpu0) - result["traffic"]["gen_cpu_s"]
-            deliveries, sent = result["traffic"]["deliveries"], result["traffic"]["sent"]
+            cpu1, redis1 = servers.node_cpu_s(), servers.redis_cpu_s()
+            t1, busy1 = time.monotonic(), machine_busy_s()
+            wall = t1 - t0
+            node_cpu = [b - a for a, b in zip(cpu0, cpu1, strict=True)]
+            redis_cpu = redis1 - redis0
+            tr = result["traffic"]
+            other = (busy1 - busy0) - sum(node_cpu) - redis_cpu - tr["gen_cpu_s"]
+            rss_peak = [max(sm.peak_rss_kib, rss)
+                        for sm, rss in zip(samplers, servers.node_rss_kib(), strict=True)]
             result["server"] = {
-                "cpu_s": round(cpu1 - cpu0, 2),
-                "cpu_util": round((cpu1 - cpu0) / (t1 - t0), 3),
-                "cpu_per_delivery_us":
-                    round((cpu1 - cpu0) * 1e6 / deliveries, 2) if deliveries else None,
-                "cpu_per_message_us": round((cpu1 - cpu0) * 1e6 / sent, 1) if sent else None,
-                "rss_connected_kib": rss_connected,
-                "rss_peak_kib": max(sampler.peak_rss_kib, proc_status(server.pid)["VmRSS"]),
-                "threads_peak": sampler.peak_threads,
+                **_cpu_figures(sum(node_cpu), wall, tr["deliveries"], tr["sent"]),
+                "rss_connected_kib": sum(rss_connected),
+                "rss_peak_kib": sum(rss_peak),
+                "threads_peak": sum(sm.peak_threads for sm in samplers),
             }
-            result["other_cpu_util"] = round(max(0.0, other) / (t1 - t0), 2)
+            if servers.redis and redis_sampler is not None:
+                result["server"]["nodes"] = [
+                    {"port": node.port,
+                     **_cpu_figures(cpu, wall, tr["received_by_node"][k], None),
+                     "deliveries": tr["received_by_node"][k],
+                     "loss": tr["expected_by_node"][k] - tr["received_by_node"][k],
+                     "rss_peak_kib": rss_peak[k], "threads_peak": samplers[k].peak_threads}
+                    for k, (node, cpu) in enumerate(zip(servers.nodes, node_cpu, strict=True))]
+                result["redis_server"] = {
+                    "port": servers.redis.port, "args": shlex.join(REDIS_ARGS),
+                    **_cpu_figures(redis_cpu, wall, tr["deliveries"], tr["sent"]),
+                    "rss_peak_kib": max(redis_sampler.peak_rss_kib,
+                                        proc_status(servers.redis.pid)["VmRSS"]),
+                }
+                result["server"]["cpu_per_delivery_us_with_redis"] = _per(
+                    sum(node_cpu) + redis_cpu, tr["deliveries"], 2)
+            result["other_cpu_util"] = round(max(0.0, other) / wall, 2)
         finally:
-            sampler.stop()
-            swarm.stop()
-            result.setdefault("server", {}).update(server.stop())
+            for sm in [*samplers, *([redis_sampler] if redis_sampler else [])]:
+                sm.stop()
+            if swarm is not None:
+                swarm.stop()
+            self._merge_stops(result, servers)
         return self._record(result)
+
+    @staticmethod
+    def _merge_stops(result: dict[str, Any], servers: ServerSet) -> None:
+        """Stop everything; add exit codes and log counts (summed over nodes) to ``result``."""
+        node_stops, redis_stop = servers.stop()
+        server = result.setdefault("server", {})
+        server.update({
+            "exit_code": next((s["exit_code"] for s in node_stops if s["exit_code"]),
+                              node_stops[0]["exit_code"] if node_stops else None),
+            **{key: sum(s[key] for s in node_stops)
+               for key in ("log_warnings", "log_errors", "log_tracebacks")},
+            "log_sample": [ln for s in node_stops for ln in s["log_sample"]][:5],
+        })
+        for node, stop in zip(server.get("nodes", []), node_stops, strict=False):
+            node.update(stop)
+        if redis_stop is not None:
+            result.setdefault("redis_server", {}).update(redis_stop)
 
     def step(self, users: int, duration_s: float) -> dict[str, Any]:
         """Raise the rate until loss > 0 or p99 > 100 ms; report the highest passing load."""
@@ -347,11 +582,17 @@ class Bench:
             tr = res.get("traffic", {})
             ok = (tr.get("loss", 1) == 0 and res["connect"]["failed"] == 0
                   and (tr.get("lat_p99_ms") or 1e9) <= PASS_P99_MS)
+            srv, rds = res["server"], res.get("redis_server", {})
             steps.append({"rate": rate, "ok": ok, "deliveries_per_s": tr.get("deliveries_per_s"),
                           "p99_ms": tr.get("lat_p99_ms"), "loss": tr.get("loss"),
                           "gen_cpu_util": tr.get("gen_cpu_util"),
-                          "server_cpu_util": res["server"].get("cpu_util"),
-                          "server_cpu_per_delivery_us": res["server"].get("cpu_per_delivery_us")})
+                          "server_cpu_util": srv.get("cpu_util"),
+                          "server_cpu_per_delivery_us": srv.get("cpu_per_delivery_us"),
+                          "node_cpu_util": [n.get("cpu_util") for n in srv.get("nodes", [])],
+                          "redis_cpu_util": rds.get("cpu_util"),
+                          "redis_cpu_per_delivery_us": rds.get("cpu_per_delivery_us"),
+                          "disconnected": tr.get("disconnected"),
+                          "other_cpu_util": res.get("other_cpu_util")})
             if not ok:
                 break
             passing = res
@@ -365,40 +606,47 @@ class Bench:
 
     def idle(self, users: int, idle_s: float) -> dict[str, Any]:
         """Connect idle users: connect time, RSS per user, server CPU while idle."""
-        cfg = loadgen.LoadConfig(users=users, rate=0, duration_s=0, target=self.args.target,
-                                 procs=min(self.procs, users),
-                                 connect_concurrency=self.args.connect_concurrency,
-                                 channels=self.args.channels)
-        server = self._server(self._label(f"idle-{users}"))
-        cfg = loadgen.LoadConfig(**{**cfg.__dict__, "port": server.port})
-        time.sleep(1.0)
-        rss0 = proc_status(server.pid)["VmRSS"]
-        swarm = loadgen.Swarm(cfg)
-        result: dict[str, Any] = {"mode": "idle", "target": cfg.target, "users": users,
-                                  "channels": cfg.channels}
+        servers = self._servers(self._label(f"idle-{users}"))
+        result: dict[str, Any] = {"mode": "idle", "target": self.args.target, "users": users,
+                                  "channels": self.args.channels}
+        swarm: loadgen.Swarm | None = None
         try:
-            connect_cpu0 = proc_cpu_s(server.pid)
+            swarm = loadgen.Swarm(self._config(users, 0, 0, servers))
+            time.sleep(1.0)
+            rss0 = sum(servers.node_rss_kib())
+            connect_cpu0, redis0 = sum(servers.node_cpu_s()), servers.redis_cpu_s()
             result["connect"] = swarm.start()
-            connect_cpu = proc_cpu_s(server.pid) - connect_cpu0
+            connect_cpu = sum(servers.node_cpu_s()) - connect_cpu0
+            redis_connect = servers.redis_cpu_s() - redis0
             time.sleep(2.0)  # let join fan-out finish
-            status = proc_status(server.pid)
-            cpu0 = proc_cpu_s(server.pid)
+            status = [proc_status(pid) for pid in servers.pids]
+            rss = sum(st["VmRSS"] for st in status)
+            cpu0, redis0 = sum(servers.node_cpu_s()), servers.redis_cpu_s()
             time.sleep(idle_s)
-            idle_cpu = proc_cpu_s(server.pid) - cpu0
+            idle_cpu = sum(servers.node_cpu_s()) - cpu0
+            redis_idle = servers.redis_cpu_s() - redis0
             welcomed = result["connect"]["welcomed"] or 1
             result["server"] = {
                 "rss_empty_kib": rss0,
-                "rss_connected_kib": status["VmRSS"],
-                "rss_per_user_kib": round((status["VmRSS"] - rss0) / welcomed, 1),
-                "threads": status["Threads"],
+                "rss_connected_kib": rss,
+                "rss_per_user_kib": round((rss - rss0) / welcomed, 1),
+                "threads": sum(st["Threads"] for st in status),
                 "connect_cpu_s": round(connect_cpu, 2),
                 "idle_s": idle_s,
                 "idle_cpu_s": round(idle_cpu, 3),
                 "idle_cpu_util": round(idle_cpu / idle_s, 4),
             }
+            if servers.redis:
+                result["redis_server"] = {
+                    "port": servers.redis.port, "args": shlex.join(REDIS_ARGS),
+                    "rss_connected_kib": proc_status(servers.redis.pid)["VmRSS"],
+                    "connect_cpu_s": round(redis_connect, 2),
+                    "idle_cpu_s": round(redis_idle, 3),
+                }
         finally:
-            swarm.stop()
-            result.setdefault("server", {}).update(server.stop())
+            if swarm is not None:
+                swarm.stop()
+            self._merge_stops(result, servers)
         return self._record(result)
 
     def _record(self, result: dict[str, Any]) -> dict[str, Any]:
@@ -408,6 +656,8 @@ class Bench:
         result["server_cpu"] = self.server_cpu
         result["gen_cpus"] = self.gen_cpus
         result["gen_procs"] = self.procs
+        result["redis"] = self.args.redis
+        result["nodes"] = self.args.nodes
         result["when"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         result["argv"] = sys.argv[1:]
         RESULTS_DIR.mkdir(exist_ok=True)
@@ -415,6 +665,19 @@ class Bench:
             f.write(json.dumps(result) + "\n")
         print_result(result)
         return result
+
+
+def _per(cpu_s: float, count: int | None, digits: int) -> float | None:
+    """CPU seconds per item in microseconds (None when nothing was counted)."""
+    return round(cpu_s * 1e6 / count, digits) if count else None
+
+
+def _cpu_figures(cpu_s: float, wall_s: float, deliveries: int | None,
+                 sent: int | None) -> dict[str, Any]:
+    """CPU seconds, share of a core, and per delivery / per message (us)."""
+    return {"cpu_s": round(cpu_s, 2), "cpu_util": round(cpu_s / wall_s, 3),
+            "cpu_per_delivery_us": _per(cpu_s, deliveries, 2),
+            "cpu_per_message_us": _per(cpu_s, sent, 1)}
 
 
 # Output.
@@ -439,9 +702,60 @@ def _channels_text(users: int, channels: int) -> str:
     return f"{channels} x {each} users"
 
 
+def _mib(kib: int | None) -> float:
+    return round((kib or 0) / 1024, 1)
+
+
+def _cluster_load_rows(res: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Rows for each node and for redis-server, after the summed server rows."""
+    s, r = res.get("server", {}), res.get("redis_server", {})
+    rows: list[tuple[str, Any]] = []
+    for k, node in enumerate(s.get("nodes", [])):
+        rows.append((f"node {k} CPU util / us/deliv / loss",
+                     f"{_fmt(node.get('cpu_util'))} / {_fmt(node.get('cpu_per_delivery_us'))} / "
+                     f"{_fmt(node.get('loss'))}  (:{node.get('port')}, "
+                     f"RSS {_mib(node.get('rss_peak_kib'))} MiB, "
+                     f"{node.get('threads_peak')} threads, exit {node.get('exit_code')})"))
+    rows += [
+        ("redis CPU util (1 core=1.0)", r.get("cpu_util")),
+        ("redis CPU per delivery / msg (us)",
+         f"{_fmt(r.get('cpu_per_delivery_us'))} / {_fmt(r.get('cpu_per_message_us'))}"),
+        ("nodes + redis CPU per delivery (us)", s.get("cpu_per_delivery_us_with_redis")),
+        ("redis RSS peak (MiB)", _mib(r.get("rss_peak_kib"))),
+        ("redis log warn/err / exit",
+         f"{r.get('log_warnings')}/{r.get('log_errors')} / {r.get('exit_code')}"),
+    ]
+    return rows
+
+
+def _cluster_idle_rows(res: dict[str, Any]) -> list[tuple[str, Any]]:
+    r = res.get("redis_server", {})
+    return [
+        ("redis RSS full (MiB)", _mib(r.get("rss_connected_kib"))),
+        ("redis CPU to connect / idle (s)",
+         f"{_fmt(r.get('connect_cpu_s'))} / {_fmt(r.get('idle_cpu_s'))}"),
+        ("redis log warn/err / exit",
+         f"{r.get('log_warnings')}/{r.get('log_errors')} / {r.get('exit_code')}"),
+    ]
+
+
+def _step_text(st: dict[str, Any]) -> str:
+    text = (f"{_fmt(st['deliveries_per_s'])} deliv/s, p99 {_fmt(st['p99_ms'])} ms, "
+            f"loss {_fmt(st['loss'])}, srv cpu {_fmt(st['server_cpu_util'])} "
+            f"({_fmt(st.get('server_cpu_per_delivery_us'))} us/deliv), ")
+    if st.get("redis_cpu_util") is not None:
+        nodes = ", ".join(_fmt(u) for u in st.get("node_cpu_util") or [])
+        text += (f"nodes [{nodes}], redis cpu {_fmt(st['redis_cpu_util'])} "
+                 f"({_fmt(st.get('redis_cpu_per_delivery_us'))} us/deliv), ")
+    return text + f"gen cpu {_fmt(st['gen_cpu_util'])}"
+
+
 def print_result(res: dict[str, Any]) -> None:
     mode = res["mode"]
     channels_row = ("channels", _channels_text(res["users"], res.get("channels", 0)))
+    cluster = res.get("redis", False)
+    nodes = res.get("nodes", 1)
+    srv = ("server" if not cluster else "node" if nodes == 1 else f"nodes (sum of {nodes})")
     if mode == "load":
         c, t, s = res["connect"], res.get("traffic", {}), res.get("server", {})
         rows = [
@@ -461,17 +775,18 @@ def print_result(res: dict[str, Any]) -> None:
              " / ".join(_fmt(t.get(k)) for k in ("lat_p50_ms", "lat_p90_ms", "lat_p99_ms",
                                                   "lat_max_ms"))),
             ("drain after send window (s)", t.get("drain_s")),
-            ("server CPU util (1 core=1.0)", s.get("cpu_util")),
-            ("server CPU per delivery / msg (us)",
+            (f"{srv} CPU util (1 core=1.0)", s.get("cpu_util")),
+            (f"{srv} CPU per delivery / msg (us)",
              f"{_fmt(s.get('cpu_per_delivery_us'))} / {_fmt(s.get('cpu_per_message_us'))}"),
-            ("server RSS peak (MiB)", round(s.get("rss_peak_kib", 0) / 1024, 1)),
-            ("server threads peak", s.get("threads_peak")),
+            (f"{srv} RSS peak (MiB)", _mib(s.get("rss_peak_kib"))),
+            (f"{srv} threads peak", s.get("threads_peak")),
+            *(_cluster_load_rows(res) if cluster else []),
             ("gen CPU util (max worker)", t.get("gen_cpu_util")),
             ("gen late sends / max lag ms",
              f"{t.get('gen_late_sends')} / {t.get('gen_max_send_lag_ms')}"),
             ("disconnects / bad frames", f"{t.get('disconnected')} / {t.get('trouble_frames')}"),
             ("other load on machine (cores)", res.get("other_cpu_util")),
-            ("server log warn/err/tb",
+            (f"{srv} log warn/err/tb",
              f"{s.get('log_warnings')}/{s.get('log_errors')}/{s.get('log_tracebacks')}"),
         ]
     elif mode == "idle":
@@ -484,24 +799,22 @@ def print_result(res: dict[str, Any]) -> None:
             ("welcome p50/p99/max ms",
              " / ".join(_fmt(c.get(k)) for k in ("welcome_p50_ms", "welcome_p99_ms",
                                                   "welcome_max_ms"))),
-            ("server RSS empty / full (MiB)",
+            (f"{srv} RSS empty / full (MiB)",
              f"{s.get('rss_empty_kib', 0) / 1024:.1f} / "
              f"{s.get('rss_connected_kib', 0) / 1024:.1f}"),
             ("RSS per idle user (KiB)", s.get("rss_per_user_kib")),
-            ("server threads", s.get("threads")),
-            ("server CPU to connect (s)", s.get("connect_cpu_s")),
+            (f"{srv} threads", s.get("threads")),
+            (f"{srv} CPU to connect (s)", s.get("connect_cpu_s")),
             (f"idle CPU over {s.get('idle_s')} s (s)", s.get("idle_cpu_s")),
-            ("server log warn/err/tb",
+            *(_cluster_idle_rows(res) if cluster else []),
+            (f"{srv} log warn/err/tb",
              f"{s.get('log_warnings')}/{s.get('log_errors')}/{s.get('log_tracebacks')}"),
         ]
     else:
         rows = [("target / users", f"{res['target']} / {res['users']}"), channels_row]
         for st in res["steps"]:
             rows.append((f"rate {st['rate']:.3g} {'PASS' if st['ok'] else 'FAIL'}",
-                         f"{_fmt(st['deliveries_per_s'])} deliv/s, p99 {_fmt(st['p99_ms'])} ms, "
-                         f"loss {_fmt(st['loss'])}, srv cpu {_fmt(st['server_cpu_util'])} "
-                         f"({_fmt(st.get('server_cpu_per_delivery_us'))} us/deliv), "
-                         f"gen cpu {_fmt(st['gen_cpu_util'])}"))
+                         _step_text(st)))
         rows.append(("saturation (highest pass)",
                      f"rate {_fmt(res['saturation_rate'])} = "
                      f"{_fmt(res['saturation_deliveries_per_s'])} deliveries/s"))
@@ -513,6 +826,10 @@ def print_result(res: dict[str, Any]) -> None:
     if errors:
         print("  errors:", *errors[:5], sep="\n    ")
     sys.stdout.flush()
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -547,22 +864,45 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: %(default)s; 'worktree' for uncommitted files)")
     parser.add_argument("--server-arg", action="append", metavar="ARG",
                         help="extra argument for the chat server (repeatable)")
+    parser.add_argument("--redis", action="store_true",
+                        help="run the server as a cluster node on a fresh redis-server per run "
+                             f"({shlex.join(REDIS_ARGS)}), pinned with it to --server-cpu")
+    parser.add_argument("--nodes", type=int, default=1, metavar="K",
+                        help="with --redis: K nodes, each on its own port; user i connects to "
+                             "node i %% K (default: 1)")
     args = parser.parse_args(argv)
     users = args.idle_users or args.users
     if args.channels and args.target != "chat":
         parser.error("--channels needs --target chat (the IRC workload is one room)")
     if not 0 <= args.channels <= users:
         parser.error(f"--channels must be between 0 and the number of users ({users})")
+    if args.redis and args.target != "chat":
+        parser.error("--redis needs --target chat")
+    if args.nodes != 1 and not args.redis:
+        parser.error("--nodes needs --redis (nodes share one chat through Redis)")
+    if not 1 <= args.nodes <= users:
+        parser.error(f"--nodes must be between 1 and the number of users ({users})")
+    signal.signal(signal.SIGTERM, _exit_on_signal)  # finally blocks then stop what we started
     bench = Bench(args)
-    print(f"server {bench.commit}; machine: {bench.facts}; server on CPU {bench.server_cpu}, "
-          f"generator on CPUs {bench.gen_cpus} ({bench.procs} process(es))")
-    if args.idle_users:
-        bench.idle(args.idle_users, args.idle_seconds)
-    elif args.step:
-        bench.step(args.users, args.duration)
+    if args.redis:
+        where = (f"{args.nodes} node(s) and redis-server all pinned to CPU {bench.server_cpu} "
+                 f"(one core for the whole server side, as for a single server)")
     else:
-        rate = args.rate if args.rate is not None else 1.0
-        bench.load(args.users, rate, args.duration)
+        where = f"server on CPU {bench.server_cpu}"
+    print(f"server {bench.commit}; machine: {bench.facts}; {where}, "
+          f"generator on CPUs {bench.gen_cpus} ({bench.procs} process(es))")
+    try:
+        if args.idle_users:
+            bench.idle(args.idle_users, args.idle_seconds)
+        elif args.step:
+            bench.step(args.users, args.duration)
+        else:
+            rate = args.rate if args.rate is not None else 1.0
+            bench.load(args.users, rate, args.duration)
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopped every server (and redis-server) this run started",
+              file=sys.stderr)
+        return 130
     return 0
 
 

@@ -1,0 +1,71 @@
+"""Who may run a channel, who is kept out of it, and what a ban holds. Pure.
+
+Operators are accounts: the identified user who creates a channel, and whoever
+an operator makes one. Server admins (``--admin NICK``, registered nicks) may
+do what operators do in every channel, and ban or kill server-wide. A ban holds
+an account if the banned nick is registered, else the nick, and the address
+too when asked. Both hubs decide with these functions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+
+from protocol import BanUser, ProtocolError, channel_key
+from server.errors import Banned, InviteOnly, not_admin, not_operator
+from server.membership import Channel, Member
+from server.rules import BY_ACCOUNT, BY_ADDRESS, BY_NICK, SERVER_SCOPE, Ban, find_ban
+
+__all__ = [
+    "ban_for", "banned", "check_admin", "check_operator", "is_admin", "join_refusal",
+]
+
+
+def is_admin(member: Member, admins: Collection[str]) -> bool:
+    return member.account is not None and member.account in admins
+
+
+def check_operator(member: Member, channel: Channel, admins: Collection[str]) -> None:
+    """Raise ``not_operator`` unless ``member`` runs ``channel`` (or is an admin)."""
+    if not channel.is_operator(member) and not is_admin(member, admins):
+        raise not_operator(channel.name)
+
+
+def check_admin(member: Member, admins: Collection[str]) -> None:
+    if not is_admin(member, admins):
+        raise not_admin()
+
+
+def banned(ban: Ban, where: str) -> Banned:
+    """The refusal a ban means, saying why and until when."""
+    until = (f"until {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(ban.until))}"
+             if ban.until is not None else "until an operator lifts it")
+    reason = f": {ban.reason}" if ban.reason else ""
+    return Banned(f"You are banned from {where} {until}{reason}.", ban.reason, ban.until)
+
+
+def join_refusal(channel: Channel, member: Member, admins: Collection[str],
+                 now: float) -> ProtocolError | None:
+    """Return why ``member`` may not enter ``channel`` (a ban, invite-only), or None."""
+    if is_admin(member, admins) or channel.is_operator(member):
+        return None
+    ban = find_ban(channel.bans, now, member.account, member.key, member.address)
+    if ban is not None:
+        return banned(ban, channel.name)
+    if channel.invite_only and member.key not in channel.invited:
+        return InviteOnly(f"{channel.name} is invite-only; ask one of its operators.")
+    return None
+
+
+def ban_for(request: BanUser, target_key: str, registered: bool, address: str | None,
+            by: str, now: float) -> list[Ban]:
+    """Return the bans a ban request makes (the account's or the nick's; the address's)."""
+    scope = SERVER_SCOPE if request.channel is None else channel_key(request.channel)
+    until = now + request.minutes * 60 if request.minutes is not None else None
+    reason = request.reason or ""
+    kind = BY_ACCOUNT if registered else BY_NICK
+    bans = [Ban(scope, kind, target_key, until, reason, by, target_key)]
+    if request.address and address is not None:
+        bans.append(Ban(scope, BY_ADDRESS, address, until, reason, by, target_key))
+    return bans

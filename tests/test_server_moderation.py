@@ -1,0 +1,167 @@
+"""Accounts and moderation over real sockets, on the single server and on a cluster node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import HUBS, StartServer
+from helpers import RawClient, ServerProcess
+from test_server_channels import sync, user, welcomed
+
+pytestmark = pytest.mark.parametrize("hub", HUBS, indirect=True)
+
+PASSWORD = "correct horse battery"
+
+
+def registered(server: ServerProcess, nick: str, *channels: str) -> RawClient:
+    client = user(server, nick, *channels)
+    client.send({"type": "register", "password": PASSWORD})
+    assert client.recv_until("account") == {"type": "account", "nick": nick,
+                                            "registered": True, "identified": True}
+    return client
+
+
+def refused(client: RawClient, frame: dict[str, Any]) -> dict[str, Any]:
+    client.send(frame)
+    return client.recv_until("error")
+
+
+def test_a_registered_nick_needs_its_password(server: ServerProcess) -> None:
+    alice = registered(server, "alice")
+    watcher = user(server, "watcher")
+    alice.send({"type": "quit"})
+    alice.wait_closed()
+    watcher.recv_until("leave", nick="alice")
+    assert refused(watcher, {"type": "nick", "nick": "Alice"})["code"] == "nick_registered"
+    intruder = RawClient(server.port)
+    error = intruder.hello("ALICE")
+    assert error["code"] == "nick_registered" and "--nick-password-file" in error["message"]
+    assert intruder.hello("alice", nick_password="wrong guess")["code"] == "auth_failed"
+    back, welcome = welcomed(server, "alice", nick_password=PASSWORD)
+    assert welcome["nick"] == "alice"
+    watcher.send({"type": "whois", "nick": "alice"})
+    assert watcher.recv_until("whois")["account"] == "alice"
+    watcher.send({"type": "who"})
+    assert watcher.recv_until("roster")["identified"] == ["alice"]
+    back.close()
+    resumed = RawClient(server.port)  # a resume token of an identified session is proof too
+    assert resumed.hello("alice", resume=welcome["resume"])["type"] == "welcome"
+
+
+def test_identify_set_password_and_unregister(server: ServerProcess) -> None:
+    owner = registered(server, "alice")
+    guest, _ = welcomed(server, "guest")
+    watcher = user(server, "watcher")
+    sync(watcher)
+    assert refused(guest, {"type": "identify", "nick": "alice", "password": "nope nope"})[
+        "code"] == "auth_failed"
+    guest.send({"type": "identify", "nick": "alice", "password": PASSWORD})
+    rename = guest.recv_until("rename")
+    assert (rename["old"], rename["new"]) == ("guest", "alice")
+    assert guest.recv_until("account")["identified"] is True
+    assert owner.wait_closed()[-1] == {"type": "bye", "reason": "replaced"}
+    guest.send({"type": "set_password", "old": "wrong wrong", "new": "another good one"})
+    assert guest.recv_until("error")["code"] == "auth_failed"
+    guest.send({"type": "set_password", "old": PASSWORD, "new": "another good one"})
+    assert guest.recv_until("account")["registered"] is True
+    other = RawClient(server.port)
+    assert other.hello("alice", nick_password=PASSWORD)["code"] in ("auth_failed", "nick_taken")
+    guest.send({"type": "unregister", "password": "another good one"})
+    assert guest.recv_until("account") == {"type": "account", "nick": "alice"}
+    stranger = user(server, "stranger")
+    assert refused(stranger, {"type": "set_password", "old": "a" * 8, "new": "b" * 8})[
+        "code"] == "not_registered"
+    assert refused(stranger, {"type": "identify", "nick": "alice", "password": "x" * 8})[
+        "code"] == "not_registered"
+
+
+def test_operators_kick_and_run_modes(server: ServerProcess) -> None:
+    alice = registered(server, "alice", "#ops")
+    alice.send({"type": "join", "channel": "#team"})  # alice made #team: she runs it
+    channel = alice.recv_until("channel")
+    assert channel["operators"] == ["alice"] and channel["identified"] == ["alice"]
+    bob = registered(server, "bob", "#lobby")
+    bob.send({"type": "join", "channel": "#team"})
+    assert bob.recv_until("channel")["operators"] == ["alice"]
+    mallory = user(server, "mallory", "#team")
+    assert refused(mallory, {"type": "kick", "channel": "#team", "nick": "bob"})[
+        "code"] == "not_operator"
+    alice.send({"type": "op", "channel": "#team", "nick": "bob"})
+    mode = mallory.recv_until("mode")
+    assert (mode["op"], mode["by"], mode["channel"]) == ("bob", "alice", "#team")
+    assert refused(alice, {"type": "op", "channel": "#team", "nick": "mallory"})[
+        "code"] == "bad_request"  # only accounts run channels
+    bob.send({"type": "kick", "channel": "#team", "nick": "mallory", "reason": "rude"})
+    for client in (alice, mallory):
+        kick = client.recv_until("kick")
+        assert (kick["nick"], kick["reason"], kick["by"]) == ("mallory", "rude", "bob")
+    assert refused(mallory, {"type": "say", "text": "hi", "channel": "#team"})[
+        "code"] == "not_in_channel"
+    alice.send({"type": "mode", "channel": "#team", "topic_lock": True})
+    assert bob.recv_until("mode", topic_lock=True)["by"] == "alice"
+    mallory.send({"type": "join", "channel": "#team"})
+    mallory.recv_until("channel")
+    assert refused(mallory, {"type": "topic", "channel": "#team", "text": "mine"})[
+        "code"] == "not_operator"
+    alice.send({"type": "mode", "channel": "#team", "invite_only": True, "topic_lock": False})
+    sync(alice)
+    late = user(server, "late")
+    assert refused(late, {"type": "join", "channel": "#team"})["code"] == "invite_only"
+    bob.send({"type": "invite", "channel": "#team", "nick": "late"})
+    invite = late.recv_until("invite")
+    assert (invite["channel"], invite["by"]) == ("#team", "bob")
+    late.send({"type": "join", "channel": "#team"})
+    assert late.recv_until("channel")["name"] == "#team"
+    alice.send({"type": "deop", "channel": "#team", "nick": "bob"})
+    assert late.recv_until("mode")["deop"] == "bob"
+
+
+def test_a_ban_holds_and_survives_a_restart(start_server: StartServer) -> None:
+    server = start_server()
+    alice = registered(server, "alice")
+    alice.send({"type": "join", "channel": "#team"})
+    assert alice.recv_until("channel")["operators"] == ["alice"]
+    spammer = user(server, "spammer", "#team")
+    sync(alice)
+    alice.send({"type": "ban", "channel": "#team", "nick": "spammer", "minutes": 60,
+                "reason": "spam", "address": True})
+    kick = spammer.recv_until("kick")
+    assert kick["nick"] == "spammer" and "spam" in kick["reason"]
+    assert alice.recv_until("mode")["ban"] == "spammer"
+    error = refused(spammer, {"type": "join", "channel": "#team"})
+    assert error["code"] == "banned" and error["reason"] == "spam" and error["until"] > 0
+    sneaky = user(server, "sneaky")  # the same address, another nick
+    assert refused(sneaky, {"type": "join", "channel": "#team"})["code"] == "banned"
+    server.stop()
+    again = start_server(db_path=server.db_path)
+    spammer2 = user(again, "spammer")
+    assert refused(spammer2, {"type": "join", "channel": "#team"})["code"] == "banned"
+    boss, _ = welcomed(again, "alice", nick_password=PASSWORD, channels=["#team"])
+    boss.send({"type": "unban", "channel": "#team", "nick": "spammer"})
+    boss.recv_until("mode", unban="spammer")
+    spammer2.send({"type": "join", "channel": "#team"})
+    assert spammer2.recv_until("channel")["name"] == "#team"
+
+
+def test_admins_ban_and_kill_server_wide(start_server: StartServer) -> None:
+    server = start_server("--admin", "root")
+    root = registered(server, "root")
+    watcher = user(server, "watcher")
+    victim = user(server, "victim")
+    sync(watcher)
+    assert refused(watcher, {"type": "kill", "nick": "victim"})["code"] == "not_operator"
+    assert refused(watcher, {"type": "ban", "nick": "victim"})["code"] == "not_operator"
+    root.send({"type": "kill", "nick": "victim", "reason": "flooding"})
+    assert victim.wait_closed()[-1] == {"type": "bye", "reason": "killed"}
+    leave = watcher.recv_until("leave", nick="victim")
+    assert "flooding" in leave["reason"]
+    back = user(server, "victim")  # a kill is not a ban
+    root.send({"type": "ban", "nick": "victim", "reason": "again"})
+    assert back.wait_closed()[-1] == {"type": "bye", "reason": "banned"}
+    assert root.recv_until("mode")["ban"] == "victim"
+    error = RawClient(server.port).hello("victim")
+    assert error["code"] == "banned" and error["reason"] == "again" and "until" not in error
+    root.send({"type": "unban", "nick": "victim"})
+    root.recv_until("mode", unban="victim")
+    assert RawClient(server.port).hello("victim")["type"] == "welcome"

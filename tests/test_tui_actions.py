@@ -1,0 +1,190 @@
+"""Commands carried out against the buffers and a recording sender (tui_client.actions)."""
+
+from __future__ import annotations
+
+from protocol import (
+    Channel,
+    ClientFrame,
+    JoinChannel,
+    ListChannels,
+    Msg,
+    Nick,
+    Part,
+    Say,
+    SetTopic,
+    Welcome,
+    Who,
+)
+from tui_client.actions import CommandRunner, Outcome
+from tui_client.buffers import Buffers
+from tui_client.commands import parse_input
+from tui_client.events import EventApplier
+from tui_client.identity import Identity
+from tui_client.prefs import Prefs
+from tui_client.status import ConnectionStatus
+
+
+class Recorder:
+    """A sender that records frames (or refuses them while ``up`` is False)."""
+
+    def __init__(self) -> None:
+        self.sent: list[ClientFrame] = []
+        self.up = True
+        self.nick = ""
+
+    def send(self, frame: ClientFrame) -> bool:
+        if self.up:
+            self.sent.append(frame)
+        return self.up
+
+    def change_nick(self, nick: str) -> None:
+        self.nick = nick
+
+
+class Client:
+    def __init__(self, full_screen: bool = True) -> None:
+        self.me = Identity("me")
+        self.status = ConnectionStatus()
+        self.prefs = Prefs()
+        self.buffers = Buffers()
+        self.link = Recorder()
+        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs)
+        self.runner = CommandRunner(
+            self.buffers, self.me, self.status, self.prefs, self.link, full_screen=full_screen
+        )
+
+    def welcome(self, *names: str) -> None:
+        channels = [Channel(n, ["me", "bob"], [], topic="t1" if n == "#b" else None,
+                            topic_by="bob") for n in names]
+        self.applier.apply(Welcome("me", "srv", ["me"], [], channels=channels))
+
+    def run(self, line: str) -> Outcome:
+        command = parse_input(line)
+        assert command is not None
+        return self.runner.run(command)
+
+    def last_line(self) -> str:
+        return self.buffers.current.entries[-1].text
+
+
+def test_plain_text_goes_to_the_current_channel() -> None:
+    client = Client()
+    client.welcome("#a", "#b")
+    client.run("hello")
+    client.buffers.switch_number(3)
+    client.run("/me waves")
+    assert client.link.sent == [Say("hello", channel="#a"), Say("waves", True, channel="#b")]
+
+
+def test_plain_text_in_the_server_buffer_says_what_to_do() -> None:
+    client = Client()
+    client.welcome("#a")
+    client.buffers.switch_to(client.buffers.server)
+    client.run("hello")
+    assert client.link.sent == []
+    assert "/join #name" in client.last_line() and "Alt+number" in client.last_line()
+    plain = Client(full_screen=False)
+    plain.run("hello")
+    assert "Alt" not in plain.last_line() and "/join #name" in plain.last_line()
+
+
+def test_query_buffer_sends_private_messages() -> None:
+    client = Client()
+    client.welcome("#a")
+    client.run("/query bob")
+    assert client.buffers.current.name == "bob" and client.link.sent == []
+    client.run("psst")
+    client.run("/me waves")
+    assert client.link.sent == [Msg("bob", "psst")]
+    assert "channels only" in client.last_line()
+
+
+def test_msg_opens_the_private_buffer_without_switching() -> None:
+    client = Client()
+    client.welcome("#a")
+    client.run("/msg carol lunch?")
+    assert client.link.sent == [Msg("carol", "lunch?")]
+    assert client.buffers.current.name == "#a" and client.buffers.find("carol") is not None
+
+
+def test_join_sends_or_switches_when_already_in() -> None:
+    client = Client()
+    client.welcome("#a", "#b")
+    client.run("/join #ops")
+    assert client.link.sent == [JoinChannel("#ops")]
+    client.run("/join #B")
+    assert client.buffers.current.name == "#b" and len(client.link.sent) == 1
+
+
+def test_part_topic_names_who_and_list_use_the_current_channel() -> None:
+    client = Client()
+    client.welcome("#a", "#b")
+    client.buffers.switch_number(3)
+    client.run("/topic")
+    assert client.last_line() == "-- topic of #b: t1 (set by bob)"
+    client.run("/topic next")
+    client.run("/topic -delete")
+    client.run("/who")
+    client.run("/list")
+    client.run("/names")
+    assert client.last_line() == "-- in #b (2): bob, me"
+    client.run("/part bye")
+    assert client.link.sent == [
+        SetTopic("#b", "next"), SetTopic("#b", ""), Who("#b"), ListChannels(), Part("#b", "bye")
+    ]
+
+
+def test_channel_commands_outside_a_channel_are_refused_locally() -> None:
+    client = Client()
+    client.welcome("#a")
+    client.run("/query bob")
+    for line in ("/part", "/topic x", "/who", "/names"):
+        client.run(line)
+        assert client.last_line().startswith("! ")
+    assert client.link.sent == []
+
+
+def test_close_parts_a_channel_and_keeps_the_server_buffer() -> None:
+    client = Client()
+    client.welcome("#a", "#b")
+    client.buffers.switch_number(3)
+    client.run("/close")
+    assert client.link.sent == [Part("#b")] and client.buffers.current.name == "#a"
+    assert client.buffers.find("#b") is None
+    client.buffers.switch_to(client.buffers.server)
+    client.run("/close")
+    assert "stays open" in client.last_line()
+
+
+def test_without_a_connection_nothing_changes_and_the_caller_is_told() -> None:
+    client = Client()
+    client.welcome("#a", "#b")
+    client.link.up = False
+    assert not client.run("hello").sent
+    assert not client.run("/close").sent and client.buffers.find("#a") is not None
+    assert not client.run("/msg bob hi").sent and client.buffers.find("bob") is None
+
+
+def test_nick_before_the_first_welcome_changes_the_next_hello() -> None:
+    client = Client()
+    client.run("/nick alice2")
+    assert client.link.nick == "alice2" and client.me.nick == "alice2"
+    assert client.link.sent == []
+    client.welcome("#a")
+    client.run("/nick alice3")
+    assert client.link.sent == [Nick("alice3")]
+
+
+def test_local_actions_help_bell_roster_clear_and_quit() -> None:
+    client = Client()
+    client.welcome("#a")
+    client.run("/help")
+    assert any("/join #CHANNEL" in e.text for e in client.buffers.current.entries)
+    client.run("/bell")
+    assert not client.prefs.bell_enabled and client.last_line() == "-- bell off"
+    client.run("/roster")
+    assert not client.prefs.roster_visible
+    client.run("/clear")
+    assert client.buffers.current.entries == []
+    outcome = client.run("/quit gone")
+    assert outcome.quit and outcome.quit_reason == "gone"

@@ -1,0 +1,237 @@
+"""Server frames applied to the buffers (tui_client.events)."""
+
+from __future__ import annotations
+
+from protocol import (
+    Bye,
+    Channel,
+    Channels,
+    ChannelSummary,
+    Error,
+    ErrorCode,
+    History,
+    Invite,
+    Join,
+    Kick,
+    Leave,
+    Message,
+    Mode,
+    Rename,
+    Roster,
+    Topic,
+    Welcome,
+)
+from tui_client.buffers import Buffer, Buffers, EntryKind
+from tui_client.events import EventApplier
+from tui_client.identity import Identity
+from tui_client.prefs import Prefs
+from tui_client.status import ConnectionStatus, NetStatus, Status
+
+
+def msg(i: int, sender: str = "bob", text: str = "hi", **kw: object) -> Message:
+    return Message(i, 1_700_000_000.0 + i, sender, text, **kw)  # type: ignore[arg-type]
+
+
+class Client:
+    """The owners of the client's state, wired to an applier as the clients wire them."""
+
+    def __init__(self, nick: str = "me") -> None:
+        self.me = Identity(nick)
+        self.status = ConnectionStatus("h", 1)
+        self.prefs = Prefs()
+        self.buffers = Buffers()
+        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs)
+
+    def apply(self, *frames: object) -> bool:
+        rang = False
+        for frame in frames:
+            rang = self.applier.apply(frame) or rang  # type: ignore[arg-type]
+        return rang
+
+    def buffer(self, name: str) -> Buffer:
+        buffer = self.buffers.find(name)
+        assert buffer is not None, name
+        return buffer
+
+
+def chan(
+    name: str, *history: Message, roster: tuple[str, ...] = ("me", "bob"), **kw: str
+) -> Channel:
+    return Channel(name, list(roster), list(history), **kw)  # type: ignore[arg-type]
+
+
+def welcome(*channels: Channel, nick: str = "me", private: list[Message] | None = None) -> Welcome:
+    first = channels[0] if channels else None
+    return Welcome(
+        nick, "srv", first.roster if first else [], first.history if first else [],
+        channels=list(channels), private=private,
+    )
+
+
+def ids(buffer: Buffer) -> list[int]:
+    return [e.key[0] for e in buffer.entries if e.kind == EntryKind.MESSAGE]
+
+
+def texts(buffer: Buffer) -> list[str]:
+    return [e.text for e in buffer.entries]
+
+
+def test_welcome_opens_a_buffer_per_channel_and_shows_the_first() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a", msg(1)), chan("#b", msg(2), topic="ship it", topic_by="bob")))
+    assert [b.name for b in client.buffers] == ["server", "#a", "#b"]
+    assert client.buffers.current is client.buffer("#a")
+    b = client.buffer("#b")
+    assert ids(b) == [2] and b.topic == "ship it" and b.topic_by == "bob"
+    assert b.unread == 0  # backlog is not unread
+    assert b.roster.names == ["bob", "me"]
+    assert client.status.connected
+    assert "-- connected to srv as me" in texts(client.buffers.server)
+
+
+def test_reconnect_fills_each_gap_once_and_counts_it_unread() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a", msg(1)), chan("#b", msg(2))))
+    client.apply(NetStatus(Status.RECONNECTING, 1.0))
+    assert "-- lost the connection to the server" in texts(client.buffers.server)
+    client.apply(
+        welcome(
+            chan("#a", msg(1), msg(3)),
+            chan("#b", msg(2), msg(4, text="me: you there?")),
+            private=[msg(5, text="psst", to="me")],
+        )
+    )
+    assert ids(client.buffer("#a")) == [1, 3] and ids(client.buffer("#b")) == [2, 4]
+    assert client.buffer("#b").unread == 1 and client.buffer("#b").highlight
+    assert client.buffer("#a").unread == 0  # shown
+    assert ids(client.buffer("bob")) == [5] and client.buffer("bob").highlight
+    assert any("reconnected as me (3 missed" in t for t in texts(client.buffers.server))
+    assert [b.name for b in client.buffers] == ["server", "#a", "#b", "bob"]
+
+
+def test_a_channel_missing_from_the_rewelcome_is_marked_left() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a"), chan("#b")))
+    client.apply(NetStatus(Status.RECONNECTING, 1.0), welcome(chan("#a")))
+    assert not client.buffer("#b").joined
+    assert "not back in #b" in texts(client.buffer("#b"))[-1]
+
+
+def test_join_reply_opens_and_shows_the_channel() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a")))
+    client.apply(chan("#ops", msg(7), roster=("me",), topic="on call"))
+    ops = client.buffer("#ops")
+    assert client.buffers.current is ops and ops.topic == "on call" and ids(ops) == [7]
+
+
+def test_joins_leaves_and_our_own_part_stay_in_their_channel() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a"), chan("#b")))
+    client.apply(Join("carol", 1.0, channel="#b"))
+    assert client.buffer("#b").roster.names == ["bob", "carol", "me"]
+    assert "-- carol joined" in texts(client.buffer("#b"))
+    assert "-- carol joined" not in texts(client.buffer("#a"))
+    client.apply(Leave("bob", "quit", 2.0, channel="#a"))
+    assert client.buffer("#a").roster.names == ["me"]
+    client.apply(Leave("me", "part", 3.0, channel="#b"))
+    b = client.buffer("#b")
+    assert not b.joined and len(b.roster) == 0 and "you left #b" in texts(b)[-1]
+
+
+def test_messages_go_to_their_channel_or_private_buffer() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a"), chan("#b")))
+    client.apply(msg(1, channel="#b"), msg(2, channel="#a"))
+    client.apply(msg(3, sender="me", text="x", to="zoe"))
+    assert ids(client.buffer("#a")) == [2] and ids(client.buffer("#b")) == [1]
+    assert ids(client.buffer("zoe")) == [3] and client.buffer("zoe").unread == 0  # ours
+    client.apply(msg(4, channel="#nowhere"))  # a race after /close: dropped
+    assert client.buffers.find("#nowhere") is None
+
+
+def test_bell_rings_for_mentions_and_private_unless_turned_off() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a")))
+    assert not client.apply(msg(1, channel="#a"))
+    assert client.apply(msg(2, channel="#a", text="hello me"))
+    assert client.apply(msg(3, text="psst", to="me"))
+    assert not client.apply(msg(4, sender="me", text="me me", channel="#a"))
+    client.prefs.toggle_bell()
+    assert not client.apply(msg(5, channel="#a", text="me?"))
+
+
+def test_renames_follow_everywhere_and_ours_changes_our_nick() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a"), chan("#b", roster=("me",))))
+    client.apply(msg(1, text="hi", to="me"))
+    client.apply(Rename("bob", "robert", 1.0))
+    assert client.buffer("#a").roster.names == ["me", "robert"]
+    assert "-- bob is now known as robert" in texts(client.buffer("#a"))
+    assert "-- bob is now known as robert" not in texts(client.buffer("#b"))
+    assert client.buffer("robert").is_query and client.buffers.find("bob") is None
+    client.apply(Rename("me", "Me2", 2.0, resume="tok"))
+    assert client.me.nick == "Me2" and client.me.is_me("me2")
+    assert "-- you are now known as Me2" in texts(client.buffer("#b"))
+
+
+def test_topic_roster_history_and_listing() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a", msg(10)), chan("#b")))
+    client.apply(Topic("#b", "new topic", "bob", 1.0))
+    assert client.buffer("#b").topic == "new topic"
+    client.apply(Topic("#b", "", "bob", 2.0))
+    assert client.buffer("#b").topic == "" and "cleared the topic" in texts(client.buffer("#b"))[-1]
+    client.apply(Roster(["me", "x"], channel="#b"))
+    assert client.buffer("#b").roster.names == ["me", "x"]
+    client.apply(History([msg(8), msg(9)], before=10, channel="#a"))
+    assert ids(client.buffer("#a")) == [8, 9, 10]
+    client.apply(Channels([ChannelSummary("#a", 2), ChannelSummary("#zz", 1, "quiet")]))
+    assert "   #zz (1): quiet" in texts(client.buffers.current)
+    assert "#zz" in client.buffers.channel_names()
+
+
+def test_errors_bye_and_lost_connection_are_said_where_seen() -> None:
+    client = Client("bob")
+    client.apply(Error(ErrorCode.NICK_TAKEN, "That nick is taken."))
+    assert "/nick NAME" in texts(client.buffers.server)[-1]
+    client.apply(welcome(chan("#a"), nick="bob"))
+    client.apply(Error(ErrorCode.NOT_IN_CHANNEL, "You are not in #x."))
+    assert texts(client.buffer("#a"))[-1] == "! You are not in #x."
+    client.apply(Bye("server_shutdown"), NetStatus(Status.RECONNECTING, 1.0))
+    server = texts(client.buffers.server)
+    assert server[-1] == "-- server closed the connection (server_shutdown)"
+    assert "-- lost the connection to the server" not in server  # the bye said it
+
+
+def test_status_countdown() -> None:
+    status = ConnectionStatus()
+    status.set(Status.RECONNECTING, 4, now=100.0)
+    assert status.word(now=100.0) == "reconnecting in 4s"
+    assert status.word(now=102.5) == "reconnecting in 2s"
+
+
+def test_kicks_modes_and_invites() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a", roster=("me", "bob", "carol")), chan("#b")))
+    client.apply(Kick("#a", "carol", "spam", "bob", 1.0))
+    assert client.buffer("#a").roster.names == ["bob", "me"]
+    assert texts(client.buffer("#a"))[-1] == "-- bob put carol out (spam)"
+    assert client.apply(Kick("#b", "me", "", "bob", 2.0))  # rings: it is about us
+    assert not client.buffer("#b").joined and "put you out of #b" in texts(client.buffer("#b"))[-1]
+    client.apply(Mode("bob", 3.0, channel="#a", op="carol", topic_lock=True))
+    assert texts(client.buffer("#a"))[-2:] == [
+        "-- bob made an operator: carol", "-- bob turned the topic lock on"
+    ]
+    assert client.apply(Invite("#vip", "me", "bob", 4.0))
+    assert "/join #vip" in texts(client.buffers.current)[-1]
+
+
+def test_private_history_pages_go_to_the_query_buffer() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a")))
+    client.apply(msg(10, text="latest", to="me"))
+    query = client.buffer("bob")
+    assert query.wants_history()
+    client.apply(History([msg(3, sender="me", text="older", to="bob")], before=10, peer="bob"))
+    assert ids(query) == [3, 10]

@@ -1,0 +1,265 @@
+"""Carry out a typed command against the buffers and the connection.
+
+Shared by the full-screen and the plain client: :class:`CommandRunner` decides
+which channel or peer a command means (the current buffer's), sends frames
+through a :class:`Sender` and writes what the user should read into the
+buffers. It never touches the terminal. A command that needs the server while
+there is no connection changes nothing and answers :data:`NOT_SENT`, so the
+caller can keep the line (the TUI puts it back in the input line; the plain
+client waits for the connection). Not thread-safe (UI thread, or the plain
+client's main loop).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from protocol import (
+    ClientFrame,
+    JoinChannel,
+    Msg,
+    Nick,
+    Part,
+    ProtocolError,
+    Say,
+    SetTopic,
+    Who,
+)
+from tui_client.buffers import Buffer, Buffers, EntryKind
+from tui_client.commands import (
+    CloseCommand,
+    Command,
+    CommandError,
+    JoinCommand,
+    LocalAction,
+    NamesCommand,
+    PartCommand,
+    PrivateCommand,
+    QuitCommand,
+    SendFrame,
+    SendText,
+    TopicCommand,
+    WhoCommand,
+    help_lines,
+)
+from tui_client.identity import Identity
+from tui_client.prefs import Prefs
+from tui_client.status import ConnectionStatus
+
+__all__ = ["DONE", "NOT_SENT", "CommandRunner", "Outcome", "Sender"]
+
+log = logging.getLogger(__name__)
+
+SERVER_BUFFER_HINT: Final = (
+    "This is the server buffer: join a channel with /join #name, or switch to one "
+    "with Alt+number or Ctrl-N."
+)
+NO_CHANNEL_HINT: Final = (
+    "No channel is current: join one with /join #name (joining it again makes it current)."
+)
+NOT_CHANNEL_HINT: Final = "This is not a channel buffer; switch to a channel first."
+
+
+class Sender(Protocol):
+    """What the runner needs of a connection (``tui_client.net.Connection`` is one)."""
+
+    def send(self, frame: ClientFrame) -> bool: ...
+
+    def change_nick(self, nick: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a command ended: ``sent`` is False when it needed a connection there was not.
+
+    ``quit`` is set (maybe to None) when the user asked to leave.
+    """
+
+    sent: bool = True
+    quit: bool = False
+    quit_reason: str | None = None
+
+
+DONE: Final = Outcome()
+NOT_SENT: Final = Outcome(sent=False)
+
+
+class CommandRunner:
+    """Carry out commands for one client; ``full_screen`` picks the help shown."""
+
+    def __init__(
+        self,
+        buffers: Buffers,
+        me: Identity,
+        status: ConnectionStatus,
+        prefs: Prefs,
+        sender: Sender,
+        full_screen: bool = True,
+        key_help: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self._buffers = buffers
+        self._me = me
+        self._status = status
+        self._prefs = prefs
+        self._sender = sender
+        self._full_screen = full_screen
+        self._key_help = key_help
+        self._handlers: dict[type[Any], Callable[[Any], Outcome]] = {
+            SendText: self._send_text,
+            SendFrame: self._send_frame,
+            PrivateCommand: self._private,
+            JoinCommand: self._join,
+            PartCommand: self._part,
+            TopicCommand: self._topic,
+            CloseCommand: self._close,
+            NamesCommand: self._names,
+            WhoCommand: self._who,
+            LocalAction: self._local,
+            QuitCommand: self._quit,
+            CommandError: self._error,
+        }
+        self._local_actions: dict[str, Callable[[], None]] = {
+            "roster": self._prefs.toggle_roster,
+            "clear": lambda: self._buffers.current.clear(),
+            "help": self._help,
+            "bell": self._toggle_bell,
+        }
+
+    def run(self, command: Command) -> Outcome:
+        """Carry out ``command``; see :class:`Outcome`."""
+        return self._handlers[type(command)](command)
+
+    # -- helpers
+
+    def _say(self, text: str, kind: str = EntryKind.SYSTEM) -> Outcome:
+        self._buffers.current.add_line(text, kind)
+        return DONE
+
+    def _refuse(self, text: str) -> Outcome:
+        return self._say(f"! {text}", EntryKind.ERROR)
+
+    def _send(self, make: Callable[[], ClientFrame]) -> Outcome:
+        """Build a frame (its rules may refuse it) and send it."""
+        try:
+            frame = make()
+        except ProtocolError as exc:
+            return self._refuse(exc.message)
+        return DONE if self._sender.send(frame) else NOT_SENT
+
+    def _channel(self) -> Buffer | None:
+        """Return the current buffer if it is a channel we are in; else say why not."""
+        buffer = self._buffers.current
+        if not buffer.is_channel:
+            if buffer is not self._buffers.server:
+                self._refuse(NOT_CHANNEL_HINT)
+            else:
+                self._refuse(SERVER_BUFFER_HINT if self._full_screen else NO_CHANNEL_HINT)
+            return None
+        if not buffer.joined:
+            self._refuse(f"You are not in {buffer.name}; /join {buffer.name} to go back in.")
+            return None
+        return buffer
+
+    # -- commands
+
+    def _send_text(self, command: SendText) -> Outcome:
+        buffer = self._buffers.current
+        if buffer.is_query:
+            if command.action:
+                return self._refuse("/me works in channels only.")
+            return self._send(lambda: Msg(buffer.name, command.text))
+        channel = self._channel()
+        if channel is None:
+            return DONE
+        return self._send(lambda: Say(command.text, action=command.action, channel=channel.name))
+
+    def _send_frame(self, command: SendFrame) -> Outcome:
+        frame = command.frame
+        if isinstance(frame, Nick) and not self._status.connected:
+            self._me.set_nick(frame.nick)
+            self._sender.change_nick(frame.nick)
+            return self._say(f"-- will connect as {frame.nick}")
+        return self._send(lambda: frame)
+
+    def _private(self, command: PrivateCommand) -> Outcome:
+        if command.text is not None:
+            text = command.text
+            outcome = self._send(lambda: Msg(command.nick, text))
+            if not outcome.sent:
+                return outcome
+        buffer = self._buffers.open_query(command.nick)
+        if command.switch:
+            self._buffers.switch_to(buffer)
+        return DONE
+
+    def _join(self, command: JoinCommand) -> Outcome:
+        buffer = self._buffers.find(command.channel)
+        if buffer is not None and buffer.joined:
+            self._buffers.switch_to(buffer)
+            return DONE
+        return self._send(lambda: JoinChannel(command.channel))
+
+    def _part(self, command: PartCommand) -> Outcome:
+        channel = self._channel()
+        if channel is None:
+            return DONE
+        return self._send(lambda: Part(channel.name, command.reason))
+
+    def _topic(self, command: TopicCommand) -> Outcome:
+        channel = self._channel()
+        if channel is None:
+            return DONE
+        if command.text is None:
+            if not channel.topic:
+                return self._say(f"-- {channel.name} has no topic; set one with /topic TEXT")
+            by = f" (set by {channel.topic_by})" if channel.topic_by else ""
+            return self._say(f"-- topic of {channel.name}: {channel.topic}{by}")
+        text = command.text
+        return self._send(lambda: SetTopic(channel.name, text))
+
+    def _close(self, _command: CloseCommand) -> Outcome:
+        buffer = self._buffers.current
+        if buffer is self._buffers.server:
+            return self._refuse("The server buffer stays open; /quit leaves the chat.")
+        if buffer.is_channel and buffer.joined:
+            outcome = self._send(lambda: Part(buffer.name))
+            if not outcome.sent:
+                return outcome
+        self._buffers.close(buffer)
+        return DONE
+
+    def _names(self, _command: NamesCommand) -> Outcome:
+        channel = self._channel()
+        if channel is None:
+            return DONE
+        names = ", ".join(channel.roster.names)
+        return self._say(f"-- in {channel.name} ({len(channel.roster)}): {names}")
+
+    def _who(self, _command: WhoCommand) -> Outcome:
+        channel = self._channel()
+        if channel is None:
+            return DONE
+        return self._send(lambda: Who(channel.name))
+
+    def _local(self, command: LocalAction) -> Outcome:
+        self._local_actions[command.name]()
+        return DONE
+
+    def _quit(self, command: QuitCommand) -> Outcome:
+        return Outcome(quit=True, quit_reason=command.reason)
+
+    def _error(self, command: CommandError) -> Outcome:
+        return self._refuse(command.message)
+
+    # -- local actions
+
+    def _toggle_bell(self) -> None:
+        self._prefs.toggle_bell()
+        self._say(f"-- bell {'on' if self._prefs.bell_enabled else 'off'}")
+
+    def _help(self) -> None:
+        for line in help_lines(self._full_screen, self._key_help):
+            self._buffers.current.add_line(line, EntryKind.INFO)
