@@ -345,10 +345,14 @@ class ChatState:
         if channel is not None:
             members = [channel.members[key] for key in channel.roster.keys()]
             record = channel.record
+            operators, _identified = channel.marks()
             return Presence(users=[self.describe(m, now) for m in members], channel=channel.name,
                             topic=record.topic or None,
                             topic_by=record.topic_by if record.topic else None,
-                            topic_ts=record.topic_ts if record.topic else None)
+                            topic_ts=record.topic_ts if record.topic else None,
+                            operators=operators or [], topic_lock=channel.topic_lock,
+                            invite_only=channel.invite_only,
+                            bans=[b.target or b.value for b in channel.bans if b.active(now)])
         if nicks is None:
             return Presence(users=[self.describe(m, now) for m in self.nicks.values()])
         asked = nicks

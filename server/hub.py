@@ -71,7 +71,8 @@ class Internal(ServerFrame):
 class Presence(Internal):
     """Who of the users asked about are online (or everyone in ``channel``, or everyone).
 
-    For a channel that has members it also carries the channel's topic.
+    For a channel that has members it also carries the channel's topic, operators,
+    modes and bans.
     """
 
     TYPE: ClassVar[str] = "presence"
@@ -81,6 +82,11 @@ class Presence(Internal):
     topic: str | None = None
     topic_by: str | None = None
     topic_ts: float | None = None
+    operators: list[str] = dataclasses.field(default_factory=list)
+    topic_lock: bool = False
+    invite_only: bool = False
+    bans: list[str] = dataclasses.field(default_factory=list)
+    """The nicks (or accounts) banned from the channel."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

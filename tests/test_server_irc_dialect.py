@@ -191,3 +191,24 @@ def test_list_filters_and_session_replies() -> None:
     assert listed("#CHAN1") == ["#chan1"]
     reply = IrcReply([Line("CAP", (CLIENT, "ACK", "x"), trailing=True)])
     assert dialect.encode(reply, "wee") == b":irc.test CAP wee ACK :x\r\n"
+
+
+def test_moderation_events_read_as_irc_lines() -> None:
+    from protocol import Invite, Kick, Mode
+
+    dialect = door().dialect(set())
+    (kick,) = lines(dialect.encode(Kick(channel="#c", nick="wee", reason="out", by="bob",
+                                        ts=TS)))
+    assert kick.raw == ":bob!bob@termchat KICK #c wee :out"
+    ops = lines(dialect.encode(Mode(channel="#c", by="bob", ts=TS, op="wee")))
+    assert [m.raw for m in ops] == [":bob!bob@termchat MODE #c +o wee"]
+    flags = lines(dialect.encode(Mode(channel="#c", by="bob", ts=TS, ban="x")))
+    assert flags[0].params == ["#c", "+b", "x!*@*"]
+    locked = lines(dialect.encode(Mode(channel="#c", by="bob", ts=TS, topic_lock=False)))
+    assert locked[0].params == ["#c", "-t"]
+    invite = Invite(channel="#c", nick="wee", by="bob", ts=TS)
+    assert lines(dialect.encode(invite, "wee"))[0].raw == ":bob!bob@termchat INVITE wee #c"
+    assert lines(dialect.encode(invite, "bob"))[0].params == ["bob", "wee", "#c"]  # 341
+    frame = Channel(name="#c", roster=["bob", "wee"], history=[], operators=["bob"])
+    out = lines(dialect.encode_answer([frame], "wee", Ask("JOIN", "#c").to_tag()))
+    assert [m.params[-1] for m in out if m.command == "353"] == ["@bob wee"]

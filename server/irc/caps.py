@@ -22,10 +22,11 @@ CAPABILITIES: Final[dict[str, str]] = {
     "labeled-response": "",
     "message-tags": "",
     "multi-prefix": "",
+    "sasl": "PLAIN",
     "server-time": "",
     "userhost-in-names": "",
 }
-"""Every capability offered, with its value for CAP LS 302 (none has one yet)."""
+"""Every capability offered, with its value for CAP LS 302."""
 
 BROADCAST_CAPS: Final = frozenset({"echo-message", "message-tags", "server-time"})
 """The capabilities that change what a link gets of everyone's events (its dialect)."""

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from protocol import (
+    Account,
     Bye,
     ByeReason,
     Channel,
@@ -26,10 +27,13 @@ from protocol import (
     Error,
     ErrorCode,
     History,
+    Invite,
     Join,
+    Kick,
     Leave,
     LeaveReason,
     Message,
+    Mode,
     Pong,
     Rename,
     Roster,
@@ -70,6 +74,8 @@ BYE_TEXTS: Final = {
     ByeReason.REPLACED: "Replaced by a new connection",
     ByeReason.SERVER_FULL: "Server is full",
     ByeReason.IDLE_TIMEOUT: "Ping timeout",
+    ByeReason.KILLED: "Killed",
+    ByeReason.BANNED: "Banned from this server",
 }
 WHOX_FIELDS: Final = "tcuihsnfdlaor"
 """WHOX fields in the order a 354 reply gives them, whatever order they were asked in."""
@@ -138,18 +144,17 @@ class IrcDialect:
         renderer = _RENDERERS.get(type(frame))
         if renderer is None:
             return []
-        return list(renderer(self, frame, nick, ask))
+        lines = list(renderer(self, frame, nick, ask))
+        if isinstance(frame, Rename) and nick_key(frame.new) == nick_key(nick):
+            self.door.idents.rename(frame.old, frame.new)  # our user, renamed: after its line
+        return lines
 
     def _render_answer(self, frame: ServerFrame, nick: str, ask: Ask,
                        after: list[Line | bytes]) -> list[Line | bytes]:
         if isinstance(frame, Message) and frame.to is not None and self.echoes \
                 and nick_key(frame.to) == nick_key(frame.sender) == nick_key(nick):
             after += self._message(frame)  # to oneself: the echo, then the delivery
-        lines = self.render(frame, nick, ask)
-        if isinstance(frame, Rename) and ask.command == "NICK" \
-                and nick_key(frame.new) == nick_key(nick):
-            self.door.idents.rename(frame.old, frame.new)
-        return lines
+        return self.render(frame, nick, ask)
 
     def _labeled(self, lines: list[Line | bytes], ask: Ask) -> list[Line | bytes]:
         """Wrap an answer for labeled-response: an ACK, one labeled line, or a batch."""
@@ -200,10 +205,12 @@ class IrcDialect:
             lines.append(Line(command, (target, piece), source, tags, trailing=True))
         return lines
 
-    def _names(self, channel: str, nicks: Iterable[str], nick: str,
-               ask: Ask) -> list[Line | bytes]:
+    def _names(self, channel: str, nicks: Iterable[str], nick: str, ask: Ask,
+               operators: Iterable[str] | None = None) -> list[Line | bytes]:
         """353 lines (as many as the names need) for ``channel``; no 366."""
-        names = [self._mask(n) if ask.has("u") else n for n in nicks]
+        ops = {nick_key(n) for n in operators or ()}
+        names = [("@" if nick_key(n) in ops else "") + (self._mask(n) if ask.has("u") else n)
+                 for n in nicks]
         head = f":{self.door.server_name} 353 {nick} = {channel} :"
         budget = MAX_LINE_BYTES - 2 - len(head.encode())
         lines: list[Line | bytes] = []
@@ -231,9 +238,10 @@ class IrcDialect:
                                    str(int(ts or 0))))
         return lines
 
-    def _who_line(self, user: Whois, channel: str, nick: str, whox: str) -> Line:
+    def _who_line(self, user: Whois, channel: str, nick: str, whox: str,
+                  operator: bool = False) -> Line:
         ident = self.door.idents.ident(user.nick)
-        flags = "G" if user.away is not None else "H"
+        flags = ("G" if user.away is not None else "H") + ("@" if operator else "")
         if not whox:
             return self._num("RPL_WHOREPLY", nick, channel, ident.user, ident.host,
                              self.door.server_name, user.nick, flags, text=f"0 {ident.realname}")
@@ -263,7 +271,7 @@ def _welcome(d: IrcDialect, frame: Welcome, nick: str, _ask: Ask) -> list[Line |
         d._num("RPL_YOURHOST", nick, text=f"Your host is {door.server_name}, running version "
                                           f"{door.version}"),
         d._num("RPL_CREATED", nick, text=f"This server was created {created}"),
-        d._num("RPL_MYINFO", nick, door.server_name, door.version, "*", "n"),
+        d._num("RPL_MYINFO", nick, door.server_name, door.version, "*", "bint", "bo"),
     ]
     lines += [d._num("RPL_ISUPPORT", nick, *tokens) for tokens in door.isupport()]
     return lines
@@ -303,7 +311,7 @@ def _channel(d: IrcDialect, frame: Channel, nick: str, ask: Ask) -> list[Line | 
         Line("JOIN", (frame.name,), d._mask(nick), d._event_tags(time.time()))]
     if frame.topic:
         lines += d._topic_lines(frame.name, nick, frame.topic, frame.topic_by, frame.topic_ts)
-    lines += d._names(frame.name, frame.roster, nick, ask)
+    lines += d._names(frame.name, frame.roster, nick, ask, frame.operators)
     lines.append(d._num("RPL_ENDOFNAMES", nick, frame.name))
     return lines
 
@@ -424,7 +432,7 @@ def _count_test(sign: str, limit: int) -> Callable[[int], bool]:
 
 def _roster(d: IrcDialect, frame: Roster, nick: str, ask: Ask) -> list[Line | bytes]:
     channel = frame.channel or "*"
-    return [*d._names(channel, frame.users, nick, ask),
+    return [*d._names(channel, frame.users, nick, ask, frame.operators),
             d._num("RPL_ENDOFNAMES", nick, ask.arg or channel)]
 
 
@@ -439,6 +447,8 @@ def _whois(d: IrcDialect, frame: Whois, nick: str, ask: Ask) -> list[Line | byte
                         text=f"termchat ({d.door.network})"))
     if frame.away is not None:
         lines.append(d._num("RPL_AWAY", nick, target, text=format_out(frame.away)))
+    if frame.account is not None:
+        lines.append(d._num("RPL_WHOISACCOUNT", nick, target, frame.account))
     lines.append(d._num("RPL_WHOISIDLE", nick, target, str(frame.idle),
                         str(int(frame.connected_since))))
     lines.append(d._num("RPL_ENDOFWHOIS", nick, ask.arg or target))
@@ -454,15 +464,17 @@ def _who(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | byt
     users = frame.users
     if frame.channel is None and is_mask(ask.arg):
         users = [u for u in users if matches(ask.arg, u.nick)]
-    lines = [d._who_line(user, frame.channel or "*", nick, ask.extra) for user in users]
+    ops = {nick_key(n) for n in frame.operators}
+    lines = [d._who_line(user, frame.channel or "*", nick, ask.extra,
+                         nick_key(user.nick) in ops) for user in users]
     return [*lines, d._num("RPL_ENDOFWHO", nick, ask.arg or "*")]
 
 
 
 
 def _names_of(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
-    lines = d._names(frame.channel or ask.arg, [u.nick for u in frame.users], nick, ask) \
-        if frame.users else []
+    lines = d._names(frame.channel or ask.arg, [u.nick for u in frame.users], nick, ask,
+                     frame.operators) if frame.users else []
     return [*lines, d._num("RPL_ENDOFNAMES", nick, ask.arg or frame.channel or "*")]
 
 
@@ -489,7 +501,15 @@ def _topic_query(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Li
 def _mode_query(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
     if not frame.users:
         return [d._num("ERR_NOSUCHCHANNEL", nick, ask.arg)]
-    return [d._num("RPL_CHANNELMODEIS", nick, frame.channel or ask.arg, "+n")]
+    modes = "+n" + ("t" if frame.topic_lock else "") + ("i" if frame.invite_only else "")
+    return [d._num("RPL_CHANNELMODEIS", nick, frame.channel or ask.arg, modes)]
+
+
+def _ban_list(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
+    channel = frame.channel or ask.arg
+    lines: list[Line | bytes] = [d._num("RPL_BANLIST", nick, channel, f"{target}!*@*")
+                                 for target in frame.bans]
+    return [*lines, d._num("RPL_ENDOFBANLIST", nick, channel)]
 
 
 def _user_mode(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
@@ -509,6 +529,7 @@ _PRESENCE: Final[dict[str, Renderer]] = {
     "USERHOST": _userhost,
     "TOPIC": _topic_query,
     "MODE": _mode_query,
+    "BANS": _ban_list,
     "UMODE": _user_mode,
 }
 """What a lookup's answer is, by the command that asked."""
@@ -528,7 +549,17 @@ _ERRORS: Final[dict[tuple[str, str], str]] = {
     (ErrorCode.TOO_MANY_CHANNELS, "*"): "ERR_TOOMANYCHANNELS",
     (ErrorCode.NOT_WELCOMED, "*"): "ERR_NOTREGISTERED",
     (ErrorCode.TEXT_TOO_LONG, "*"): "ERR_INPUTTOOLONG",
+    (ErrorCode.NOT_OPERATOR, "KILL"): "ERR_NOPRIVILEGES",
+    (ErrorCode.NOT_OPERATOR, "*"): "ERR_CHANOPRIVSNEEDED",
+    (ErrorCode.BANNED, "*"): "ERR_BANNEDFROMCHAN",
+    (ErrorCode.INVITE_ONLY, "*"): "ERR_INVITEONLYCHAN",
 }
+_ARGLESS: Final = frozenset({"ERR_NOTREGISTERED", "ERR_NOPRIVILEGES"})
+"""Numerics that name no target."""
+_TWO_NAMES: Final = frozenset({"KICK", "INVITE", "MODE"})
+"""Commands that name a channel (their Ask's arg) and a user (its extra)."""
+_USER_CODES: Final = frozenset({ErrorCode.NO_SUCH_USER, ErrorCode.NICK_INVALID})
+"""Errors about the user a command names, not its channel."""
 _SILENT: Final = frozenset({"NOTICE", "TAGMSG"})
 """Commands no error is ever answered to (RFC 2812 3.3.2)."""
 _FAIL_CODES: Final = {ErrorCode.NOT_IN_CHANNEL: "INVALID_TARGET",
@@ -545,14 +576,67 @@ def _error(d: IrcDialect, frame: Error, nick: str, ask: Ask) -> list[Line | byte
         return [Line("FAIL", ("CHATHISTORY", code, *params, frame.message),
                      d.door.server_name, trailing=True)]
     name = _ERRORS.get((frame.code, ask.command)) or _ERRORS.get((frame.code, "*"))
-    if name is None or not ask.arg and name != "ERR_NOTREGISTERED":
+    if name is None or not ask.arg and name not in _ARGLESS:
         return [d._num("ERR_UNKNOWNERROR", nick, ask.command, text=frame.message)]
-    if name == "ERR_NOTREGISTERED":
-        return [d._num(name, nick)]
-    lines: list[Line | bytes] = [d._num(name, nick, ask.arg)]
+    if name in _ARGLESS:
+        return [d._num(name, nick, text=frame.message)]
+    registered = frame.code in (ErrorCode.NICK_REGISTERED, ErrorCode.BANNED)
+    named = ask.extra if ask.command in _TWO_NAMES and frame.code in _USER_CODES else ask.arg
+    lines: list[Line | bytes] = [d._num(name, nick, named or ask.arg,
+                                        text=_explain(frame) if registered else None)]
     if ask.command == "WHOIS":
         lines.append(d._num("RPL_ENDOFWHOIS", nick, ask.arg))
     return lines
+
+
+def _explain(frame: Error) -> str:
+    """The sentence of a refusal where IRC's usual one would mislead."""
+    if frame.code == ErrorCode.NICK_REGISTERED:
+        return "Nickname is registered; log in with SASL PLAIN (the nick and its password)"
+    if frame.reason:
+        return f"Cannot join channel (+b): {frame.reason}"
+    return "Cannot join channel (+b)"
+
+
+# Moderation and accounts.
+
+
+def _kick(d: IrcDialect, frame: Kick, _nick: str, _ask: Ask) -> list[Line | bytes]:
+    source = d._mask(frame.by) if frame.by != "server" else d.door.server_name
+    return [Line("KICK", (frame.channel, frame.nick, format_out(frame.reason)), source,
+                 d._event_tags(frame.ts), trailing=True)]
+
+
+def _mode(d: IrcDialect, frame: Mode, nick: str, _ask: Ask) -> list[Line | bytes]:
+    source = d._mask(frame.by)
+    if frame.channel is None:  # a server-wide ban, told to the admin alone
+        change = f"banned {frame.ban} from the server" if frame.ban else \
+            f"lifted the server ban on {frame.unban}"
+        return [Line("NOTICE", (nick, f"{frame.by} {change}"), d.door.server_name,
+                     trailing=True)]
+    changes = [("+o", frame.op), ("-o", frame.deop),
+               ("+b", f"{frame.ban}!*@*" if frame.ban else None),
+               ("-b", f"{frame.unban}!*@*" if frame.unban else None)]
+    params = [(mode, arg) for mode, arg in changes if arg]
+    flags = [("+t" if frame.topic_lock else "-t", None)] if frame.topic_lock is not None else []
+    flags += [("+i" if frame.invite_only else "-i", None)] if frame.invite_only is not None \
+        else []
+    return [Line("MODE", (frame.channel, mode, *([arg] if arg else [])), source,
+                 d._event_tags(frame.ts)) for mode, arg in params + flags]
+
+
+def _invite(d: IrcDialect, frame: Invite, nick: str, _ask: Ask) -> list[Line | bytes]:
+    if nick_key(frame.nick) == nick_key(nick):
+        return [Line("INVITE", (frame.nick, frame.channel), d._mask(frame.by),
+                     d._event_tags(frame.ts))]
+    return [d._num("RPL_INVITING", nick, frame.nick, frame.channel)]
+
+
+def _account(d: IrcDialect, frame: Account, nick: str, _ask: Ask) -> list[Line | bytes]:
+    if not frame.identified:
+        return [d._num("RPL_LOGGEDOUT", nick, d._mask(frame.nick))]
+    return [d._num("RPL_LOGGEDIN", nick, d._mask(frame.nick), frame.nick,
+                   text=f"You are now logged in as {frame.nick}")]
 
 
 def _nothing(_d: IrcDialect, _frame: Any, _nick: str, _ask: Ask) -> list[Line | bytes]:
@@ -583,6 +667,10 @@ _RENDERERS: Final[dict[type[ServerFrame], Renderer]] = {
     Census: _census,
     Raw: _raw,
     IrcReply: _reply,
+    Kick: _kick,
+    Mode: _mode,
+    Invite: _invite,
+    Account: _account,
 }
 """How each frame type reads on IRC (by exact type: a Departed is not a Leave here)."""
 

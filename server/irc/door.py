@@ -22,6 +22,7 @@ from protocol import (
 from server.config import VERSION
 from server.irc.caps import BROADCAST_CAPS
 from server.irc.dialect import IrcDialect
+from server.irc.modes import CHANMODES
 from server.irc.nicks import MAX_USER_CHARS, Idents
 
 __all__ = ["NETWORK", "IrcDoor"]
@@ -59,11 +60,11 @@ class IrcDoor:
         """The RPL_ISUPPORT tokens, in lines of at most 13."""
         tokens = [
             f"AWAYLEN={MAX_REASON_CHARS}", "CASEMAPPING=rfc8265",
-            f"CHANLIMIT=#:{self.max_channels}", "CHANMODES=,,,n",
+            f"CHANLIMIT=#:{self.max_channels}", f"CHANMODES={CHANMODES}",
             f"CHANNELLEN={MAX_CHANNEL_CHARS + 1}", "CHANTYPES=#",
             f"CHATHISTORY={MAX_HISTORY_LIMIT}", "CLIENTTAGDENY=*", "ELIST=MNU",
             "MSGREFTYPES=msgid,timestamp", f"NETWORK={self.network}",
-            f"NICKLEN={MAX_NICK_CHARS}", "PREFIX=",
+            f"NICKLEN={MAX_NICK_CHARS}", "PREFIX=(o)@",
             "TARGMAX=PRIVMSG:4,NOTICE:4,NAMES:1,WHOIS:1,USERHOST:5,ISON:",
             f"TOPICLEN={MAX_TOPIC_CHARS}", f"USERLEN={MAX_USER_CHARS + 1}", "UTF8ONLY",
             "WHOX",

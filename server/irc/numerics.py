@@ -71,6 +71,18 @@ NUMERICS: Final[dict[str, Numeric]] = {
     "RPL_ENDOFEXCEPTLIST": Numeric("349", "End of channel exception list"),
     "RPL_ENDOFINVITELIST": Numeric("347", "End of channel invite list"),
     "RPL_VERSION": Numeric("351"),
+    "RPL_WHOISACCOUNT": Numeric("330", "is logged in as"),
+    "RPL_INVITING": Numeric("341"),
+    "RPL_BANLIST": Numeric("367"),
+    # SASL
+    "RPL_LOGGEDIN": Numeric("900"),
+    "RPL_LOGGEDOUT": Numeric("901", "You are now logged out"),
+    "RPL_SASLSUCCESS": Numeric("903", "SASL authentication successful"),
+    "ERR_SASLFAIL": Numeric("904", "SASL authentication failed"),
+    "ERR_SASLTOOLONG": Numeric("905", "SASL message too long"),
+    "ERR_SASLABORTED": Numeric("906", "SASL authentication aborted"),
+    "ERR_SASLALREADY": Numeric("907", "You have already authenticated using SASL"),
+    "RPL_SASLMECHS": Numeric("908", "are available SASL mechanisms"),
     # Errors
     "ERR_UNKNOWNERROR": Numeric("400"),
     "ERR_NOSUCHNICK": Numeric("401", "No such nick/channel"),
@@ -93,8 +105,10 @@ NUMERICS: Final[dict[str, Numeric]] = {
     "ERR_PASSWDMISMATCH": Numeric("464", "Password incorrect"),
     "ERR_UNKNOWNMODE": Numeric("472", "is an unknown mode char to me"),
     "ERR_BADCHANNAME": Numeric("479", "Illegal channel name"),
-    "ERR_CHANOPRIVSNEEDED": Numeric("482", "Nobody has operator rights here: "
-                                           "channel modes cannot be changed"),
+    "ERR_NOPRIVILEGES": Numeric("481", "Permission Denied- You're not an IRC operator"),
+    "ERR_INVITEONLYCHAN": Numeric("473", "Cannot join channel (+i)"),
+    "ERR_BANNEDFROMCHAN": Numeric("474", "Cannot join channel (+b)"),
+    "ERR_CHANOPRIVSNEEDED": Numeric("482", "You're not channel operator"),
     "ERR_UMODEUNKNOWNFLAG": Numeric("501", "Unknown MODE flag"),
     "ERR_USERSDONTMATCH": Numeric("502", "Cant change mode for other users"),
 }

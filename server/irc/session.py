@@ -17,6 +17,7 @@ reaper's PING, and "SendQ exceeded" for a slow consumer.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import logging
 import select
@@ -31,20 +32,29 @@ from protocol import (
     MAX_HISTORY_LIMIT,
     MAX_REASON_CHARS,
     MAX_TOPIC_CHARS,
+    BanUser,
     ByeReason,
+    DeopUser,
     Error,
     Hello,
+    InviteUser,
     JoinChannel,
+    KickUser,
+    KillUser,
     LeaveReason,
     ListChannels,
     Msg,
     Nick,
+    OpUser,
     Part,
     ProtocolError,
     Say,
+    SetMode,
     SetTopic,
+    UnbanUser,
     WhoisQuery,
     is_channel,
+    nick_key,
     validate_channel,
     validate_nick,
 )
@@ -58,6 +68,7 @@ from server.irc.dialect import BYE_TEXTS, motd
 from server.irc.door import IrcDoor
 from server.irc.history import BadHistoryRequest, parse_chathistory
 from server.irc.lines import BadEncoding, InputTooLong, Line, LineDecoder, LineError
+from server.irc.modes import ModeChange, mask_nick, parse_modes
 from server.irc.nicks import check_nick, irc_ident, is_mask
 from server.irc.numerics import numeric
 from server.irc.replies import CLIENT, IrcReply
@@ -77,9 +88,13 @@ LOUD_REFUSALS: Final = 5
 MAX_TARGETS: Final = 4
 """PRIVMSG and NOTICE targets per line (TARGMAX); more are ignored."""
 MAX_USERHOST: Final = 5
-_BEFORE_REGISTRATION: Final = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT"})
-_LIST_MODES: Final = {"b": "RPL_ENDOFBANLIST", "e": "RPL_ENDOFEXCEPTLIST",
-                      "I": "RPL_ENDOFINVITELIST"}
+_BEFORE_REGISTRATION: Final = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT",
+                                         "AUTHENTICATE"})
+SASL_CHUNK: Final = 400
+"""Bytes of base64 per AUTHENTICATE line; a full one means more follows."""
+SASL_MAX: Final = 2000
+_LIST_MODES: Final = {"e": "RPL_ENDOFEXCEPTLIST", "I": "RPL_ENDOFINVITELIST"}
+"""Lists that are always empty here (bans are asked of the hub)."""
 
 
 class IrcSession:
@@ -122,6 +137,9 @@ class IrcSession:
         self._wanted: str | None = None
         self._user: tuple[str, str] | None = None
         self._password: str | None = None
+        self._sasl_buffer: str | None = None
+        """What a SASL PLAIN exchange has sent so far (None: none under way)."""
+        self._sasl_account: str | None = None
         self._refusals = 0
         self._stopping = threading.Event()
         self._done = False
@@ -388,8 +406,10 @@ class IrcSession:
             self._done = True
             return
         self.link.dialect = self.door.dialect(self.caps.enabled)
+        account = self._sasl_account
+        proved = account is not None and nick_key(account) == nick_key(self._wanted)
         try:
-            nick = self.hub.hello(self.link, Hello(nick=self._wanted, channels=[])).nick
+            nick = self.hub.hello(self.link, Hello(nick=self._wanted, channels=[]), proved).nick
         except (NickTaken, NickRegistered) as exc:
             self._refuse(self._ask(Line("NICK"), arg=self._wanted), exc)
             self._wanted = None
@@ -401,7 +421,16 @@ class IrcSession:
         self.nick = nick
         username, realname = self._user
         self.door.idents.register(self, nick, irc_ident(username, realname))
+        if account is not None and not proved:
+            self._identify(account)
         self.hub.census(self.link, tag=Ask("WELCOME", serial=self._serial).to_tag())
+
+    def _identify(self, account: str) -> None:
+        """Take the account SASL proved, and its nick (as the native /identify does)."""
+        try:
+            self.nick = self.hub.identify(self.link, account).nick
+        except ProtocolError as exc:
+            self._reply(None, Line("NOTICE", (CLIENT, exc.message), trailing=True))
 
     # Connection.
 
@@ -491,11 +520,133 @@ class IrcSession:
         if not modes:
             self.hub.lookup(self.link, channel=target, tag=ask.to_tag())
             return
-        listed = modes.lstrip("+")
-        if listed in _LIST_MODES and len(line.params) == 2:
-            self._reply(ask, numeric(_LIST_MODES[listed], CLIENT, target))
+        changes, unknown = parse_modes(modes, list(line.params[2:]))
+        for letter in unknown:
+            self._reply(ask, numeric("ERR_UNKNOWNMODE", CLIENT, letter))
+        changes = [c for c in changes if c.letter != "n"]  # always on
+        for index, change in enumerate(changes, 1):
+            self._change_mode(line, target, change, index, len(changes))
+
+    def _change_mode(self, line: Line, channel: str, change: ModeChange, part: int,
+                     parts: int) -> None:
+        """Ask the hub for one change of a MODE line (one part of its answer)."""
+        ask = self._ask(line, arg=channel, extra=change.arg, part=part, parts=parts)
+        tag = ask.to_tag()
+        if change.on is None:
+            if change.letter == "b":
+                self.hub.lookup(self.link, channel=channel,
+                                tag=self._ask(line, "BANS", channel, part=part,
+                                              parts=parts).to_tag())
+            else:
+                self._reply(ask, numeric(_LIST_MODES[change.letter], CLIENT, channel))
             return
-        self._reply(ask, numeric("ERR_CHANOPRIVSNEEDED", CLIENT, target))
+        self._charge()
+        try:
+            if change.letter == "o":
+                request: OpUser | DeopUser = (OpUser if change.on else DeopUser)(
+                    channel=channel, nick=change.arg)
+                self.hub.op(self.link, request, tag=tag)
+            elif change.letter == "b":
+                nick = mask_nick(change.arg)
+                if change.on:
+                    self.hub.ban(self.link, BanUser(nick=nick, channel=channel), tag=tag)
+                else:
+                    self.hub.unban(self.link, UnbanUser(nick=nick, channel=channel), tag=tag)
+            else:
+                flag = {"topic_lock" if change.letter == "t" else "invite_only": change.on}
+                self.hub.mode(self.link, SetMode(channel=channel, **flag), tag=tag)
+        except ProtocolError as exc:
+            self._refuse(ask, exc)
+
+    def _on_kick(self, line: Line) -> None:
+        if not self._need(line, 2):
+            return
+        channel = line.params[0]
+        nicks = [n for n in line.params[1].split(",") if n]
+        reason = format_in(line.params[2]) if len(line.params) > 2 and line.params[2] else None
+        for index, nick in enumerate(nicks, 1):
+            ask = self._ask(line, arg=channel, extra=nick, part=index, parts=len(nicks))
+            self._charge()
+            try:
+                request = KickUser(channel=channel, nick=nick, reason=reason)
+            except ProtocolError as exc:
+                self._refuse(ask, exc)
+                continue
+            self.hub.kick(self.link, request, tag=ask.to_tag())
+
+    def _on_invite(self, line: Line) -> None:
+        if not self._need(line, 2):
+            return
+        nick, channel = line.params[0], line.params[1]
+        ask = self._ask(line, arg=channel, extra=nick)
+        self._charge()
+        self.hub.invite(self.link, InviteUser(channel=channel, nick=nick), tag=ask.to_tag())
+
+    def _on_kill(self, line: Line) -> None:
+        if not self._need(line, 1):
+            return
+        nick = line.params[0]
+        reason = format_in(line.params[1]) if len(line.params) > 1 and line.params[1] else None
+        self._charge()
+        self.hub.kill(self.link, KillUser(nick=nick, reason=reason),
+                      tag=self._ask(line, arg=nick).to_tag())
+
+    # Accounts: SASL PLAIN before registration.
+
+    def _on_authenticate(self, line: Line) -> None:
+        if self.registered:
+            self._reply(self._ask(line), numeric("ERR_SASLALREADY", CLIENT))
+            return
+        if not self._need(line, 1):
+            return
+        step = line.params[0]
+        if not self.caps.has("sasl") or step == "*":
+            self._sasl_buffer = None
+            self._send_direct([numeric("ERR_SASLABORTED" if step == "*" else "ERR_SASLFAIL",
+                                       "*")])
+            return
+        if self._sasl_buffer is None:
+            if step.upper() != "PLAIN":
+                self._send_direct([numeric("RPL_SASLMECHS", "*", "PLAIN"),
+                                   numeric("ERR_SASLFAIL", "*")])
+                return
+            self._sasl_buffer = ""
+            self._send_direct([Line("AUTHENTICATE", ("+",))])
+            return
+        if len(step) > SASL_CHUNK or len(self._sasl_buffer) > SASL_MAX:
+            self._sasl_buffer = None
+            self._send_direct([numeric("ERR_SASLTOOLONG", "*")])
+            return
+        if step != "+":
+            self._sasl_buffer += step
+        if len(step) == SASL_CHUNK:
+            return  # more is coming
+        payload, self._sasl_buffer = self._sasl_buffer, None
+        self._finish_sasl(payload)
+
+    def _finish_sasl(self, payload: str) -> None:
+        """Check PLAIN's ``authzid NUL authcid NUL password`` against the accounts."""
+        try:
+            authzid, authcid, password = base64.b64decode(payload, validate=True) \
+                .decode("utf-8").split("\0")
+        except (ValueError, UnicodeDecodeError):
+            authzid = authcid = password = ""
+        account = authcid or authzid
+        proved = False
+        if account and (not authzid or nick_key(authzid) == nick_key(authcid)):
+            try:
+                proved = self._desk.proves(account, password, self.address)
+            except ProtocolError:
+                proved = False  # a wrong password (after the desk's wait)
+        record = self.hub.account_record(account) if proved else None
+        if record is None:
+            log.warning("[%s] refused: SASL PLAIN for %r", self.peer, account[:32])
+            self._send_direct([numeric("ERR_SASLFAIL", "*")])
+            return
+        self._sasl_account = record.nick
+        self._send_direct([numeric("RPL_LOGGEDIN", "*", "*", record.nick,
+                                   text=f"You are now logged in as {record.nick}"),
+                           numeric("RPL_SASLSUCCESS", "*")])
 
     # Messages.
 
@@ -650,6 +801,10 @@ _COMMANDS: Final[dict[str, Callable[[IrcSession, Line], None]]] = {
     "NAMES": IrcSession._on_names,
     "LIST": IrcSession._on_list,
     "MODE": IrcSession._on_mode,
+    "KICK": IrcSession._on_kick,
+    "INVITE": IrcSession._on_invite,
+    "KILL": IrcSession._on_kill,
+    "AUTHENTICATE": IrcSession._on_authenticate,
     "PRIVMSG": IrcSession._on_privmsg,
     "NOTICE": IrcSession._on_privmsg,
     "TAGMSG": IrcSession._on_tagmsg,
