@@ -38,7 +38,7 @@ from protocol import (
     Channel as ChannelFrame,
 )
 from server.fanout import Fanout
-from server.hub import Census, Departed, Dialect, Link, Presence, Quitted
+from server.hub import JSON_LINES, Census, Departed, Dialect, Link, Presence, Quitted
 from server.membership import Channel, Member
 from server.outbound import Sender
 from server.store import ChannelRecord
@@ -177,7 +177,9 @@ class ChatState:
 
         Each local user who shared a channel also gets one :class:`Quitted`.
         """
-        others = {m for c in member.channels.values() for m in c.members.values()}
+        others = {m for c in member.channels.values()
+                  for dialect, boxes in c.outboxes.items() if dialect is not JSON_LINES
+                  for m in boxes}  # JSON Lines spells Quitted as nothing: skip its many links
         others.discard(member)
         for channel in list(member.channels.values()):
             self._exit(member, channel, reason, ts, Departed)

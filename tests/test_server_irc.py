@@ -562,3 +562,10 @@ def test_irc_over_tls(start_server: StartServer, tmp_path: Path) -> None:
     secure.sync()
     secure.send("PRIVMSG #t :over TLS")
     assert plain.recv_until("PRIVMSG").params == ["#t", "over TLS"]
+
+
+def test_a_shutdown_closes_irc_connections_with_error(irc: ServerProcess) -> None:
+    alice = irc_user(irc.irc_port, "alice", "#a")
+    assert irc.stop() == 0
+    lines = alice.wait_closed()
+    assert lines[-1].raw == "ERROR :Closing link: Server shutting down"
