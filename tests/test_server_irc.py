@@ -499,11 +499,11 @@ def test_chathistory_of_a_private_conversation(irc: ServerProcess) -> None:
 
 def test_a_slow_consumer_is_dropped_with_sendq_exceeded(start_server: StartServer) -> None:
     server = start_server("--irc-port", "0", "--max-queue-bytes", "65536")
+    talker = RawClient(server.port, recv_size=65536)
+    talker.hello("talker")
     stuck = socket.create_connection(("127.0.0.1", server.irc_port))
     stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stuck.sendall(b"NICK stuck\r\nUSER s 0 * :Stuck\r\nJOIN #lobby\r\n")
-    talker = RawClient(server.port, recv_size=65536)
-    talker.hello("talker")
     talker.recv_until("join", nick="stuck")
     _messages, leaves = stream_big_messages(talker, 3000)  # more than kernel buffers hold
     if not leaves:
