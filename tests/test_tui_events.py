@@ -298,7 +298,7 @@ def test_a_refused_registered_nick_asks_for_its_password() -> None:
     assert client.prompt.ask == Ask(Purpose.HELLO, "alice")
     assert client.status.refused
     server = texts(client.buffers.server)
-    assert server[-2] == f"! {registered}" and "type the password of alice below" in server[-1]
+    assert server[-2] == f"! {registered}" and "asking for the password of alice" in server[-1]
     client.prompt.cancel()
     client.apply(Error(NICK_PASSWORD_REFUSED, "Wrong password for this nick."))
     assert client.prompt.ask == Ask(Purpose.HELLO, "alice")  # asked again

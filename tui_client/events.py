@@ -52,7 +52,7 @@ __all__ = ["EventApplier", "format_duration", "local_time"]
 log = logging.getLogger(__name__)
 
 ASK_HINT: Final = (
-    "-- type the password of {nick} below (Esc cancels; /nick NAME picks another nick)"
+    "-- asking for the password of {nick}; to take another nick, cancel and /nick NAME"
 )
 FINAL_BYES: Final = {
     ByeReason.KILLED: "-- an admin closed your connection (killed); the client will not "

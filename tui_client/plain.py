@@ -206,6 +206,7 @@ class _PlainClient:
         self.exit_status = 1
         self.quit_reason: str | None = None
         self._talking_in: Buffer = self.buffers.current
+        self._retrying = False  # the refused hello was given a password: it tries again
 
     def _say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -265,14 +266,16 @@ class _PlainClient:
         self.applier.apply(event)
         if not isinstance(event, NetStatus):
             return
+        if event.status != Status.DISCONNECTED:
+            self._retrying = False  # the retry began
         if event.status == Status.RECONNECTING and event.retry_in_s:
             self._say(f"-- reconnecting in {event.retry_in_s:.0f}s")
         elif event.status == Status.DISCONNECTED and before != Status.DISCONNECTED:
             self._say("-- disconnected")
-            if self.prompt.active:
-                return  # the hello waits for the nick password: asked next
-            if self.conn.ended or not self.status.welcomed_once:
-                self.done = True  # ended for good, or refused at hello: nothing more will happen
+            if self.conn.ended:
+                self.done = True  # nothing more will happen
+            elif not self.status.welcomed_once and not (self.prompt.active or self._retrying):
+                self.done = True  # refused at hello, and nobody here to choose another nick
 
     def _maybe_ask(self, reader: LineReader) -> None:
         """Answer an open password question with getpass, or say what to do without a terminal."""
@@ -297,6 +300,7 @@ class _PlainClient:
                 self.prompt.cancel()
                 self._say("-- not asked any more; nothing was sent")
                 return
+        self._retrying = answered[0].purpose == Purpose.HELLO  # its disconnect may still come
         self.runner.answer(*answered)
 
     def _drain_lines(self) -> None:
