@@ -6,8 +6,9 @@ the server, and their collection), ``identity``/``status``/``prefs`` (our
 nick, the connection status, the user's choices), ``secret`` (a password being asked
 for, masked), ``events`` (server frames applied to those), ``commands`` (the
 command table and parser), ``actions`` (commands carried out), ``render``
-(state to styled rows) and ``keys`` (the key table). ``net``/``transport`` own the socket; ``view`` is the only curses
-drawing code; ``app`` runs the UI loop; ``plain`` is the line client;
+(state to styled rows) and ``keys`` (the key table). ``net``/``transport``
+own the socket; ``view`` is the only curses drawing code; ``app`` runs the UI
+loop; ``plain`` is the line client;
 ``__main__`` is the command line. Imports no POSIX-only module, so it also
 runs on Windows with windows-curses.
 """
