@@ -237,6 +237,8 @@ def test_kicks_modes_and_invites() -> None:
     ]
     assert client.buffer("#a").roster.is_operator("carol")
     assert client.buffer("#a").modes.topic_lock
+    client.apply(Kick("#a", "carol", "kicked by bob", "bob", 5.0))  # the server's default
+    assert texts(client.buffer("#a"))[-1] == "-- bob kicked carol"
     assert client.apply(Invite("#vip", "me", "bob", 4.0))
     assert "/join #vip" in texts(client.buffers.current)[-1]
 

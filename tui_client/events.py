@@ -338,7 +338,9 @@ class EventApplier:
         buffer = self._channel_buffer(frame.channel)
         if buffer is None:
             return False
-        reason = f": {frame.reason}" if frame.reason else ""
+        # Without a reason the server says "kicked by bob"; the line names bob already.
+        given = frame.reason and frame.reason != f"kicked by {frame.by}"
+        reason = f": {frame.reason}" if given else ""
         if self._me.is_me(frame.nick):
             buffer.leave()
             self._tell(buffer, f"-- you were kicked from {buffer.name} by {frame.by}{reason}",
