@@ -47,10 +47,14 @@ from protocol.errors import (
     UnknownType,
 )
 from protocol.frames import (
+    BIG_CHANNEL,
+    CAP_PRESENCE,
+    CAPS,
     DEFAULT_HISTORY_LIMIT,
     MAX_HISTORY_LIMIT,
     MAX_REASON_CHARS,
     MAX_TOPIC_CHARS,
+    PRESENCE_INTERVAL_S,
     PROTO_VERSION,
     RESUME_HISTORY_CAP,
     WELCOME_HISTORY,
@@ -76,6 +80,7 @@ from protocol.frames import (
     Part,
     Ping,
     Pong,
+    PresenceUpdate,
     Quit,
     Rename,
     Roster,
@@ -104,6 +109,9 @@ from protocol.text import (
 from protocol.wire import CLIENT_FRAMES, SERVER_FRAMES, parse_client_frame, parse_server_frame
 
 __all__ = [
+    "BIG_CHANNEL",
+    "CAPS",
+    "CAP_PRESENCE",
     "CHANNEL_PREFIX",
     "CLIENT_FRAMES",
     "DEFAULT_HISTORY_LIMIT",
@@ -120,6 +128,7 @@ __all__ = [
     "MAX_TOPIC_CHARS",
     "MIN_PASSWORD_CHARS",
     "PASSWORD_ENV",
+    "PRESENCE_INTERVAL_S",
     "PROTO_VERSION",
     "RESUME_HISTORY_CAP",
     "SERVER_FRAMES",
@@ -165,6 +174,7 @@ __all__ = [
     "Part",
     "Ping",
     "Pong",
+    "PresenceUpdate",
     "ProtocolError",
     "Quit",
     "Register",

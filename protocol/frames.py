@@ -30,6 +30,11 @@ from protocol.text import (
 )
 
 __all__ = [
+    "PresenceUpdate",
+    "PRESENCE_INTERVAL_S",
+    "BIG_CHANNEL",
+    "CAPS",
+    "CAP_PRESENCE",
     "DEFAULT_HISTORY_LIMIT",
     "MAX_HISTORY_LIMIT",
     "MAX_REASON_CHARS",
@@ -78,6 +83,13 @@ DEFAULT_HISTORY_LIMIT: Final = 50
 """Messages a ``history`` query returns when it names no limit."""
 MAX_HISTORY_LIMIT: Final = 500
 """Most messages one ``history`` query returns."""
+CAP_PRESENCE: Final = "presence"
+"""In channels of ``BIG_CHANNEL`` members or more: joins and leaves come batched in a
+``presence`` frame every ``PRESENCE_INTERVAL_S``, and a joiner's ``channel`` roster is
+partial (``who`` gives it whole)."""
+CAPS: Final = frozenset({CAP_PRESENCE})
+BIG_CHANNEL: Final = 100
+PRESENCE_INTERVAL_S: Final = 1.5
 WELCOME_HISTORY: Final = 50
 """Messages of a channel that a welcome or a ``channel`` reply carries."""
 RESUME_HISTORY_CAP: Final = 1000
@@ -314,6 +326,8 @@ class Hello(ClientFrame):
     resume: str | None = None
     channels: list[str] | None = None
     nick_password: str | None = None
+    caps: list[str] | None = None
+    """Optional behaviours the client asks for (``CAPS``); unknown ones are ignored."""
 
     def __post_init__(self) -> None:
         _set(self, "nick", validate_nick(self.nick))
@@ -547,6 +561,9 @@ class Channel(ServerFrame):
     identified: list[str] | None = None
     topic_lock: bool = False
     invite_only: bool = False
+    users: int | None = None
+    """How many members there are, when ``roster`` holds only some (``partial``)."""
+    partial: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -567,6 +584,19 @@ class Welcome(ServerFrame):
     resume: str | None = None
     channels: list[Channel] = dataclasses.field(default_factory=list)
     private: list[Message] | None = None
+    caps: list[str] | None = None
+    """The behaviours asked for in the hello that the server granted."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PresenceUpdate(ServerFrame):
+    """Who joined and left a big channel lately (to clients with the ``presence`` cap)."""
+
+    TYPE: ClassVar[str] = "presence"
+    channel: str
+    ts: float
+    joined: list[str] = dataclasses.field(default_factory=list)
+    left: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from protocol.frames import (
     Part,
     Ping,
     Pong,
+    PresenceUpdate,
     Quit,
     Rename,
     Roster,
@@ -77,7 +78,7 @@ SERVER_FRAMES: Final[dict[str, type[ServerFrame]]] = {
     cls.TYPE: cls
     for cls in (
         Welcome, Channel, Message, Join, Leave, Rename, Topic, Channels, Roster, History,
-        Whois, Error, Ping, Pong, Bye, Account, Kick, Mode, Invite,
+        Whois, Error, Ping, Pong, Bye, Account, Kick, Mode, Invite, PresenceUpdate,
     )
 }
 

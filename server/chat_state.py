@@ -12,10 +12,13 @@ on other nodes kept without a link. Not thread-safe: owned by one hub thread.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from protocol import (
+    BIG_CHANNEL,
+    CAP_PRESENCE,
     Bye,
     ByeReason,
     Channels,
@@ -41,6 +44,7 @@ from server.fanout import Fanout
 from server.hub import JSON_LINES, Census, Departed, Dialect, Link, Presence, Quitted
 from server.membership import Channel, Member
 from server.outbound import Sender
+from server.presence import PresenceBatcher, batches
 from server.store import ChannelRecord
 
 __all__ = ["ChatState", "HistoryFor"]
@@ -59,6 +63,8 @@ class ChatState:
         self._server_name = server_name
         self._motd = motd
         self.fanout = Fanout(sender)
+        self.batcher = PresenceBatcher()
+        """Joins and leaves of big channels held for the links that take them batched."""
         self.nicks: dict[str, Member] = {}
         """Every member, by nick key."""
         self.local: dict[Link, Member] = {}
@@ -112,13 +118,14 @@ class ChatState:
         self.nicks[member.key] = member
         member.since = member.since or ts
         if member.link is not None:
-            frames = [c.snapshot(history_for(c), joining=member) for c in order]
+            frames = [self._snapshot_for(member, c, history_for(c)) for c in order]
             first = frames[0] if frames else None
             self.local[member.link] = member
             self._send(member.link, Welcome(
                 nick=member.nick, server=self._server_name,
                 roster=first.roster if first else [], history=first.history if first else [],
                 motd=self._motd, resume=resume, channels=frames, private=private or None,
+                caps=[CAP_PRESENCE] if member.link.dialect.batches_presence else None,
             ), member)
         for channel in fresh:
             self._enter(member, channel, ts)
@@ -144,8 +151,15 @@ class ChatState:
     def join(self, member: Member, channel: Channel, history: list[Message], ts: float) -> None:
         """Put ``member`` in ``channel``: it gets the channel (if local), the others a join."""
         if member.link is not None:
-            self._send(member.link, channel.snapshot(history, joining=member), member)
+            self._send(member.link, self._snapshot_for(member, channel, history), member)
         self._enter(member, channel, ts)
+
+    @staticmethod
+    def _snapshot_for(member: Member, channel: Channel, history: list[Message]) -> ChannelFrame:
+        """The ``channel`` frame ``member`` gets entering: partial in a big channel, if it asked."""
+        partial = member.link is not None and member.link.dialect.batches_presence \
+            and len(channel.members) >= BIG_CHANNEL
+        return channel.snapshot(history, joining=member, partial=partial)
 
     def _enter(self, member: Member, channel: Channel, ts: float) -> None:
         self.channels.setdefault(channel.key, channel)
@@ -153,7 +167,31 @@ class ChatState:
         member.channels[channel.key] = channel
         join = Join(nick=member.nick, ts=ts, channel=channel.name,
                     identified=member.account is not None)
-        self.fanout.to_channel(channel, join, joiner=member)
+        self.fanout.to_channel(channel, join, joiner=member,
+                               batched=self._hold_presence(channel, member, True))
+
+    def _hold_presence(self, channel: Channel, member: Member, joined: bool) -> bool:
+        """Note a join or leave for the links that take them batched; False if not batched.
+
+        When it is not batched, what the channel holds goes out first, to keep the order.
+        """
+        if batches(channel):
+            (self.batcher.joined if joined else self.batcher.left)(
+                channel, member, time.monotonic())
+            return True
+        self.release_presence(channel)
+        return False
+
+    def release_presence(self, channel: Channel) -> None:
+        """Send what ``channel`` holds of joins and leaves now, before what comes next."""
+        frame = self.batcher.take(channel, time.time())
+        if frame is not None:
+            self.fanout.to_channel(channel, frame)
+
+    def flush_presence(self) -> None:
+        """Send every channel's held joins and leaves (when ``batcher.due`` has come)."""
+        for channel, frame in self.batcher.take_all(time.time()):
+            self.fanout.to_channel(channel, frame)
 
     def part(self, member: Member, channel: Channel, reason: str, ts: float) -> None:
         """Take ``member`` out of ``channel``; its members and the member get the leave."""
@@ -169,7 +207,8 @@ class ChatState:
         if not channel.members:
             self.channels.pop(channel.key, None)
         leave = kind(nick=member.nick, reason=reason, ts=ts, channel=channel.name)
-        self.fanout.to_channel(channel, leave)
+        self.fanout.to_channel(channel, leave,
+                               batched=self._hold_presence(channel, member, False))
         return leave
 
     def leave(self, member: Member, reason: str, ts: float) -> None:
@@ -205,6 +244,9 @@ class ChatState:
                resume: str | None = None) -> None:
         """Give ``member`` a new nick: everyone sharing a channel hears it once, and so do they."""
         old = member.nick
+        for channel in member.channels.values():
+            if self.batcher.holds(channel, member):
+                self.release_presence(channel)
         self.fanout.flush()
         others = {m for c in member.channels.values() for m in c.members.values()}
         others.discard(member)
@@ -221,6 +263,7 @@ class ChatState:
 
     def shutdown(self, bye_reason: str) -> None:
         """Say ``bye`` to every local member and close them; forget everyone."""
+        self.flush_presence()
         self.fanout.flush()
         bye = Bye(reason=bye_reason)
         for link in self.local:
@@ -279,6 +322,7 @@ class ChatState:
         """Put ``target`` out of ``channel``: everyone there, the target too, gets the kick."""
         kick = Kick(channel=channel.name, nick=target.nick, reason=reason,
                     by=by.nick if by is not None else "server", ts=ts)
+        self.release_presence(channel)
         self._broadcast(channel, kick, by)
         self.fanout.release(channel)
         channel.remove(target)

@@ -40,6 +40,8 @@ class Fanout:
         self._channel: Channel | None = None
         self._frames: list[ServerFrame] = []
         self._joiners: dict[Member, int] = {}
+        self._batched: set[int] = set()
+        """Which frames of the run (a join or leave of a big channel) skip batching dialects."""
         self._answer: tuple[Link, Member | None, str] | None = None
         self._held: list[ServerFrame] = []
 
@@ -86,12 +88,19 @@ class Fanout:
         return member in members
 
     def to_channel(
-        self, channel: Channel, frame: ServerFrame, joiner: Member | None = None
+        self, channel: Channel, frame: ServerFrame, joiner: Member | None = None,
+        batched: bool = False,
     ) -> None:
-        """Queue ``frame`` for every member of ``channel``; a ``joiner`` gets only later frames."""
+        """Queue ``frame`` for every member of ``channel``; a ``joiner`` gets only later frames.
+
+        A ``batched`` frame (a join or leave that ``server.presence`` holds) is
+        not sent to links whose dialect batches presence.
+        """
         if self._channel is not channel:
             self.flush()
             self._channel = channel
+        if batched:
+            self._batched.add(len(self._frames))
         self._frames.append(frame)
         if joiner is not None:
             self._joiners[joiner] = len(self._frames)
@@ -132,21 +141,29 @@ class Fanout:
 
     def flush(self) -> None:
         """Deliver the pending run."""
-        channel, frames, joiners = self._channel, self._frames, self._joiners
+        channel, frames, joiners, batched = (
+            self._channel, self._frames, self._joiners, self._batched)
         if channel is None:
             return
         if self._reaches_answer():
             self._send_held()
-        self._channel, self._frames, self._joiners = None, [], {}
+        self._channel, self._frames, self._joiners, self._batched = None, [], {}, set()
         if not frames:
             return
         encoded: dict[Dialect, list[bytes]] = {}
         for dialect, boxes in channel.outboxes.items():
-            lines = encoded[dialect] = [dialect.encode(frame) for frame in frames]
+            if batched and dialect.batches_presence:
+                lines = [b"" if i in batched else dialect.encode(frame)
+                         for i, frame in enumerate(frames)]
+            else:
+                lines = [dialect.encode(frame) for frame in frames]
+            encoded[dialect] = lines
             if not dialect.echoes:
                 self._send_without_own(frames, lines, boxes, joiners)
                 continue
             data = b"".join(lines)
+            if not data:
+                continue
             if joiners:
                 self._flusher.send_many(
                     (box for member, box in boxes.items() if member not in joiners), data

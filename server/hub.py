@@ -39,6 +39,7 @@ from protocol import (
     Nick,
     OpUser,
     Part,
+    PresenceUpdate,
     Say,
     ServerFrame,
     SetMode,
@@ -53,9 +54,10 @@ from server.accounts import AccountRecord
 from server.outbound import Outbox
 
 __all__ = [
-    "FORMAT_MARKS", "JSON_LINES", "AwayNotice", "AwaySet", "BackplaneError", "Census",
-    "Departed", "Dialect", "Hub", "HubEngine", "Internal", "JsonLines", "Link", "Presence",
-    "Quitted", "Raw", "Rejoined", "Span", "strip_format_marks",
+    "FORMAT_MARKS", "JSON_LINES", "JSON_LINES_BATCHED", "AwayNotice", "AwaySet",
+    "BackplaneError", "Census", "Departed", "Dialect", "Hub", "HubEngine", "Internal",
+    "JsonLines", "JsonLinesBatched", "Link", "Presence", "Quitted", "Raw", "Rejoined", "Span",
+    "strip_format_marks",
 ]
 
 
@@ -168,6 +170,9 @@ class Dialect(Protocol):
 
     echoes: bool
     """Whether a link of this dialect gets its own messages back."""
+    batches_presence: bool
+    """Whether its links take the joins and leaves of big channels batched
+    (``PresenceUpdate``, see ``server.presence``) instead of one by one."""
 
     def encode(self, frame: ServerFrame, nick: str | None = None, tag: str | None = None) -> bytes:
         """Return ``frame`` as bytes.
@@ -204,9 +209,11 @@ class JsonLines:
     """
 
     echoes = True
+    batches_presence = False
 
     def encode(self, frame: ServerFrame, nick: str | None = None, tag: str | None = None) -> bytes:
-        if isinstance(frame, Internal):
+        if isinstance(frame, Internal) or (
+                isinstance(frame, PresenceUpdate) and not self.batches_presence):
             return b""
         data = encode_frame(frame)
         if b"\xef\xb7" in data:
@@ -217,7 +224,14 @@ class JsonLines:
         return b"".join(self.encode(frame) for frame in frames)
 
 
+class JsonLinesBatched(JsonLines):
+    """The native protocol for a client that asked for the ``presence`` capability."""
+
+    batches_presence = True
+
+
 JSON_LINES = JsonLines()
+JSON_LINES_BATCHED = JsonLinesBatched()
 
 
 @dataclass(eq=False, slots=True)

@@ -295,6 +295,9 @@ class LocalHub:
                     else:
                         self._work(handler, link, arg, tag)
                 self._deliver_segment_safely()
+                due = self._state.batcher.due
+                if due is not None and time.monotonic() >= due:
+                    self._state.flush_presence()
                 self._state.flush()
                 self._last_batch_end = time.monotonic()
             self._refuse_queued()
@@ -303,7 +306,15 @@ class LocalHub:
             self._stopped = True
 
     def _take_batch(self) -> list[_Item]:
-        batch = [self._inbox.get()]
+        """Wait for requests (no longer than until held presence is due); take them all."""
+        due = self._state.batcher.due
+        try:
+            if due is None:
+                batch = [self._inbox.get()]
+            else:
+                batch = [self._inbox.get(timeout=max(0.0, due - time.monotonic()))]
+        except queue.Empty:
+            return []
         if self._should_gather():
             time.sleep(GATHER_S)
         while len(batch) < MAX_BATCH:

@@ -111,8 +111,15 @@ class Channel:
         self.members[new_key] = member
         self.roster.add(new_key, new_nick)
 
-    def snapshot(self, history: list[Message], joining: Member | None = None) -> ChannelFrame:
-        """Return the ``channel`` frame for someone entering (``joining`` counted in)."""
+    def snapshot(self, history: list[Message], joining: Member | None = None,
+                 partial: bool = False) -> ChannelFrame:
+        """Return the ``channel`` frame for someone entering (``joining`` counted in).
+
+        A ``partial`` one lists only the joiner and the operators present, with
+        the number of members, so entering a huge channel costs O(1) bytes.
+        """
+        if partial:
+            return self._partial_snapshot(history, joining)
         roster = self.roster.nicks()
         if joining is not None and not self.has(joining):
             roster = self.roster.nicks_with(joining.key, joining.nick)
@@ -125,6 +132,28 @@ class Channel:
             operators=operators, identified=identified, topic_lock=self.topic_lock,
             invite_only=self.invite_only,
         )
+
+    def _partial_snapshot(self, history: list[Message], joining: Member | None) -> ChannelFrame:
+        shown = {m.key: m for m in self.present_operators()}
+        if joining is not None:
+            shown[joining.key] = joining
+        users = len(self.members) + (joining is not None and not self.has(joining))
+        identified = [m.nick for m in shown.values() if m.account is not None]
+        record = self.record
+        return ChannelFrame(
+            name=record.name, roster=[shown[key].nick for key in sorted(shown)],
+            history=history, topic=record.topic or None,
+            topic_by=record.topic_by if record.topic else None,
+            topic_ts=record.topic_ts if record.topic else None,
+            operators=[m.nick for m in shown.values() if self.is_operator(m)] or None,
+            identified=identified or None, topic_lock=self.topic_lock,
+            invite_only=self.invite_only, users=users, partial=True,
+        )
+
+    def present_operators(self) -> list[Member]:
+        """The operators who are in the channel (found by account, not by a pass over members)."""
+        found = (self.members.get(account) for account in self.operators)
+        return [m for m in found if m is not None and self.is_operator(m)]
 
     def marks(self, joining: Member | None = None) -> tuple[list[str] | None, list[str] | None]:
         """Return the nicks of the operators and of the identified members (None: nobody)."""

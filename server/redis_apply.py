@@ -16,6 +16,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,7 +134,14 @@ class EventApplier:
 
     def _run(self) -> None:
         while True:
-            kind, item = self._inbox.get()
+            due = self.state.batcher.due
+            try:
+                if due is None:
+                    kind, item = self._inbox.get()
+                else:
+                    kind, item = self._inbox.get(timeout=max(0.0, due - time.monotonic()))
+            except queue.Empty:
+                kind, item = "presence", None
             if kind == "stop":
                 while self._parked:  # answers whose events will not come now
                     self._run_action(self._parked.popleft()[1])
@@ -142,8 +150,11 @@ class EventApplier:
             try:
                 if kind == "events":
                     self._apply_all(item)
-                else:
+                elif kind == "answer":
                     self._answer(*item)
+                due = self.state.batcher.due
+                if due is not None and time.monotonic() >= due:
+                    self.state.flush_presence()
                 self.state.flush()
             except Exception:
                 log.exception("applying %s failed", kind)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from protocol import (
+    CAP_PRESENCE,
     MAX_CLIENT_FRAME_BYTES,
     Account,
     BadRequest,
@@ -66,7 +67,7 @@ from protocol import (
 from server.account_desk import AccountDesk
 from server.config import ServerConfig
 from server.errors import AuthFailed, NotWelcomed, RateLimited, error_frame
-from server.hub import Hub, Link
+from server.hub import JSON_LINES, JSON_LINES_BATCHED, Hub, Link
 from server.limits import AuthGuard, TokenBucket
 from server.outbound import Flusher
 from server.tls import ConnectionTls
@@ -249,6 +250,8 @@ class Session:
             self._stopping.wait(self._auth.delay_s(self.address))
             raise AuthFailed("Wrong or missing password; check it and connect again.")
         proved = self._desk.proves(frame.nick, frame.nick_password, self.address)
+        batched = frame.caps is not None and CAP_PRESENCE in frame.caps
+        self.link.dialect = JSON_LINES_BATCHED if batched else JSON_LINES
         self._granted(self.hub.hello(self.link, frame, proved))
 
     def _granted(self, account: Account) -> None:

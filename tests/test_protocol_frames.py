@@ -29,6 +29,7 @@ from protocol import (
     Leave,
     Message,
     Mode,
+    PresenceUpdate,
     ProtocolError,
     Quit,
     Rename,
@@ -149,6 +150,8 @@ def test_hello_keeps_each_channel_once_in_the_order_given() -> None:
     assert isinstance(hello, Hello) and hello.channels == ["#Dev", "#b"]
     assert parse_client_frame({"type": "hello", "nick": "a", "channels": []}) == Hello(
         nick="a", channels=[])
+    assert parse_client_frame({"type": "hello", "nick": "a", "caps": ["presence", "x"]}) == Hello(
+        nick="a", caps=["presence", "x"])
 
 
 def test_topic_is_one_line_and_empty_clears() -> None:
@@ -197,6 +200,10 @@ def test_server_frames_round_trip() -> None:
         Error(code="banned", message="You are banned.", reason="spam", until=9.0),
         Roster(users=["alice", "bob"], channel="#dev", operators=["alice"],
                identified=["alice", "bob"]),
+        Welcome(nick="alice", server="s", roster=["alice"], history=[], caps=["presence"],
+                channels=[Channel(name="#big", roster=["alice"], history=[], users=500,
+                                  partial=True)]),
+        PresenceUpdate(channel="#big", ts=9.5, joined=["carol", "dave"], left=["erin"]),
     ]
     for frame in frames:
         wire = json.loads(encode_frame(frame))
@@ -205,7 +212,8 @@ def test_server_frames_round_trip() -> None:
     assert "to" not in json.loads(encode_frame(msg))
     assert set(SERVER_FRAMES) == {"welcome", "channel", "message", "join", "leave", "rename",
                                   "topic", "channels", "roster", "history", "whois", "error",
-                                  "ping", "pong", "bye", "account", "kick", "mode", "invite"}
+                                  "ping", "pong", "bye", "account", "kick", "mode", "invite",
+                                  "presence"}
     listing = json.loads(encode_frame(next(f for f in frames if isinstance(f, Channels))))
     assert listing["channels"][1] == {"name": "#lobby", "users": 1}  # records carry no type
 

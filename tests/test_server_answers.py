@@ -36,6 +36,8 @@ from server.store import MessageStore
 class Recording:
     """A dialect that writes frames as JSON, marks answers, and may not echo."""
 
+    batches_presence = False
+
     def __init__(self, echoes: bool) -> None:
         self.echoes = echoes
 

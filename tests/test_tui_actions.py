@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from protocol import (
+    BanUser,
     Channel,
     ClientFrame,
+    DeopUser,
+    Error,
+    ErrorCode,
+    Identify,
+    InviteUser,
     JoinChannel,
+    KickUser,
+    KillUser,
     ListChannels,
     Msg,
     Nick,
+    OpUser,
     Part,
+    Register,
     Say,
+    SetMode,
+    SetPassword,
     SetTopic,
+    UnbanUser,
+    Unregister,
     Welcome,
     Who,
 )
@@ -21,7 +35,8 @@ from tui_client.commands import parse_input
 from tui_client.events import EventApplier
 from tui_client.identity import Identity
 from tui_client.prefs import Prefs
-from tui_client.status import ConnectionStatus
+from tui_client.secret import Ask, Purpose, SecretPrompt
+from tui_client.status import ConnectionStatus, Status
 
 
 class Recorder:
@@ -31,6 +46,7 @@ class Recorder:
         self.sent: list[ClientFrame] = []
         self.up = True
         self.nick = ""
+        self.nick_password: str | None = None
 
     def send(self, frame: ClientFrame) -> bool:
         if self.up:
@@ -40,6 +56,9 @@ class Recorder:
     def change_nick(self, nick: str) -> None:
         self.nick = nick
 
+    def use_nick_password(self, password: str) -> None:
+        self.nick_password = password
+
 
 class Client:
     def __init__(self, full_screen: bool = True) -> None:
@@ -48,9 +67,11 @@ class Client:
         self.prefs = Prefs()
         self.buffers = Buffers()
         self.link = Recorder()
-        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs)
+        self.prompt = SecretPrompt()
+        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs, self.prompt)
         self.runner = CommandRunner(
-            self.buffers, self.me, self.status, self.prefs, self.link, full_screen=full_screen
+            self.buffers, self.me, self.status, self.prefs, self.link, self.prompt,
+            full_screen=full_screen,
         )
 
     def welcome(self, *names: str) -> None:
@@ -188,3 +209,119 @@ def test_local_actions_help_bell_roster_clear_and_quit() -> None:
     assert client.buffers.current.entries == []
     outcome = client.run("/quit gone")
     assert outcome.quit and outcome.quit_reason == "gone"
+
+
+def test_moderation_goes_to_the_current_channel() -> None:
+    client = Client()
+    client.welcome("#a", "#b")
+    client.buffers.switch_number(3)
+    for line in ("/kick bob spam", "/ban bob 2h flooding", "/unban bob", "/op bob",
+                 "/deop bob", "/mode +t -i", "/invite carol", "/invite carol #vip",
+                 "/ban -server bob", "/kill bob bye"):
+        assert client.run(line).sent, line
+    assert client.link.sent == [
+        KickUser("#b", "bob", "spam"), BanUser("bob", "#b", 120, "flooding"),
+        UnbanUser("bob", "#b"), OpUser("#b", "bob"), DeopUser("#b", "bob"),
+        SetMode("#b", topic_lock=True, invite_only=False), InviteUser("#b", "carol"),
+        InviteUser("#vip", "carol"), BanUser("bob"), KillUser("bob", "bye"),
+    ]
+
+
+def test_moderation_outside_a_channel_is_refused_locally() -> None:
+    client = Client()
+    client.welcome("#a")
+    client.run("/query bob")
+    for line in ("/kick bob", "/ban bob", "/op bob", "/mode +i", "/mode"):
+        client.run(line)
+        assert client.last_line().startswith("! "), line
+    assert client.link.sent == []
+
+
+def test_mode_without_arguments_shows_the_modes() -> None:
+    client = Client()
+    client.welcome("#a")
+    client.run("/mode")
+    assert client.last_line().startswith("-- #a has no modes set")
+    client.buffers.current.set_modes(topic_lock=True, invite_only=True)
+    client.run("/mode")
+    assert client.last_line() == (
+        "-- modes of #a: only operators set the topic (+t), invite-only (+i)"
+    )
+
+
+def test_names_marks_the_operators() -> None:
+    client = Client()
+    client.welcome("#a")
+    client.buffers.current.roster.set_operator("bob", True)
+    client.run("/names")
+    assert client.last_line() == "-- in #a (2): @bob, me"
+
+
+def answer(client: Client, *answers: str) -> None:
+    for text in answers:
+        assert client.prompt.active
+        client.prompt.insert(text)
+        done = client.prompt.submit()
+    assert done is not None and not client.prompt.active
+    client.runner.answer(*done)
+
+
+def test_account_commands_ask_then_send() -> None:
+    client = Client()
+    client.welcome("#a")
+    client.run("/register")
+    assert client.prompt.ask == Ask(Purpose.REGISTER, "me") and client.link.sent == []
+    answer(client, "long-enough", "long-enough")
+    client.run("/identify Alice")
+    answer(client, "alices-pw")
+    client.run("/password")
+    answer(client, "long-enough", "brand-new-1", "brand-new-1")
+    client.run("/unregister")
+    answer(client, "brand-new-1")
+    assert client.link.sent == [
+        Register("long-enough"), Identify("Alice", "alices-pw"),
+        SetPassword("long-enough", "brand-new-1"), Unregister("brand-new-1"),
+    ]
+    assert not any("long-enough" in e.text or "brand-new" in e.text
+                   for b in client.buffers for e in b.entries)
+
+
+def test_a_new_password_must_match_and_be_long_enough() -> None:
+    client = Client()
+    client.welcome("#a")
+    client.run("/register")
+    answer(client, "long-enough", "long-enougH")
+    assert client.last_line() == "! The two passwords differ; nothing was sent. Try again."
+    client.run("/password")
+    answer(client, "old-one", "short", "short")
+    assert "8 to 256 characters" in client.last_line() and client.link.sent == []
+
+
+def test_account_commands_need_a_connection() -> None:
+    client = Client()
+    assert client.run("/register").sent and client.last_line().startswith("! Not connected")
+    client.welcome("#a")
+    client.link.up = False
+    client.status.set(Status.RECONNECTING, 1.0)
+    assert not client.run("/register").sent and not client.prompt.active
+    client.status.note_welcome()
+    client.run("/register")
+    answer(client, "long-enough", "long-enough")  # the connection dropped meanwhile
+    assert client.last_line().startswith("! Not connected")
+
+
+def test_identify_after_a_refused_hello_gives_the_next_hello_its_password() -> None:
+    client = Client()
+    client.applier.apply(Error(ErrorCode.NICK_REGISTERED, "This nick is registered."))
+    assert client.prompt.ask == Ask(Purpose.HELLO, "me")
+    client.prompt.cancel()
+    client.run("/identify")
+    assert client.prompt.ask == Ask(Purpose.HELLO, "me")
+    answer(client, "my-password")
+    assert client.link.nick_password == "my-password" and client.link.sent == []
+    client.applier.apply(Error(ErrorCode.NICK_REGISTERED, "This nick is registered."))
+    client.prompt.cancel()
+    client.run("/identify other")  # another account: the hello asks for that nick
+    answer(client, "others-pw")
+    assert client.link.nick == "other" and client.me.nick == "other"
+    assert client.link.nick_password == "others-pw"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from protocol import Message
-from tui_client.buffers import Buffer, BufferKind, Buffers, EntryKind, Roster
+from tui_client.buffers import Buffer, BufferKind, Buffers, ChannelModes, EntryKind, Roster
 from tui_client.identity import Identity
 
 ME = Identity("me")
@@ -39,6 +39,35 @@ def test_local_lines_follow_the_newest_message() -> None:
     kinds = [(e.kind, e.text) for e in buffer.entries]
     join_at = kinds.index((EntryKind.SYSTEM, "-- carol joined"))
     assert kinds[join_at + 1] == (EntryKind.MESSAGE, "hi")
+
+
+def test_roster_operators_follow_renames_and_leave_with_the_nick() -> None:
+    roster = Roster(["me", "bob", "Carol"], operators=["CAROL", "ghost"])
+    assert roster.is_operator("carol") and not roster.is_operator("ghost")  # members only
+    assert roster.ranked() == ["Carol", "bob", "me"] and roster.names == ["bob", "Carol", "me"]
+    assert roster.label("carol") == "@carol" and roster.label("bob") == "bob"
+    assert roster.rename("Carol", "Zed") and roster.is_operator("zed")
+    assert roster.set_operator("bob", True) and not roster.set_operator("nobody", True)
+    assert roster.ranked() == ["bob", "Zed", "me"]
+    roster.set_operator("bob", False)
+    assert roster.remove("zed") and not roster.is_operator("zed")
+    roster.add("zed")  # back, but not an operator until told
+    assert not roster.is_operator("zed")
+    roster.replace(["me", "zed"])  # operators unchanged when not given
+    roster.replace(["me", "zed"], operators=["me"])
+    assert roster.ranked() == ["me", "zed"]
+
+
+def test_channel_modes_change_one_at_a_time() -> None:
+    buffer = Buffer(BufferKind.CHANNEL, "#ops")
+    assert buffer.modes == ChannelModes() and buffer.modes.flags == ""
+    buffer.set_modes(invite_only=True)
+    buffer.set_modes(topic_lock=True)
+    assert buffer.modes == ChannelModes(True, True) and buffer.modes.flags == "+ti"
+    buffer.set_modes(invite_only=False)
+    assert buffer.modes.flags == "+t"
+    buffer.enter(["me"], None, None)  # a new snapshot says it all
+    assert buffer.modes.flags == ""
 
 
 def test_roster_is_sorted_case_insensitively_each_nick_once() -> None:

@@ -133,3 +133,14 @@ def test_cursor_stays_on_a_boundary_and_visible(steps: list[str], width: int) ->
         shown, column = editor.visible(width)
         assert text_width(shown) <= width
         assert 0 <= column < width
+
+
+def test_a_line_submitted_without_remembering_stays_out_of_the_history() -> None:
+    editor = typed("/join #a")
+    editor.submit()
+    editor.insert("/register oops")
+    assert editor.submit(remember=False) == "/register oops" and editor.text == ""
+    editor.history_prev()
+    assert editor.text == "/join #a"
+    editor.history_prev()
+    assert editor.text == "/join #a"  # nothing older

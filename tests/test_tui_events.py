@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from protocol import (
+    Account,
     Bye,
+    ByeReason,
     Channel,
     Channels,
     ChannelSummary,
@@ -20,12 +24,14 @@ from protocol import (
     Roster,
     Topic,
     Welcome,
+    Whois,
 )
 from tui_client.buffers import Buffer, Buffers, EntryKind
-from tui_client.events import EventApplier
+from tui_client.events import EventApplier, format_duration, local_time
 from tui_client.identity import Identity
 from tui_client.prefs import Prefs
-from tui_client.status import ConnectionStatus, NetStatus, Status
+from tui_client.secret import Ask, Purpose, SecretPrompt
+from tui_client.status import NICK_PASSWORD_REFUSED, ConnectionStatus, NetStatus, Status
 
 
 def msg(i: int, sender: str = "bob", text: str = "hi", **kw: object) -> Message:
@@ -40,7 +46,8 @@ class Client:
         self.status = ConnectionStatus("h", 1)
         self.prefs = Prefs()
         self.buffers = Buffers()
-        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs)
+        self.prompt = SecretPrompt()
+        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs, self.prompt)
 
     def apply(self, *frames: object) -> bool:
         rang = False
@@ -55,7 +62,7 @@ class Client:
 
 
 def chan(
-    name: str, *history: Message, roster: tuple[str, ...] = ("me", "bob"), **kw: str
+    name: str, *history: Message, roster: tuple[str, ...] = ("me", "bob"), **kw: object
 ) -> Channel:
     return Channel(name, list(roster), list(history), **kw)  # type: ignore[arg-type]
 
@@ -216,13 +223,22 @@ def test_kicks_modes_and_invites() -> None:
     client.apply(welcome(chan("#a", roster=("me", "bob", "carol")), chan("#b")))
     client.apply(Kick("#a", "carol", "spam", "bob", 1.0))
     assert client.buffer("#a").roster.names == ["bob", "me"]
-    assert texts(client.buffer("#a"))[-1] == "-- bob put carol out (spam)"
-    assert client.apply(Kick("#b", "me", "", "bob", 2.0))  # rings: it is about us
-    assert not client.buffer("#b").joined and "put you out of #b" in texts(client.buffer("#b"))[-1]
+    assert texts(client.buffer("#a"))[-1] == "-- bob kicked carol: spam"
+    assert client.apply(Kick("#b", "me", "flooding", "bob", 2.0))  # rings: it is about us
+    assert not client.buffer("#b").joined
+    line = "-- you were kicked from #b by bob: flooding"
+    assert texts(client.buffer("#b"))[-1] == line
+    assert texts(client.buffer("#a"))[-1] == line  # said where we look, too
+    client.apply(Join("carol", 2.5, channel="#a"))
     client.apply(Mode("bob", 3.0, channel="#a", op="carol", topic_lock=True))
     assert texts(client.buffer("#a"))[-2:] == [
-        "-- bob made an operator: carol", "-- bob turned the topic lock on"
+        "-- bob made carol an operator of #a",
+        "-- bob locked the topic: only operators may set it (+t)",
     ]
+    assert client.buffer("#a").roster.is_operator("carol")
+    assert client.buffer("#a").modes.topic_lock
+    client.apply(Kick("#a", "carol", "kicked by bob", "bob", 5.0))  # the server's default
+    assert texts(client.buffer("#a"))[-1] == "-- bob kicked carol"
     assert client.apply(Invite("#vip", "me", "bob", 4.0))
     assert "/join #vip" in texts(client.buffers.current)[-1]
 
@@ -235,3 +251,126 @@ def test_private_history_pages_go_to_the_query_buffer() -> None:
     assert query.wants_history()
     client.apply(History([msg(3, sender="me", text="older", to="bob")], before=10, peer="bob"))
     assert ids(query) == [3, 10]
+
+
+def test_channel_and_roster_frames_bring_the_operators() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a", roster=("me", "bob", "carol"), operators=["bob"])))
+    a = client.buffer("#a")
+    assert a.roster.ranked() == ["bob", "carol", "me"] and a.roster.is_operator("bob")
+    client.apply(Rename("bob", "robert", 1.0))
+    assert a.roster.is_operator("robert")
+    client.apply(Roster(["me", "carol", "robert"], channel="#a", operators=["carol"]))
+    assert a.roster.is_operator("carol") and not a.roster.is_operator("robert")
+    assert texts(a)[-1] == "-- online in #a (3): me, @carol, robert"
+    client.apply(Mode("carol", 2.0, channel="#a", deop="carol"))
+    assert not a.roster.is_operator("carol")
+    assert texts(a)[-1] == "-- carol took the operator's role from carol"
+
+
+def test_modes_bans_and_our_own_op_are_readable_lines() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a", roster=("me", "bob"), topic_lock=True)))
+    a = client.buffer("#a")
+    assert a.modes.topic_lock
+    assert client.apply(Mode("bob", 1.0, channel="#a", op="me"))  # about us: rings
+    assert a.roster.is_operator("me")
+    client.apply(Mode("bob", 2.0, channel="#a", topic_lock=False))
+    client.apply(Mode("bob", 3.0, channel="#a", invite_only=True))
+    client.apply(Mode("bob", 4.0, channel="#a", ban="carol"))
+    client.apply(Mode("bob", 5.0, channel="#a", unban="carol"))
+    client.apply(Mode("bob", 6.0, channel="#a", invite_only=False))
+    assert texts(a)[-6:] == [
+        "-- bob made you an operator of #a",
+        "-- bob unlocked the topic: anyone here may set it (-t)",
+        "-- bob made #a invite-only (+i)",
+        "-- bob banned carol from #a",
+        "-- bob lifted the ban on carol",
+        "-- bob opened #a to everyone (-i)",
+    ]
+    assert a.modes.flags == ""
+    client.apply(Mode("me", 7.0, ban="mallory"))  # server-wide: told the admin alone
+    assert texts(client.buffers.current)[-1] == "-- me banned mallory server-wide"
+
+
+def test_a_refused_registered_nick_asks_for_its_password() -> None:
+    client = Client("alice")
+    registered = "This nick is registered; give its password with --nick-password-file."
+    assert client.apply(Error(ErrorCode.NICK_REGISTERED, registered))
+    assert client.prompt.ask == Ask(Purpose.HELLO, "alice")
+    assert client.status.refused
+    server = texts(client.buffers.server)
+    assert server[-2] == f"! {registered}" and "asking for the password of alice" in server[-1]
+    client.prompt.cancel()
+    client.apply(Error(NICK_PASSWORD_REFUSED, "Wrong password for this nick."))
+    assert client.prompt.ask == Ask(Purpose.HELLO, "alice")  # asked again
+    client.apply(NetStatus(Status.CONNECTING, 0))
+    assert not client.status.refused  # trying again
+    client.apply(welcome(chan("#a"), nick="alice"))
+    client.apply(Error(ErrorCode.NICK_REGISTERED, registered))  # a /nick to someone's nick
+    assert "/identify NICK" in texts(client.buffer("#a"))[-1]
+
+
+def test_a_ban_says_why_and_until_when_in_local_time() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a")))
+    until = time.time() + 3600
+    client.apply(Error(ErrorCode.BANNED, "You are banned from #x until 2030-01-01 10:00 UTC.",
+                       reason="spam", until=until))
+    line = texts(client.buffer("#a"))[-1]
+    assert line.startswith("! You are banned from #x")
+    assert f"(The ban ends {local_time(until)} your time.)" in line and "Reason: spam" in line
+    client.apply(Error(ErrorCode.BANNED, "You are banned from #x until lifted: spam.",
+                       reason="spam"))
+    assert texts(client.buffer("#a"))[-1] == "! You are banned from #x until lifted: spam."
+
+
+def test_local_time_and_durations() -> None:
+    now = time.mktime((2026, 12, 2, 12, 0, 0, 0, 0, -1))
+    assert local_time(now + 3600, now=now) == "13:00"
+    assert local_time(now + 86400, now=now) == "Thu 3 Dec 12:00"
+    assert [format_duration(s) for s in (0, 45, 192, 7500, 273600)] == [
+        "0s", "45s", "3m 12s", "2h 5m", "3d 4h"
+    ]
+
+
+def test_account_answers_say_what_changed() -> None:
+    client = Client("alice")
+    client.apply(welcome(chan("#a"), nick="alice"))
+    for purpose, expected in [
+        (Purpose.REGISTER, "-- alice is registered to you"),
+        (Purpose.PASSWORD, "-- the password of alice is changed"),
+        (Purpose.IDENTIFY, "-- you are identified as alice"),
+    ]:
+        client.me.expect_account(purpose)
+        client.apply(Account("alice", registered=True, identified=True))
+        assert texts(client.buffer("#a"))[-1].startswith(expected)
+        assert client.me.identified
+    client.me.expect_account(Purpose.UNREGISTER)
+    client.apply(Account("alice"))
+    assert texts(client.buffer("#a"))[-1].startswith("-- alice is no longer registered")
+    assert not client.me.identified
+
+
+def test_whois_answer_is_one_line() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a")))
+    since = time.time() - 60
+    client.apply(Whois("bob", ["#a", "#b"], 192, since, away="lunch", account="bob"))
+    assert texts(client.buffer("#a"))[-1] == (
+        f"-- bob: identified as bob; in #a, #b; idle 3m 12s; here since {local_time(since)}; "
+        "away: lunch"
+    )
+    client.apply(Whois("eve", [], 0, since))
+    assert "eve: not identified; in no channel; idle 0s" in texts(client.buffer("#a"))[-1]
+
+
+def test_killed_and_banned_end_with_a_clear_last_line() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a")))
+    client.apply(Bye(ByeReason.KILLED), NetStatus(Status.DISCONNECTED))
+    line = texts(client.buffer("#a"))[-1]
+    assert line.startswith("-- an admin closed your connection (killed)")
+    assert "will not reconnect" in line and texts(client.buffers.server)[-1] == line
+    client.apply(Bye(ByeReason.BANNED))
+    assert texts(client.buffer("#a"))[-1].startswith("-- you are banned from this server")

@@ -60,3 +60,22 @@ def test_join_lists_channels_and_refuses_bad_ones(
     log_file = str(tmp_path / "c.log")
     assert cli.main(["--nick", "alice", "--join", "#a,b", "--log-file", log_file]) == 2
     assert "channel name is #" in capsys.readouterr().err
+
+
+def test_nick_password_comes_from_its_file_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TERMCHAT_NICK_PASSWORD", "from-env-1")
+    assert cli._read_nick_password(cli._parse_args(["--nick", "x"])) == "from-env-1"
+    path = tmp_path / "pw"
+    path.write_text("from-file-1\r\nsecond line\n", encoding="utf-8")
+    args = cli._parse_args(["--nick", "x", "--nick-password-file", str(path)])
+    assert cli._read_nick_password(args) == "from-file-1"  # the file wins, first line only
+    monkeypatch.delenv("TERMCHAT_NICK_PASSWORD")
+    assert cli._read_nick_password(cli._parse_args(["--nick", "x"])) is None
+
+
+def test_no_option_takes_a_nick_password_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli._parse_args(["--nick", "x", "--nick-password", "hunter22"])
+    assert "unrecognized arguments" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from protocol import (
+    Account,
     Bye,
     ByeReason,
     Channel,
@@ -23,11 +24,13 @@ from protocol import (
     Kick,
     Leave,
     Message,
+    Register,
     Rename,
+    Unregister,
     Welcome,
     encode_wire,
 )
-from tui_client.net import Connection, NetEvent, NetStatus
+from tui_client.net import NICK_PASSWORD_REFUSED, Connection, NetEvent, NetStatus
 from tui_client.status import Status
 
 pytestmark = pytest.mark.timeout(20)
@@ -213,5 +216,149 @@ def test_without_join_the_first_hello_names_no_channels(fake: FakeServer) -> Non
         sock2, reader2 = fake.accept()
         assert read_frame(reader2)["channels"] == ["#lobby"]
         sock2.close()
+    finally:
+        conn.stop()
+
+
+def refuse(sock: socket.socket, code: str, message: str = "No.") -> None:
+    sock.sendall(encode_wire(Error(code, message).to_wire()))
+
+
+def wait_disconnected(events: queue.Queue[NetEvent]) -> None:
+    status = next_event(events, NetStatus)
+    while status.status != Status.DISCONNECTED:
+        status = next_event(events, NetStatus)
+
+
+def test_every_hello_carries_the_nick_password(fake: FakeServer) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05,
+                      nick_password="pw-from-file")
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        assert read_frame(reader)["nick_password"] == "pw-from-file"
+        sock.sendall(welcome("alice", []))
+        next_event(events, Welcome)
+        sock.shutdown(socket.SHUT_RDWR)
+        wait_reconnecting(events)
+        sock2, reader2 = fake.accept()
+        assert read_frame(reader2)["nick_password"] == "pw-from-file"  # a reconnect too
+        sock2.close()
+    finally:
+        conn.stop()
+
+
+def test_a_registered_nick_waits_for_its_password_and_a_wrong_one_is_told_apart(
+    fake: FakeServer,
+) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        assert "nick_password" not in read_frame(reader)
+        refuse(sock, ErrorCode.NICK_REGISTERED)
+        assert next_event(events, Error).code == ErrorCode.NICK_REGISTERED
+        wait_disconnected(events)
+        sock.close()
+        conn.use_nick_password("wrong-one")
+        sock2, reader2 = fake.accept()
+        assert read_frame(reader2)["nick_password"] == "wrong-one"
+        refuse(sock2, ErrorCode.AUTH_FAILED, "Wrong password for this nick.")
+        refused = next_event(events, Error)
+        assert refused.code == NICK_PASSWORD_REFUSED and refused.message.startswith("Wrong")
+        wait_disconnected(events)  # waits for the user, with no retry loop
+        sock2.close()
+        conn.use_nick_password("right-one")
+        sock3, reader3 = fake.accept()
+        assert read_frame(reader3)["nick_password"] == "right-one"
+        sock3.close()
+    finally:
+        conn.stop()
+
+
+def test_without_a_nick_password_auth_failed_ends_the_connection(fake: FakeServer) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        read_frame(reader)
+        refuse(sock, ErrorCode.AUTH_FAILED, "Wrong or missing password.")
+        assert next_event(events, Error).code == ErrorCode.AUTH_FAILED  # the server's
+        wait_disconnected(events)
+        assert conn.ended
+        sock.close()
+    finally:
+        conn.stop()
+
+
+def test_a_confirmed_account_password_is_used_from_then_on(fake: FakeServer) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05,
+                      nick_password="stale")
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        read_frame(reader)
+        sock.sendall(welcome("alice", []))
+        next_event(events, Welcome)
+        assert conn.send(Register("registered-pw"))
+        assert read_frame(reader) == {"type": "register", "password": "registered-pw"}
+        sock.sendall(wire(Account("alice", registered=True, identified=True)))
+        next_event(events, Account)
+        sock.shutdown(socket.SHUT_RDWR)
+        wait_reconnecting(events)
+        sock2, reader2 = fake.accept()
+        assert read_frame(reader2)["nick_password"] == "registered-pw"
+        sock2.sendall(welcome("alice", []))
+        next_event(events, Welcome)
+        assert conn.send(Unregister("registered-pw"))
+        read_frame(reader2)
+        sock2.sendall(wire(Account("alice")))
+        next_event(events, Account)
+        sock2.shutdown(socket.SHUT_RDWR)
+        wait_reconnecting(events)
+        sock3, reader3 = fake.accept()
+        assert "nick_password" not in read_frame(reader3)  # given up with the account
+        sock3.close()
+    finally:
+        conn.stop()
+
+
+@pytest.mark.parametrize("reason", [ByeReason.KILLED, ByeReason.BANNED])
+def test_killed_or_banned_does_not_reconnect(fake: FakeServer, reason: str) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.01)
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        read_frame(reader)
+        sock.sendall(welcome("alice", []))
+        sock.sendall(wire(Bye(reason)))
+        assert next_event(events, Bye).reason == reason
+        wait_disconnected(events)
+        conn._thread.join(WAIT_S)
+        assert conn.ended and not conn._thread.is_alive()  # no retry will come
+        sock.close()
+    finally:
+        conn.stop()
+
+
+def test_a_new_nick_given_while_the_hello_is_on_its_way_is_not_lost(fake: FakeServer) -> None:
+    """The wait for a nick used to start by clearing the wake-up, losing an early one."""
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        read_frame(reader)
+        conn.change_nick("alice2")  # before the refusal arrives
+        refuse(sock, ErrorCode.NICK_TAKEN)
+        sock2, reader2 = fake.accept()
+        assert read_frame(reader2)["nick"] == "alice2"
+        sock2.close()
+        sock.close()
     finally:
         conn.stop()

@@ -24,6 +24,7 @@ from tui_client.render import (
     status_text,
     title_text,
 )
+from tui_client.secret import Ask, Purpose, SecretPrompt
 from tui_client.status import ConnectionStatus, Status
 from tui_client.width import text_width
 
@@ -38,7 +39,8 @@ class Client:
         self.status = ConnectionStatus("127.0.0.1", 9000)
         self.prefs = Prefs()
         self.buffers = Buffers()
-        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs)
+        self.prompt = SecretPrompt()
+        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs, self.prompt)
         frames = [Channel(n, ["me", "bob"], list(history) if i == 0 else [])
                   for i, n in enumerate(channels)]
         self.applier.apply(Welcome("me", "srv", ["me", "bob"], [], channels=frames))
@@ -48,7 +50,7 @@ class Client:
         return self.buffers.current
 
     def scene(self) -> Scene:
-        return Scene(self.buffers, self.me, self.status, self.prefs)
+        return Scene(self.buffers, self.me, self.status, self.prefs, prompt=self.prompt)
 
 
 def row_text(row: list[tuple[str, str]]) -> str:
@@ -165,6 +167,25 @@ def test_roster_rows_mark_us_and_fold_the_rest() -> None:
     assert "*me" in rows
 
 
+def test_roster_rows_list_operators_first_with_their_mark() -> None:
+    client = Client()
+    client.current.roster.replace(["me", "bob", "Carol", "dave"], operators=["dave", "me"])
+    rows = [row_text(r) for r in roster_rows(client.current, client.me, 18, 10)]
+    assert [r.rstrip() for r in rows[1:]] == [" @dave", "*@me", " bob", " Carol"]
+
+
+def test_title_line_shows_the_modes() -> None:
+    client = Client()
+    status = client.status
+    client.current.set_modes(topic_lock=True)
+    assert title_text(client.current, status) == "#dev [+t]: no topic (/topic TEXT sets one)"
+    client.current.set_modes(invite_only=True)
+    client.current.set_topic("ship it", "bob")
+    assert title_text(client.current, status) == "#dev [+ti]: ship it"
+    client.current.set_modes(topic_lock=False, invite_only=False)
+    assert title_text(client.current, status) == "#dev: ship it"
+
+
 def test_nick_colour_is_stable_and_case_insensitive() -> None:
     assert nick_style("Alice") == nick_style("alice")
     assert nick_style("alice").startswith("nick")
@@ -267,4 +288,12 @@ def test_view_draws_panes_on_a_mock_window() -> None:
     small = FakeWindow(5, 20)
     draw(small, compute_layout(5, 20), client.scene(), Renderer(), editor, attrs)
     assert small.text()[0] == "terminal too small"
+    client.prompt.open(Ask(Purpose.HELLO, "me"))  # a password question takes the input line
+    client.prompt.insert("hunter22")
+    asking = FakeWindow(12, 100)
+    draw(asking, compute_layout(12, 100), client.scene(), Renderer(), editor, attrs)
+    question = "Password of me (Esc cancels): "
+    assert asking.text()[11] == question + "********"
+    assert asking.cursor == (11, len(question) + 8)
+    assert "typing" not in asking.text()[11] and "hunter22" not in "\n".join(asking.text())
     assert isinstance(curses, types.ModuleType) and "tui_client.view" in sys.modules

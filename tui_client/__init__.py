@@ -3,11 +3,12 @@
 Pure modules: ``width``/``wrap``/``editor``/``completion``/``layout`` (text and
 panes), ``buffers`` (one buffer per channel, per private conversation and for
 the server, and their collection), ``identity``/``status``/``prefs`` (our
-nick, the connection status, the user's choices), ``events`` (server frames
-applied to those), ``commands`` (the command table and parser), ``actions``
-(commands carried out), ``render`` (state to styled rows) and ``keys`` (the key
-table). ``net``/``transport`` own the socket; ``view`` is the only curses
-drawing code; ``app`` runs the UI loop; ``plain`` is the line client;
+nick, the connection status, the user's choices), ``secret`` (a password being asked
+for, masked), ``events`` (server frames applied to those), ``commands`` (the
+command table and parser), ``actions`` (commands carried out), ``render``
+(state to styled rows) and ``keys`` (the key table). ``net``/``transport``
+own the socket; ``view`` is the only curses drawing code; ``app`` runs the UI
+loop; ``plain`` is the line client;
 ``__main__`` is the command line. Imports no POSIX-only module, so it also
 runs on Windows with windows-curses.
 """

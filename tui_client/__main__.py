@@ -1,8 +1,10 @@
 """Command line entry point: ``python -m tui_client`` (or the ``chat`` script).
 
-Parses options, sets up file logging, asks for a nick if none was given, and
-runs the full-screen client (or the plain one with ``--plain`` or when stdout
-is not a terminal). Errors end with one plain line; tracebacks go to the log.
+Parses options, sets up file logging, asks for a nick if none was given, reads
+the server and nick passwords (from a file or the environment, never from
+argv), and runs the full-screen client (or the plain one with ``--plain`` or
+when stdout is not a terminal). Errors end with one plain line; tracebacks go
+to the log.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from protocol import (
     validate_channel,
     validate_nick,
 )
+from tui_client.secret import NICK_PASSWORD_ENV, NICK_PASSWORD_FILE_OPTION
 
 __all__ = ["main"]
 
@@ -35,7 +38,11 @@ def _default_log_path() -> Path:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="chat", description="Terminal chat client.")
+    parser = argparse.ArgumentParser(
+        prog="chat",
+        description="Terminal chat client.",
+        allow_abbrev=False,  # "--nick-password SECRET" must not pass for the file option
+    )
     parser.add_argument("--host", default=DEFAULT_HOST, help="server address (default %(default)s)")
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="server port (default %(default)s)"
@@ -54,6 +61,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--ask-password", action="store_true", help="ask for the server password at start"
+    )
+    parser.add_argument(
+        NICK_PASSWORD_FILE_OPTION,
+        dest="nick_password_file",
+        type=Path,
+        help=f"read your registered nick's password from this file's first line (or set "
+        f"{NICK_PASSWORD_ENV}); without either it is asked for when the nick needs it",
     )
     parser.add_argument("--tls", action="store_true", help="connect with TLS")
     parser.add_argument(
@@ -113,9 +127,20 @@ def _read_password(args: argparse.Namespace) -> str | None:
     if args.ask_password:
         return getpass.getpass("Password: ") or None
     if args.password_file is not None:
-        with open(args.password_file, encoding="utf-8") as file:
-            return file.readline().rstrip("\r\n") or None
+        return _first_line(args.password_file)
     return os.environ.get(PASSWORD_ENV) or None
+
+
+def _first_line(path: Path) -> str | None:
+    with open(path, encoding="utf-8") as file:
+        return file.readline().rstrip("\r\n") or None
+
+
+def _read_nick_password(args: argparse.Namespace) -> str | None:
+    """Return the nick password from its file or the environment (never argv)."""
+    if args.nick_password_file is not None:
+        return _first_line(args.nick_password_file)
+    return os.environ.get(NICK_PASSWORD_ENV) or None
 
 
 def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -131,6 +156,7 @@ def _run_curses(
     password: str | None,
     tls: ssl.SSLContext | None,
     channels: list[str] | None,
+    nick_password: str | None = None,
 ) -> int:
     import curses
     import locale
@@ -139,7 +165,10 @@ def _run_curses(
 
     locale.setlocale(locale.LC_ALL, "")
     os.environ.setdefault("ESCDELAY", "25")
-    app = ChatApp(args.host, args.port, nick, password=password, tls=tls, channels=channels)
+    app = ChatApp(
+        args.host, args.port, nick, password=password, tls=tls, channels=channels,
+        nick_password=nick_password,
+    )
     status: int = curses.wrapper(app.run)
     return status
 
@@ -164,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         password = _read_password(args)
+        nick_password = _read_nick_password(args)
         tls = _tls_context(args)
     except (OSError, ssl.SSLError) as exc:
         print(f"chat: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", file=sys.stderr)
@@ -175,9 +205,10 @@ def main(argv: list[str] | None = None) -> int:
             from tui_client.plain import run_plain
 
             return run_plain(
-                args.host, args.port, nick, password, sys.stdin, sys.stdout, tls, channels
+                args.host, args.port, nick, password, sys.stdin, sys.stdout, tls, channels,
+                nick_password,
             )
-        return _run_curses(args, nick, password, tls, channels)
+        return _run_curses(args, nick, password, tls, channels, nick_password)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

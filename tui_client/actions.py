@@ -6,8 +6,12 @@ through a :class:`Sender` and writes what the user should read into the
 buffers. It never touches the terminal. A command that needs the server while
 there is no connection changes nothing and answers :data:`NOT_SENT`, so the
 caller can keep the line (the TUI puts it back in the input line; the plain
-client waits for the connection). Not thread-safe (UI thread, or the plain
-client's main loop).
+client waits for the connection). Account commands open a question in the
+:class:`~tui_client.secret.SecretPrompt`; its answers come back through
+:meth:`CommandRunner.answer`, which validates them and sends the frame (or,
+for a refused hello, hands the nick password to the connection). Passwords
+are never written into a buffer or a log. Not thread-safe (UI thread, or the
+plain client's main loop).
 """
 
 from __future__ import annotations
@@ -19,17 +23,24 @@ from typing import Any, Final, Protocol
 
 from protocol import (
     ClientFrame,
+    Identify,
     JoinChannel,
     Msg,
     Nick,
     Part,
     ProtocolError,
+    Register,
     Say,
+    SetPassword,
     SetTopic,
+    Unregister,
     Who,
+    validate_password,
 )
 from tui_client.buffers import Buffer, Buffers, EntryKind
 from tui_client.commands import (
+    AskSecret,
+    ChannelRequest,
     CloseCommand,
     Command,
     CommandError,
@@ -41,12 +52,14 @@ from tui_client.commands import (
     QuitCommand,
     SendFrame,
     SendText,
+    ShowModes,
     TopicCommand,
     WhoCommand,
     help_lines,
 )
 from tui_client.identity import Identity
 from tui_client.prefs import Prefs
+from tui_client.secret import Ask, Purpose, SecretPrompt
 from tui_client.status import ConnectionStatus
 
 __all__ = ["DONE", "NOT_SENT", "CommandRunner", "Outcome", "Sender"]
@@ -61,6 +74,7 @@ NO_CHANNEL_HINT: Final = (
     "No channel is current: join one with /join #name (joining it again makes it current)."
 )
 NOT_CHANNEL_HINT: Final = "This is not a channel buffer; switch to a channel first."
+MISMATCH: Final = "The two passwords differ; nothing was sent. Try again."
 
 
 class Sender(Protocol):
@@ -69,6 +83,8 @@ class Sender(Protocol):
     def send(self, frame: ClientFrame) -> bool: ...
 
     def change_nick(self, nick: str) -> None: ...
+
+    def use_nick_password(self, password: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +113,7 @@ class CommandRunner:
         status: ConnectionStatus,
         prefs: Prefs,
         sender: Sender,
+        prompt: SecretPrompt,
         full_screen: bool = True,
         key_help: list[tuple[str, str]] | None = None,
     ) -> None:
@@ -105,6 +122,7 @@ class CommandRunner:
         self._status = status
         self._prefs = prefs
         self._sender = sender
+        self._prompt = prompt
         self._full_screen = full_screen
         self._key_help = key_help
         self._handlers: dict[type[Any], Callable[[Any], Outcome]] = {
@@ -117,9 +135,19 @@ class CommandRunner:
             CloseCommand: self._close,
             NamesCommand: self._names,
             WhoCommand: self._who,
+            ChannelRequest: self._channel_request,
+            ShowModes: self._show_modes,
+            AskSecret: self._ask_secret,
             LocalAction: self._local,
             QuitCommand: self._quit,
             CommandError: self._error,
+        }
+        self._answers: dict[str, Callable[[Ask, list[str]], ClientFrame | None]] = {
+            Purpose.HELLO: self._hello_password,
+            Purpose.REGISTER: lambda _ask, a: Register(self._new_password(a[0], a[1])),
+            Purpose.IDENTIFY: lambda ask, a: Identify(ask.nick, a[0]),
+            Purpose.PASSWORD: lambda _ask, a: SetPassword(a[0], self._new_password(a[1], a[2])),
+            Purpose.UNREGISTER: lambda _ask, a: Unregister(a[0]),
         }
         self._local_actions: dict[str, Callable[[], None]] = {
             "roster": self._prefs.toggle_roster,
@@ -131,6 +159,24 @@ class CommandRunner:
     def run(self, command: Command) -> Outcome:
         """Carry out ``command``; see :class:`Outcome`."""
         return self._handlers[type(command)](command)
+
+    def answer(self, ask: Ask, answers: list[str]) -> Outcome:
+        """Use the answers to a password question: check them, then send the request.
+
+        A new password must be given the same twice and be of the allowed
+        length; else nothing is sent and the user is told why.
+        """
+        try:
+            frame = self._answers[ask.purpose](ask, answers)
+        except ProtocolError as exc:
+            return self._refuse(exc.message)
+        if frame is None:
+            return DONE
+        if not self._sender.send(frame):
+            return self._refuse("Not connected, so nothing was sent; try again after the "
+                                "reconnect.")
+        self._me.expect_account(ask.purpose)
+        return DONE
 
     # -- helpers
 
@@ -235,7 +281,7 @@ class CommandRunner:
         channel = self._channel()
         if channel is None:
             return DONE
-        names = ", ".join(channel.roster.names)
+        names = ", ".join(channel.roster.label(n) for n in channel.roster.ranked())
         return self._say(f"-- in {channel.name} ({len(channel.roster)}): {names}")
 
     def _who(self, _command: WhoCommand) -> Outcome:
@@ -243,6 +289,39 @@ class CommandRunner:
         if channel is None:
             return DONE
         return self._send(lambda: Who(channel.name))
+
+    def _channel_request(self, command: ChannelRequest) -> Outcome:
+        if command.channel is not None:
+            name = command.channel
+            return self._send(lambda: command.frame(name))
+        channel = self._channel()
+        if channel is None:
+            return DONE
+        return self._send(lambda: command.frame(channel.name))
+
+    def _show_modes(self, _command: ShowModes) -> Outcome:
+        channel = self._channel()
+        if channel is None:
+            return DONE
+        modes = channel.modes
+        on = [text for flag, text in ((modes.topic_lock, "only operators set the topic (+t)"),
+                                      (modes.invite_only, "invite-only (+i)")) if flag]
+        if not on:
+            return self._say(f"-- {channel.name} has no modes set; /mode +t locks the topic to "
+                             "operators, /mode +i makes it invite-only")
+        return self._say(f"-- modes of {channel.name}: {', '.join(on)}")
+
+    def _ask_secret(self, command: AskSecret) -> Outcome:
+        nick = command.nick or self._me.nick
+        if self._status.connected:
+            self._prompt.open(Ask(command.purpose, nick))
+            return DONE
+        if command.purpose == Purpose.IDENTIFY and self._status.refused:
+            self._prompt.open(Ask(Purpose.HELLO, nick))  # the refused hello waits for it
+            return DONE
+        if not self._status.welcomed_once:
+            return self._refuse("Not connected yet; account commands work once you are in.")
+        return NOT_SENT
 
     def _local(self, command: LocalAction) -> Outcome:
         self._local_actions[command.name]()
@@ -253,6 +332,25 @@ class CommandRunner:
 
     def _error(self, command: CommandError) -> Outcome:
         return self._refuse(command.message)
+
+    # -- password answers
+
+    @staticmethod
+    def _new_password(first: str, again: str) -> str:
+        if first != again:
+            raise ProtocolError(MISMATCH)
+        return validate_password(first)
+
+    def _hello_password(self, ask: Ask, answers: list[str]) -> None:
+        """Retry the refused hello with the nick password (and the nick it is for)."""
+        if not answers[0]:
+            raise ProtocolError("No password given; /identify asks again, /nick NAME picks "
+                                "another nick.")
+        if ask.nick != self._me.nick:
+            self._me.set_nick(ask.nick)
+            self._sender.change_nick(ask.nick)
+        self._sender.use_nick_password(answers[0])
+        self._say(f"-- trying again as {ask.nick} with its password")
 
     # -- local actions
 

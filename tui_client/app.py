@@ -6,6 +6,9 @@ Each loop iteration waits briefly for keys (``get_wch`` with a timeout),
 applies them, drains the network queue into the buffers
 (:mod:`tui_client.events`), and redraws once if anything changed. Commands are
 carried out by :mod:`tui_client.actions`; drawing is :mod:`tui_client.view`.
+While a password is asked for (:mod:`tui_client.secret`) the input line
+belongs to it: typed keys go to the masked answer, Enter ends a step, Esc
+cancels; switching buffers, scrolling and redrawing still work.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any, Final
 from protocol import HistoryQuery, ProtocolError
 from tui_client.actions import CommandRunner
 from tui_client.buffers import Buffers, EntryKind
-from tui_client.commands import parse_input
+from tui_client.commands import keeps_history, parse_input
 from tui_client.completion import Completer
 from tui_client.editor import LineEditor
 from tui_client.events import EventApplier
@@ -33,6 +36,7 @@ from tui_client.layout import Layout, compute_layout
 from tui_client.net import Connection, NetEvent
 from tui_client.prefs import Prefs
 from tui_client.render import Renderer, Scene, status_text
+from tui_client.secret import Purpose, SecretPrompt
 from tui_client.status import ConnectionStatus
 from tui_client.view import Attrs, draw, make_attrs
 
@@ -49,6 +53,11 @@ HANGUP_ERRORS: Final = 200
 """Key reads failing at once, in a row, that mean the terminal is gone (not just idle)."""
 BRACKETED_PASTE_ON: Final = "\x1b[?2004h"
 BRACKETED_PASTE_OFF: Final = "\x1b[?2004l"
+PROMPT_PASS_THROUGH: Final = frozenset({
+    "buffer_prev", "buffer_next", "page_up", "page_down", "toggle_roster", "resize", "mouse",
+    "redraw", "interrupt",
+})
+"""Actions that keep working while a password is asked for (the rest go to the prompt)."""
 
 
 class ChatApp:
@@ -66,22 +75,26 @@ class ChatApp:
         password: str | None = None,
         tls: ssl.SSLContext | None = None,
         channels: list[str] | None = None,
+        nick_password: str | None = None,
     ) -> None:
         self.me = Identity(nick)
         self.status = ConnectionStatus(host, port)
         self.prefs = Prefs()
         self.buffers = Buffers()
         self.editor = LineEditor()
+        self.prompt = SecretPrompt()
         self.completer = Completer()
         self.renderer = Renderer()
         self.decoder = KeyDecoder()
         self.events: queue.Queue[NetEvent] = queue.Queue()
         self.conn = Connection(
-            host, port, nick, self.events, password=password, tls=tls, channels=channels
+            host, port, nick, self.events, password=password, tls=tls, channels=channels,
+            nick_password=nick_password,
         )
-        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs)
+        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs, self.prompt)
         self.runner = CommandRunner(
-            self.buffers, self.me, self.status, self.prefs, self.conn, key_help=key_help()
+            self.buffers, self.me, self.status, self.prefs, self.conn, self.prompt,
+            key_help=key_help(),
         )
         self.quit_requested = False
         self.quit_reason: str | None = None
@@ -121,6 +134,13 @@ class ChatApp:
         }
         for number in range(1, 10):
             self._actions[f"goto:{number}"] = functools.partial(self._goto, number)
+        self._prompt_actions: dict[str, Callable[[], None]] = {
+            "enter": self._answer_prompt,
+            "backspace": self.prompt.backspace,
+            "kill_line": self.prompt.clear,
+            "kill_word": self.prompt.clear,
+            "escape": self._cancel_prompt,
+        }
 
     # -- main loop
 
@@ -209,6 +229,9 @@ class ChatApp:
 
     def _on_key(self, key: Key) -> None:
         self._dirty = True
+        if self.prompt.active:
+            self._on_prompt_key(key)
+            return
         if isinstance(key, Paste):
             self.completer.reset()
             self.editor.insert(key.text)
@@ -216,9 +239,7 @@ class ChatApp:
         if self.confirm_text is not None:
             self._answer_confirm(key)
             return
-        action = self._bindings.get(key)
-        if action is None and isinstance(key, int) and 0 <= key < 1024:
-            action = keyname_action(curses.keyname(key).decode("ascii", "replace"))
+        action = self._action_of(key)
         if action is not None:
             if action != "complete":
                 self.completer.reset()
@@ -226,6 +247,38 @@ class ChatApp:
         elif isinstance(key, str) and key.isprintable():
             self.completer.reset()
             self.editor.insert(key)
+
+    def _action_of(self, key: Key) -> str | None:
+        action = self._bindings.get(key)
+        if action is None and isinstance(key, int) and 0 <= key < 1024:
+            action = keyname_action(curses.keyname(key).decode("ascii", "replace"))
+        return action
+
+    def _on_prompt_key(self, key: Key) -> None:
+        """A key while a password is asked for: it edits the masked answer, or passes."""
+        if isinstance(key, Paste):
+            self.prompt.insert(key.text)
+            return
+        action = self._action_of(key)
+        if action is not None:
+            if action in self._prompt_actions:
+                self._prompt_actions[action]()
+            elif action in PROMPT_PASS_THROUGH or action.startswith("goto:"):
+                self._actions[action]()
+        elif isinstance(key, str) and key.isprintable():
+            self.prompt.insert(key)
+
+    def _answer_prompt(self) -> None:
+        answered = self.prompt.submit()
+        if answered is not None:
+            self.runner.answer(*answered)
+
+    def _cancel_prompt(self) -> None:
+        ask = self.prompt.cancel()
+        again = "/identify" if ask is not None and ask.purpose == Purpose.HELLO else "the command"
+        self.buffers.current.add_line(
+            f"-- not asked any more; nothing was sent ({again} asks again)", EntryKind.SYSTEM
+        )
 
     # -- network events
 
@@ -247,7 +300,7 @@ class ChatApp:
         return compute_layout(rows, cols, roster)
 
     def _scene(self) -> Scene:
-        return Scene(self.buffers, self.me, self.status, self.prefs, self.confirm_text)
+        return Scene(self.buffers, self.me, self.status, self.prefs, self.confirm_text, self.prompt)
 
     def _maybe_draw(self, stdscr: Any) -> None:
         layout = self._layout()
@@ -276,13 +329,13 @@ class ChatApp:
         if line.count("\n") + 1 > CONFIRM_LINES:
             self.confirm_text = line
             return
-        self.editor.submit()
+        self.editor.submit(remember=keeps_history(line))
         self._run_line(line)
 
     def _answer_confirm(self, key: Key) -> None:
         line, self.confirm_text = self.confirm_text, None
         if key in ("y", "Y") and line is not None:
-            self.editor.submit()
+            self.editor.submit(remember=keeps_history(line))
             self._run_line(line)
         else:
             self.buffers.current.add_line(

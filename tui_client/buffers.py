@@ -5,7 +5,8 @@ conversation shows: its entries (messages in id order without duplicates, so a
 history page or a reconnect's replay can be merged at any time, and local lines
 after the newest message), its scroll position and "N new" counter, its unread
 count and highlight mark while another buffer is shown, its history paging, and
-for a channel its roster, topic and whether we are in it. :class:`Buffers` owns
+for a channel its roster (with its operators), topic, modes and whether we are
+in it. :class:`Buffers` owns
 the ordered collection (the server buffer first, the others in the order they
 were opened) and which one is current. Turning entries into rows is left to
 :mod:`tui_client.render`; deciding what a server frame means, to
@@ -26,9 +27,11 @@ from tui_client.identity import Identity
 
 __all__ = [
     "MAX_ENTRIES",
+    "OPERATOR_MARK",
     "Buffer",
     "BufferKind",
     "Buffers",
+    "ChannelModes",
     "Entry",
     "EntryKind",
     "Roster",
@@ -76,17 +79,30 @@ def _entry_key(entry: Entry) -> EntryKey:
     return entry.key
 
 
+OPERATOR_MARK: Final = "@"
+"""Shown before an operator's nick in the roster and in /names (as IRC clients do)."""
+
+
 class Roster:
-    """The members of a channel, sorted case-insensitively, each nick once."""
+    """The members of a channel, each nick once, and which of them are its operators.
 
-    def __init__(self, names: Iterable[str] = ()) -> None:
+    :attr:`names` is sorted case-insensitively (completion and counts read it);
+    :meth:`ranked` puts the operators first, as the roster pane shows them.
+    An operator's mark follows the nick through renames and goes when it leaves.
+    """
+
+    def __init__(self, names: Iterable[str] = (), operators: Iterable[str] = ()) -> None:
         self._names: list[str] = []
-        self.replace(names)
+        self._operators: set[str] = set()  # nick keys
+        self.replace(names, operators)
 
-    def replace(self, names: Iterable[str]) -> None:
-        """Take ``names`` as the whole roster."""
+    def replace(self, names: Iterable[str], operators: Iterable[str] | None = None) -> None:
+        """Take ``names`` as the whole roster (and ``operators``, if given, as its operators)."""
         unique = {nick_key(n): n for n in names}
         self._names = sorted(unique.values(), key=lambda n: (nick_key(n), n))
+        if operators is not None:
+            self._operators = {nick_key(n) for n in operators}
+        self._operators &= set(unique)
 
     def add(self, nick: str) -> bool:
         """Add ``nick``; return False if it was there already."""
@@ -96,22 +112,45 @@ class Roster:
         return True
 
     def remove(self, nick: str) -> bool:
-        """Remove ``nick``; return False if it was not there."""
+        """Remove ``nick`` (and its operator's mark); return False if it was not there."""
         key = nick_key(nick)
         kept = [n for n in self._names if nick_key(n) != key]
         removed = len(kept) != len(self._names)
         self._names = kept
+        self._operators.discard(key)
         return removed
 
     def rename(self, old: str, new: str) -> bool:
-        """Replace ``old`` by ``new``; return False if ``old`` was not there."""
+        """Replace ``old`` by ``new``, keeping its mark; return False if ``old`` was not there."""
+        operator = self.is_operator(old)
         if not self.remove(old):
             return False
         self.replace([*self._names, new])
+        if operator:
+            self._operators.add(nick_key(new))
         return True
+
+    def set_operator(self, nick: str, operator: bool) -> bool:
+        """Mark ``nick`` as an operator or not; return False if it is not a member."""
+        if nick not in self:
+            return False
+        (self._operators.add if operator else self._operators.discard)(nick_key(nick))
+        return True
+
+    def is_operator(self, nick: str) -> bool:
+        return nick_key(nick) in self._operators
+
+    def label(self, nick: str) -> str:
+        """Return ``nick`` as the roster shows it: ``@alice`` for an operator."""
+        return (OPERATOR_MARK if self.is_operator(nick) else "") + nick
+
+    def ranked(self) -> list[str]:
+        """Return the nicks as the roster pane lists them: operators first, each part sorted."""
+        return sorted(self._names, key=lambda n: not self.is_operator(n))
 
     def clear(self) -> None:
         self._names = []
+        self._operators = set()
 
     def __contains__(self, nick: object) -> bool:
         if not isinstance(nick, str):
@@ -127,8 +166,22 @@ class Roster:
 
     @property
     def names(self) -> list[str]:
-        """Return the nicks in display order (a copy)."""
+        """Return the nicks sorted case-insensitively (a copy)."""
         return list(self._names)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelModes:
+    """A channel's switches: only operators set the topic; only the invited may join."""
+
+    topic_lock: bool = False
+    invite_only: bool = False
+
+    @property
+    def flags(self) -> str:
+        """Return the switches that are on as IRC writes them: ``+ti``, or empty."""
+        letters = ("t" if self.topic_lock else "") + ("i" if self.invite_only else "")
+        return f"+{letters}" if letters else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +214,7 @@ class Buffer:
         self._joined = kind == BufferKind.CHANNEL
         self._topic = ""
         self._topic_by = ""
+        self._modes = ChannelModes()
         self.roster = Roster()
         self.listener: Callable[[Buffer, Entry], None] | None = None  # told of new entries
 
@@ -372,12 +426,32 @@ class Buffer:
     def topic_by(self) -> str:
         return self._topic_by
 
-    def enter(self, roster: Iterable[str], topic: str | None, topic_by: str | None) -> None:
-        """Record that we are in this channel, with its members and topic."""
+    @property
+    def modes(self) -> ChannelModes:
+        """What the channel's operators switched on (a channel's own; off elsewhere)."""
+        return self._modes
+
+    def enter(
+        self,
+        roster: Iterable[str],
+        topic: str | None,
+        topic_by: str | None,
+        operators: Iterable[str] = (),
+        modes: ChannelModes | None = None,
+    ) -> None:
+        """Record that we are in this channel, with its members, operators, topic and modes."""
         self._joined = True
-        self.roster.replace(roster)
+        self.roster.replace(roster, operators)
         self._topic = topic or ""
         self._topic_by = topic_by or ""
+        self._modes = modes or ChannelModes()
+
+    def set_modes(self, topic_lock: bool | None = None, invite_only: bool | None = None) -> None:
+        """Follow a change of modes (None: that one is unchanged)."""
+        self._modes = ChannelModes(
+            self._modes.topic_lock if topic_lock is None else topic_lock,
+            self._modes.invite_only if invite_only is None else invite_only,
+        )
 
     def leave(self) -> None:
         """Record that we left this channel: nobody is listed until we are back."""

@@ -96,10 +96,10 @@ class LineEditor:
 
     # -- history
 
-    def submit(self) -> str:
-        """Return the line, remember it in the history, and clear the editor."""
+    def submit(self, remember: bool = True) -> str:
+        """Return the line, remember it (unless told not to), and clear the editor."""
         line = self.text
-        if line.strip() and (not self._history or self._history[-1] != line):
+        if remember and line.strip() and (not self._history or self._history[-1] != line):
             self._history.append(line)
             del self._history[: -self._history_size]
         self.text, self.cursor, self._first = "", 0, 0

@@ -3,20 +3,26 @@
 Pure: :class:`EventApplier` takes the frames :mod:`tui_client.net` queued and
 changes the owners of the client's state through their methods: the buffers
 (:mod:`tui_client.buffers`), our nick (:mod:`tui_client.identity`) and the
-connection status (:mod:`tui_client.status`). It keeps no state of its own
-beyond those references. Handlers are dispatched from one table by frame type.
-Ringing the bell is left to the caller: :meth:`EventApplier.apply` says when.
-Not thread-safe (UI thread, or the plain client's main loop).
+connection status (:mod:`tui_client.status`). A hello refused for a
+registered nick (or for a wrong nick password) opens a question in the
+:class:`~tui_client.secret.SecretPrompt`; answering it is left to the client.
+It keeps no state of its own beyond those references. Handlers are dispatched
+from one table by frame type. Ringing the bell is left to the caller:
+:meth:`EventApplier.apply` says when. Not thread-safe (UI thread, or the plain
+client's main loop).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from protocol import (
+    Account,
     Bye,
+    ByeReason,
     Channel,
     Channels,
     Error,
@@ -33,27 +39,77 @@ from protocol import (
     ServerFrame,
     Topic,
     Welcome,
+    Whois,
 )
-from tui_client.buffers import Buffer, Buffers, EntryKind
+from tui_client.buffers import Buffer, Buffers, ChannelModes, EntryKind
 from tui_client.identity import Identity
 from tui_client.prefs import Prefs
-from tui_client.status import ConnectionStatus, NetStatus
+from tui_client.secret import WHERE_NICK_PASSWORD, Ask, Purpose, SecretPrompt
+from tui_client.status import NICK_ERRORS, NICK_PASSWORD_REFUSED, ConnectionStatus, NetStatus
 
-__all__ = ["EventApplier"]
+__all__ = ["EventApplier", "format_duration", "local_time"]
 
 log = logging.getLogger(__name__)
+
+ASK_HINT: Final = (
+    "-- asking for the password of {nick}; to take another nick, cancel and /nick NAME"
+)
+FINAL_BYES: Final = {
+    ByeReason.KILLED: "-- an admin closed your connection (killed); the client will not "
+                      "reconnect: start it again to come back, /quit to leave",
+    ByeReason.BANNED: "-- you are banned from this server; the client will not reconnect "
+                      "(/quit to leave)",
+    ByeReason.REPLACED: "-- another session took over {nick} (replaced); this one stops "
+                        "(/quit to leave)",
+}
+ACCOUNT_LINES: Final = {
+    Purpose.REGISTER: "-- {nick} is registered to you: from now on it needs its password "
+                      f"(next time, give it with {WHERE_NICK_PASSWORD})",
+    Purpose.IDENTIFY: "-- you are identified as {nick}",
+    Purpose.PASSWORD: "-- the password of {nick} is changed",
+    Purpose.UNREGISTER: "-- {nick} is no longer registered; anyone may use it once you leave",
+}
+_DURATION_UNITS: Final = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def format_duration(seconds: float) -> str:
+    """Return a duration the way people say it: ``45s``, ``3m 12s``, ``2h 5m``, ``3d 4h``."""
+    left = max(0, int(seconds))
+    parts: list[str] = []
+    for unit, size in _DURATION_UNITS:
+        if left >= size or (unit == "s" and not parts):
+            parts.append(f"{left // size}{unit}")
+            left %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
+def local_time(ts: float, now: float | None = None) -> str:
+    """Return a moment in local time: ``17:05`` today, else ``Wed 3 Dec 17:05``."""
+    moment = time.localtime(ts)
+    today = time.localtime(time.time() if now is None else now)
+    if moment[:3] == today[:3]:
+        return time.strftime("%H:%M", moment)
+    return time.strftime("%a ", moment) + str(moment.tm_mday) + time.strftime(" %b %H:%M", moment)
 
 
 class EventApplier:
     """Apply server frames and connection events to the buffers, our nick and the status."""
 
     def __init__(
-        self, buffers: Buffers, me: Identity, status: ConnectionStatus, prefs: Prefs
+        self,
+        buffers: Buffers,
+        me: Identity,
+        status: ConnectionStatus,
+        prefs: Prefs,
+        prompt: SecretPrompt,
     ) -> None:
         self._buffers = buffers
         self._me = me
         self._status = status
         self._prefs = prefs
+        self._prompt = prompt
         self._handlers: dict[type[Any], Callable[[Any], bool]] = {
             Welcome: self._on_welcome,
             Channel: self._on_channel,
@@ -65,6 +121,8 @@ class EventApplier:
             Kick: self._on_kick,
             Mode: self._on_mode,
             Invite: self._on_invite,
+            Account: self._on_account,
+            Whois: self._on_whois,
             Channels: self._on_channels,
             Roster: self._on_roster,
             History: self._on_history,
@@ -91,6 +149,12 @@ class EventApplier:
         if self._buffers.current is not self._buffers.server:
             self._buffers.current.add_line(text, kind)
 
+    def _tell(self, buffer: Buffer, text: str, ts: float | None = None) -> None:
+        """Say something about ``buffer`` there, and in the current buffer if that is another."""
+        buffer.add_line(text, EntryKind.SYSTEM, ts)
+        if self._buffers.current is not buffer:
+            self._buffers.current.add_line(text, EntryKind.SYSTEM, ts)
+
     def _channel_buffer(self, name: str | None) -> Buffer | None:
         buffer = self._buffers.find(name) if name else None
         if buffer is None or not buffer.is_channel:
@@ -101,7 +165,8 @@ class EventApplier:
     def _enter(self, frame: Channel, live: bool) -> tuple[Buffer, int, bool]:
         """Open (or refill) a channel's buffer from its snapshot; return (buffer, new, alert)."""
         buffer = self._buffers.open_channel(frame.name)
-        buffer.enter(frame.roster, frame.topic, frame.topic_by)
+        buffer.enter(frame.roster, frame.topic, frame.topic_by, frame.operators or (),
+                     ChannelModes(frame.topic_lock, frame.invite_only))
         new = 0
         alert = False
         for msg in frame.history:
@@ -154,17 +219,46 @@ class EventApplier:
 
     def _on_bye(self, frame: Bye) -> bool:
         self._status.note_bye()
-        self._notice(f"-- server closed the connection ({frame.reason})")
+        text = FINAL_BYES.get(frame.reason, "-- server closed the connection ({reason})")
+        self._notice(text.format(reason=frame.reason, nick=self._me.nick))
         return False
 
     def _on_error(self, frame: Error) -> bool:
+        if not self._status.connected and frame.code in (*NICK_ERRORS, NICK_PASSWORD_REFUSED):
+            return self._on_refused(frame)
         text = frame.message
-        if frame.code == ErrorCode.NICK_TAKEN and not self._status.connected:
-            if "/nick" not in text:
-                text = f"{text} Choose another nick with /nick NAME."
-        target = self._buffers.current if self._status.connected else self._buffers.server
-        target.add_line(f"! {text}", EntryKind.ERROR)
+        if frame.code == ErrorCode.BANNED:
+            text = self._ban_text(frame)
+        elif frame.code == ErrorCode.NICK_REGISTERED:
+            text = f"{text} /identify NICK claims it with its password."
+        if self._status.connected:
+            self._buffers.current.add_line(f"! {text}", EntryKind.ERROR)
+        else:
+            self._notice(f"! {text}", EntryKind.ERROR)
         return False
+
+    def _on_refused(self, frame: Error) -> bool:
+        """The hello's nick was refused: say so, and ask for the password if it is registered."""
+        self._status.note_refused()
+        text = frame.message
+        wants_password = frame.code in (ErrorCode.NICK_REGISTERED, NICK_PASSWORD_REFUSED)
+        if not wants_password and "/nick" not in text:
+            text = f"{text} Choose another nick with /nick NAME."
+        self._notice(f"! {text}", EntryKind.ERROR)
+        if wants_password:
+            self._prompt.open(Ask(Purpose.HELLO, self._me.nick))
+            self._notice(ASK_HINT.format(nick=self._me.nick))
+        return wants_password
+
+    @staticmethod
+    def _ban_text(frame: Error) -> str:
+        """The server's sentence, with the ban's end in local time and its reason."""
+        text = frame.message
+        if frame.until is not None:
+            text = f"{text} (The ban ends {local_time(frame.until)} your time.)"
+        if frame.reason and frame.reason not in text:
+            text = f"{text} Reason: {frame.reason}"
+        return text
 
     # -- channels
 
@@ -214,8 +308,9 @@ class EventApplier:
     def _on_roster(self, frame: Roster) -> bool:
         buffer = self._channel_buffer(frame.channel) or self._buffers.current
         if buffer.is_channel:
-            buffer.roster.replace(frame.users)
-        names = ", ".join(frame.users)
+            buffer.roster.replace(frame.users, frame.operators or ())
+        operators = set(frame.operators or ())
+        names = ", ".join(f"@{n}" if n in operators else n for n in frame.users)
         where = f" in {frame.channel}" if frame.channel else ""
         buffer.add_line(f"-- online{where} ({len(frame.users)}): {names}", EntryKind.SYSTEM)
         return False
@@ -243,38 +338,58 @@ class EventApplier:
         buffer = self._channel_buffer(frame.channel)
         if buffer is None:
             return False
-        reason = f" ({frame.reason})" if frame.reason else ""
+        # Without a reason the server says "kicked by bob"; the line names bob already.
+        given = frame.reason and frame.reason != f"kicked by {frame.by}"
+        reason = f": {frame.reason}" if given else ""
         if self._me.is_me(frame.nick):
             buffer.leave()
-            text = f"-- {frame.by} put you out of {buffer.name}{reason}; /close closes this buffer"
-        else:
-            buffer.roster.remove(frame.nick)
-            text = f"-- {frame.by} put {frame.nick} out{reason}"
-        buffer.add_line(text, EntryKind.SYSTEM, frame.ts)
-        return self._me.is_me(frame.nick)
+            self._tell(buffer, f"-- you were kicked from {buffer.name} by {frame.by}{reason}",
+                       frame.ts)
+            return True
+        buffer.roster.remove(frame.nick)
+        buffer.add_line(f"-- {frame.by} kicked {frame.nick}{reason}", EntryKind.SYSTEM, frame.ts)
+        return False
 
     def _on_mode(self, frame: Mode) -> bool:
-        buffer = self._channel_buffer(frame.channel) if frame.channel else None
-        target = buffer or self._buffers.current
-        changes = [
-            f"{word} {value}"
-            for word, value in (
-                ("made an operator:", frame.op),
-                ("took the operator's role from", frame.deop),
-                ("banned", frame.ban),
-                ("lifted the ban on", frame.unban),
-            )
-            if value
-        ]
-        changes += [
-            f"turned {label} {'on' if value else 'off'}"
-            for label, value in (("the topic lock", frame.topic_lock),
-                                 ("invite-only", frame.invite_only))
-            if value is not None
-        ]
-        for change in changes:
-            target.add_line(f"-- {frame.by} {change}", EntryKind.SYSTEM, frame.ts)
-        return False
+        if frame.channel is None:  # server-wide, told the admin alone
+            what = f"banned {frame.ban}" if frame.ban else f"lifted the ban on {frame.unban}"
+            self._buffers.current.add_line(f"-- {frame.by} {what} server-wide",
+                                           EntryKind.SYSTEM, frame.ts)
+            return False
+        buffer = self._channel_buffer(frame.channel)
+        if buffer is None:
+            return False
+        about_me = False
+        for nick, operator in ((frame.op, True), (frame.deop, False)):
+            if nick:
+                buffer.roster.set_operator(nick, operator)
+                about_me = about_me or self._me.is_me(nick)
+        buffer.set_modes(frame.topic_lock, frame.invite_only)
+        for text in self._mode_lines(frame, buffer.name):
+            buffer.add_line(f"-- {frame.by} {text}", EntryKind.SYSTEM, frame.ts)
+        return about_me or bool(frame.ban and self._me.is_me(frame.ban))
+
+    def _mode_lines(self, frame: Mode, channel: str) -> list[str]:
+        """Return what changed, as words: 'made carol an operator', 'locked the topic' ..."""
+        def who(nick: str) -> str:
+            return "you" if self._me.is_me(nick) else nick
+
+        lines = []
+        if frame.op:
+            lines.append(f"made {who(frame.op)} an operator of {channel}")
+        if frame.deop:
+            lines.append(f"took the operator's role from {who(frame.deop)}")
+        if frame.ban:
+            lines.append(f"banned {who(frame.ban)} from {channel}")
+        if frame.unban:
+            lines.append(f"lifted the ban on {who(frame.unban)}")
+        if frame.topic_lock is not None:
+            lines.append("locked the topic: only operators may set it (+t)" if frame.topic_lock
+                         else "unlocked the topic: anyone here may set it (-t)")
+        if frame.invite_only is not None:
+            lines.append(f"made {channel} invite-only (+i)" if frame.invite_only
+                         else f"opened {channel} to everyone (-i)")
+        return lines
 
     def _on_invite(self, frame: Invite) -> bool:
         if self._me.is_me(frame.nick):
@@ -284,6 +399,27 @@ class EventApplier:
         self._buffers.current.add_line(
             f"-- {frame.nick} may now join {frame.channel}", EntryKind.SYSTEM, frame.ts
         )
+        return False
+
+    # -- accounts
+
+    def _on_account(self, frame: Account) -> bool:
+        purpose = self._me.note_account(frame.identified)
+        if not frame.registered:
+            purpose = Purpose.UNREGISTER
+        text = ACCOUNT_LINES.get(purpose or "", "-- account {nick}: {state}")
+        state = "identified" if frame.identified else "registered" if frame.registered else "free"
+        self._buffers.current.add_line(text.format(nick=frame.nick, state=state))
+        return False
+
+    def _on_whois(self, frame: Whois) -> bool:
+        account = f"identified as {frame.account}" if frame.account else "not identified"
+        channels = f"in {', '.join(frame.channels)}" if frame.channels else "in no channel"
+        parts = [account, channels, f"idle {format_duration(frame.idle)}",
+                 f"here since {local_time(frame.connected_since)}"]
+        if frame.away:
+            parts.append(f"away: {frame.away}")
+        self._buffers.current.add_line(f"-- {frame.nick}: {'; '.join(parts)}", EntryKind.INFO)
         return False
 
     # -- messages and names

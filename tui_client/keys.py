@@ -105,7 +105,8 @@ BINDINGS: Final[tuple[Binding, ...]] = (
     Binding("mouse", "mouse wheel", "scroll 3 lines", curses_names=("KEY_MOUSE",)),
     Binding("toggle_roster", "F2", "show or hide the roster", curses_names=("KEY_F2",)),
     Binding("redraw", "Ctrl-L", "redraw the screen", chars=("\x0c",)),
-    Binding("escape", "Esc", "answer no to a question", chars=(ESC,)),
+    Binding("escape", "Esc", "answer no to a question; stop asking for a password",
+            chars=(ESC,)),
     Binding("interrupt", "Ctrl-C", "quit at once (exit status 130)", chars=("\x03",)),
     Binding("resize", "", "", curses_names=("KEY_RESIZE",)),
 )

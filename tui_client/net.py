@@ -7,9 +7,16 @@ backoff (1, 2, 4 ... 30 s) with one ``hello`` that names every channel it is in
 at that moment (as the server confirmed them: welcome, ``channel`` replies, our
 own ``leave``), asks for the messages it missed (``since``, the highest id seen
 in any channel or private message) and hands back its latest resume token
-(from the welcome, or from a rename of ours; kept in memory only). What to do
-with the frames is left to the caller. ``send`` and ``stop`` are thread-safe;
-everything else runs on the receiver thread, which ``stop`` joins.
+(from the welcome, or from a rename of ours; kept in memory only). Every hello
+carries the nick password when there is one (from the start, from the user
+after a refusal, or the one a ``register``, ``identify`` or ``set_password``
+just set, once its ``account`` answer confirms it; kept in memory only, never
+logged). A hello refused for its nick waits for :meth:`Connection.change_nick`
+or :meth:`Connection.use_nick_password`; a ``bye`` that means "do not come
+back" (quit, killed, banned, replaced) ends the connection for good. What to
+do with the frames is left to the caller. ``send``, ``change_nick``,
+``use_nick_password`` and ``stop`` are thread-safe; everything else runs on
+the receiver thread, which ``stop`` joins.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import Final
 
 from protocol import (
     MAX_SERVER_FRAME_BYTES,
+    Account,
     Bye,
     ByeReason,
     Channel,
@@ -33,6 +41,7 @@ from protocol import (
     FrameDecoder,
     Hello,
     History,
+    Identify,
     Kick,
     Leave,
     Message,
@@ -40,18 +49,27 @@ from protocol import (
     Pong,
     ProtocolError,
     Quit,
+    Register,
     Rename,
     ServerFrame,
+    SetPassword,
     Welcome,
     channel_key,
     encode_frame,
     nick_key,
     parse_server_frame,
 )
-from tui_client.status import NetStatus, Status
+from tui_client.status import NICK_ERRORS, NICK_PASSWORD_REFUSED, NetStatus, Status
 from tui_client.transport import Transport
 
-__all__ = ["BACKOFF_MAX_S", "TLS_FAILED", "Connection", "NetEvent", "NetStatus"]
+__all__ = [
+    "BACKOFF_MAX_S",
+    "NICK_PASSWORD_REFUSED",
+    "TLS_FAILED",
+    "Connection",
+    "NetEvent",
+    "NetStatus",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +79,8 @@ CONNECT_TIMEOUT_S: Final = 5.0
 RECONNECT_BYE_REASONS: Final = frozenset(
     {ByeReason.SERVER_SHUTDOWN, ByeReason.SLOW_CONSUMER, ByeReason.IDLE_TIMEOUT}
 )
-NICK_ERRORS: Final = frozenset(
-    {ErrorCode.NICK_TAKEN, ErrorCode.NICK_INVALID, ErrorCode.NICK_REGISTERED}
-)
+WAIT_ALWAYS_ERRORS: Final = frozenset({ErrorCode.NICK_REGISTERED, NICK_PASSWORD_REFUSED})
+"""Refusals that wait for the user also on a reconnect (a taken nick may just not be freed yet)."""
 FATAL_HELLO_ERRORS: Final = frozenset(
     {
         ErrorCode.AUTH_FAILED,
@@ -97,12 +114,17 @@ class Connection:
         backoff_first_s: float = BACKOFF_FIRST_S,
         tls: ssl.SSLContext | None = None,
         channels: list[str] | None = None,
+        nick_password: str | None = None,
     ) -> None:
         """``channels`` are those the first hello asks for (None: the server's default)."""
         self.host = host
         self.port = port
         self.nick = nick
         self.password = password
+        self._nick_password = nick_password  # under _lock: the UI and the receiver set it
+        self._offered: str | None = None  # a password an account request is setting
+        self._hello_had_nick_password = False
+        self._ended = False
         self.tls = tls
         self._events = events
         self._backoff_first_s = backoff_first_s
@@ -136,13 +158,32 @@ class Connection:
             except OSError as exc:
                 log.info("send failed: %s", exc)
                 return False
+            self._note_offer(frame)
         log.debug("sent %s", frame.TYPE)
         return True
+
+    def _note_offer(self, frame: ClientFrame) -> None:
+        """Remember the password an account request sets (under the lock)."""
+        if isinstance(frame, (Register, Identify)):
+            self._offered = frame.password
+        elif isinstance(frame, SetPassword):
+            self._offered = frame.new
 
     def change_nick(self, nick: str) -> None:
         """Use ``nick`` for the next hello and retry at once (after a refused nick)."""
         self.nick = nick
         self._kick.set()
+
+    def use_nick_password(self, password: str) -> None:
+        """Send ``password`` as the nick password from the next hello on, and retry at once."""
+        with self._lock:
+            self._nick_password = password
+        self._kick.set()
+
+    @property
+    def ended(self) -> bool:
+        """Tell whether the connection stopped for good (it will not reconnect)."""
+        return self._ended
 
     @property
     def connected(self) -> bool:
@@ -178,6 +219,7 @@ class Connection:
             log.exception("receiver thread failed")
         finally:
             self._close()
+            self._ended = True
             self._emit(NetStatus(Status.DISCONNECTED))
 
     def _loop(self) -> None:
@@ -191,8 +233,7 @@ class Connection:
                 return
             if outcome is _Outcome.NEED_NICK:
                 self._emit(NetStatus(Status.DISCONNECTED))
-                self._kick.clear()
-                self._kick.wait()
+                self._kick.wait()  # cleared when the session began: an early answer counts
                 continue
             if self._welcomed_this_time:
                 delay = self._backoff_first_s
@@ -205,6 +246,7 @@ class Connection:
     def _session(self) -> _Outcome:
         """Run one connection from connect to loss; say what to do next."""
         self._welcomed_this_time = False
+        self._kick.clear()
         try:
             sock = socket.create_connection((self.host, self.port), timeout=CONNECT_TIMEOUT_S)
         except OSError as exc:
@@ -228,12 +270,16 @@ class Connection:
             self._transport = transport
         if self._stop.is_set():
             return _Outcome.END
+        with self._lock:
+            nick_password = self._nick_password
+        self._hello_had_nick_password = nick_password is not None
         hello = Hello(
             self.nick,
             password=self.password,
             since=self._last_id or None,
             resume=self._resume,
             channels=None if self._channels is None else list(self._channels),
+            nick_password=nick_password,
         )
         if not self.send(hello):
             return _Outcome.LOST
@@ -270,9 +316,11 @@ class Connection:
             self.send(Pong(frame.token))
             return None
         self._track(frame)
-        self._emit(frame)
         if isinstance(frame, Error) and not self._welcomed:
+            frame = self._refusal(frame)
+            self._emit(frame)
             return self._on_refused(frame)
+        self._emit(frame)
         if isinstance(frame, Bye):
             return _Outcome.LOST if frame.reason in RECONNECT_BYE_REASONS else _Outcome.END
         return None
@@ -294,6 +342,25 @@ class Connection:
             self.nick = frame.new
             if frame.resume:
                 self._resume = frame.resume
+        elif isinstance(frame, Account):
+            self._on_account(frame)
+
+    def _on_account(self, frame: Account) -> None:
+        """Keep the password an account answer confirms (and forget one given up)."""
+        with self._lock:
+            offered, self._offered = self._offered, None
+            if not frame.registered:
+                self._nick_password = None
+            elif frame.identified and offered is not None:
+                self._nick_password = offered
+
+    def _refusal(self, frame: Error) -> Error:
+        """Tell a wrong nick password from a wrong server password (both are auth_failed)."""
+        if frame.code != ErrorCode.AUTH_FAILED or not self._hello_had_nick_password:
+            return frame
+        with self._lock:
+            self._nick_password = None  # wrong: the user is asked again
+        return Error(code=NICK_PASSWORD_REFUSED, message=frame.message)
 
     def _is_me(self, nick: str) -> bool:
         return nick_key(nick) == nick_key(self.nick)
@@ -324,7 +391,9 @@ class Connection:
 
     def _on_refused(self, frame: Error) -> _Outcome:
         """Decide what to do when the hello was refused."""
-        if frame.code in NICK_ERRORS and not self._ever_welcomed:
+        if frame.code in WAIT_ALWAYS_ERRORS or (
+            frame.code in NICK_ERRORS and not self._ever_welcomed
+        ):
             return _Outcome.NEED_NICK
         if frame.code in FATAL_HELLO_ERRORS:
             return _Outcome.END

@@ -7,7 +7,12 @@ and prints each new entry as one line that names its channel or private peer
 the *current* buffer: the channel joined last (the first of the welcome at
 start), or the one switched to with ``/join`` of a channel already joined or
 ``/query NICK``; each switch prints ``-- talking in #dev``. Exits on end of
-input or /quit.
+input, /quit, or when the connection ends for good (a ``bye killed``, say).
+
+A password question (a refused hello's nick password, ``/register`` ...) is
+answered with ``getpass`` when stdin is a terminal, the stdin reader held
+meanwhile so the two do not race for the keys; otherwise the client says what
+to do instead (and stops, for the hello).
 
 Threads: the connection's receiver, and a stdin reader that feeds a queue.
 On POSIX the reader waits with ``select`` and a short timeout, so it stops
@@ -19,6 +24,8 @@ takes only sockets, or a stdin without a file descriptor) it blocks in
 from __future__ import annotations
 
 import codecs
+import contextlib
+import getpass
 import io
 import logging
 import os
@@ -27,6 +34,7 @@ import select
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from typing import Final, TextIO
 
 from protocol import Nick
@@ -45,6 +53,7 @@ from tui_client.identity import Identity
 from tui_client.net import Connection, NetEvent, NetStatus
 from tui_client.prefs import Prefs
 from tui_client.render import format_plain
+from tui_client.secret import WHERE_NICK_PASSWORD, Purpose, SecretPrompt
 from tui_client.status import ConnectionStatus, Status
 
 __all__ = ["LineReader", "run_plain"]
@@ -56,19 +65,31 @@ EOF_WAIT_S: Final = 10.0  # how long queued lines wait for a connection after en
 READ_BYTES: Final = 65536
 STOPPABLE_READS: Final = os.name == "posix"
 """Only POSIX ``select`` waits on pipes and terminals; elsewhere the reader blocks."""
+HOLD_WAIT_S: Final = 1.0
+NO_TERMINAL_HELLO: Final = (
+    f"-- {{nick}} is registered: give its password with {WHERE_NICK_PASSWORD}, or pick "
+    "another nick with --nick NAME"
+)
+NO_TERMINAL_ASK: Final = (
+    "This asks for a password without echo, which needs a terminal on stdin; run the "
+    "client in one."
+)
 
 
 class LineReader:
     """Read lines from a text stream into a queue on a thread; None marks the end.
 
     :meth:`stop` ends the thread where reads can be waited on with a timeout
-    (see :data:`STOPPABLE_READS`); :meth:`join` then returns at once.
+    (see :data:`STOPPABLE_READS`); :meth:`join` then returns at once. While
+    :meth:`held`, the reader reads nothing (so ``getpass`` can have the terminal).
     """
 
     def __init__(self, stream: TextIO, lines: queue.Queue[str | None]) -> None:
         self._stream = stream
         self._lines = lines
         self._stop = threading.Event()
+        self._hold = threading.Event()
+        self._holding = threading.Event()  # the reader saw the hold and waits
         self._fd = self._file_descriptor(stream) if STOPPABLE_READS else None
         self._thread = threading.Thread(
             target=self._run, name="stdin-reader", daemon=self._fd is None
@@ -87,6 +108,18 @@ class LineReader:
 
     def start(self) -> None:
         self._thread.start()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep the reader from reading inside the ``with`` block (stoppable readers only)."""
+        self._holding.clear()
+        self._hold.set()
+        try:
+            if self._fd is not None and self._thread.is_alive():
+                self._holding.wait(HOLD_WAIT_S)
+            yield
+        finally:
+            self._hold.clear()
 
     def stop(self, timeout_s: float = 1.0) -> None:
         """Ask the reader to stop and join it when it can stop. Idempotent."""
@@ -110,6 +143,10 @@ class LineReader:
         decoder = codecs.getincrementaldecoder(self._stream.encoding or "utf-8")("replace")
         partial = ""
         while not self._stop.is_set():
+            if self._hold.is_set():
+                self._holding.set()
+                time.sleep(POLL_S / 5)
+                continue
             ready, _w, _x = select.select([fd], [], [], POLL_S)
             if not ready:
                 continue
@@ -141,21 +178,27 @@ class _PlainClient:
         out: TextIO,
         tls: ssl.SSLContext | None = None,
         channels: list[str] | None = None,
+        nick_password: str | None = None,
+        can_ask: bool = False,
     ) -> None:
         self.out = out
+        self.can_ask = can_ask  # stdin is a terminal: getpass may ask
         self.me = Identity(nick)
         self.status = ConnectionStatus(host, port)
         self.prefs = Prefs()
         self.buffers = Buffers()
         self.buffers.listener = self._print_entry
+        self.prompt = SecretPrompt()
         self.events: queue.Queue[NetEvent] = queue.Queue()
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.conn = Connection(
-            host, port, nick, self.events, password=password, tls=tls, channels=channels
+            host, port, nick, self.events, password=password, tls=tls, channels=channels,
+            nick_password=nick_password,
         )
-        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs)
+        self.applier = EventApplier(self.buffers, self.me, self.status, self.prefs, self.prompt)
         self.runner = CommandRunner(
-            self.buffers, self.me, self.status, self.prefs, self.conn, full_screen=False
+            self.buffers, self.me, self.status, self.prefs, self.conn, self.prompt,
+            full_screen=False,
         )
         self.pending: list[str] = []
         self.eof_at: float | None = None
@@ -163,6 +206,7 @@ class _PlainClient:
         self.exit_status = 1
         self.quit_reason: str | None = None
         self._talking_in: Buffer = self.buffers.current
+        self._retrying = False  # the refused hello was given a password: it tries again
 
     def _say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -189,8 +233,10 @@ class _PlainClient:
         try:
             while not self.done:
                 self._drain_events()
+                self._maybe_ask(reader)
                 self._drain_lines()
                 self._flush_pending()
+                self._maybe_ask(reader)
                 if self.eof_at is not None and not self.pending:
                     self.exit_status = 0
                     break
@@ -220,12 +266,42 @@ class _PlainClient:
         self.applier.apply(event)
         if not isinstance(event, NetStatus):
             return
+        if event.status != Status.DISCONNECTED:
+            self._retrying = False  # the retry began
         if event.status == Status.RECONNECTING and event.retry_in_s:
             self._say(f"-- reconnecting in {event.retry_in_s:.0f}s")
         elif event.status == Status.DISCONNECTED and before != Status.DISCONNECTED:
             self._say("-- disconnected")
-            if not self.conn.connected and not self.status.welcomed_once:
-                self.done = True  # refused at hello: nothing more will happen
+            if self.conn.ended:
+                self.done = True  # nothing more will happen
+            elif not self.status.welcomed_once and not (self.prompt.active or self._retrying):
+                self.done = True  # refused at hello, and nobody here to choose another nick
+
+    def _maybe_ask(self, reader: LineReader) -> None:
+        """Answer an open password question with getpass, or say what to do without a terminal."""
+        ask = self.prompt.ask
+        if ask is None:
+            return
+        if not self.can_ask:
+            self.prompt.cancel()
+            if ask.purpose == Purpose.HELLO:
+                self._say(NO_TERMINAL_HELLO.format(nick=ask.nick))
+                self.done = True
+            else:
+                self.runner.run(CommandError(NO_TERMINAL_ASK))
+            return
+        answered = None
+        with reader.held():
+            try:
+                while answered is None:
+                    self.prompt.insert(getpass.getpass(f"{self.prompt.question}: "))
+                    answered = self.prompt.submit()
+            except (EOFError, KeyboardInterrupt):
+                self.prompt.cancel()
+                self._say("-- not asked any more; nothing was sent")
+                return
+        self._retrying = answered[0].purpose == Purpose.HELLO  # its disconnect may still come
+        self.runner.answer(*answered)
 
     def _drain_lines(self) -> None:
         while True:
@@ -268,6 +344,9 @@ def run_plain(
     out: TextIO,
     tls: ssl.SSLContext | None = None,
     channels: list[str] | None = None,
+    nick_password: str | None = None,
 ) -> int:
     """Run the line-mode client until end of input or /quit; return the exit status."""
-    return _PlainClient(host, port, nick, password, out, tls, channels).run(stdin)
+    can_ask = stdin.isatty()
+    client = _PlainClient(host, port, nick, password, out, tls, channels, nick_password, can_ask)
+    return client.run(stdin)

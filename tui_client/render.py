@@ -19,6 +19,7 @@ from protocol import nick_key
 from tui_client.buffers import Buffer, Buffers, Entry, EntryKind
 from tui_client.identity import Identity
 from tui_client.prefs import Prefs
+from tui_client.secret import SecretPrompt
 from tui_client.status import ConnectionStatus
 from tui_client.width import cut, pad, safe_text, text_width
 from tui_client.wrap import wrap
@@ -33,6 +34,7 @@ __all__ = [
     "entry_rows",
     "format_plain",
     "nick_style",
+    "prompt_text",
     "roster_rows",
     "status_text",
     "title_text",
@@ -55,6 +57,7 @@ class Scene:
     status: ConnectionStatus
     prefs: Prefs
     confirm_text: str | None = None  # a long message waiting for y/n
+    prompt: SecretPrompt | None = None  # a password being asked for, masked
 
 
 def nick_style(nick: str) -> str:
@@ -129,6 +132,11 @@ def format_plain(buffer: Buffer, entry: Entry, me: Identity) -> str:
     return head + safe_text(entry.text).replace("\n", "\n" + " " * TIME_COLS)
 
 
+def prompt_text(prompt: SecretPrompt) -> tuple[str, str]:
+    """Return the input line of a password question: the question, and the masked answer."""
+    return f"{prompt.question} (Esc cancels): ", prompt.masked
+
+
 def _activity_label(number: int, buffer: Buffer) -> str:
     name = cut(safe_text(buffer.name), ACTIVITY_NAME_COLS)[0]
     return f"{number}:{name}({buffer.unread}{'!' if buffer.highlight else ''})"
@@ -160,11 +168,14 @@ def status_text(scene: Scene, folded: bool = False, now: float | None = None) ->
 
 
 def title_text(buffer: Buffer, status: ConnectionStatus) -> str:
-    """Return the top line: the channel and its topic, the peer, or the server."""
+    """Return the top line: the channel, its modes (``[+ti]``) and topic; the peer; the server."""
     name = safe_text(buffer.name)
     if buffer.is_channel:
         if not buffer.joined:
             return f"{name}: you are not in this channel (/join {name} to go back)"
+        flags = buffer.modes.flags
+        if flags:
+            name = f"{name} [{flags}]"
         if buffer.topic:
             return f"{name}: {safe_text(buffer.topic)}"
         return f"{name}: no topic (/topic TEXT sets one)"
@@ -208,8 +219,12 @@ def buflist_rows(buffers: Buffers, width: int, height: int) -> list[Row]:
 
 
 def roster_rows(buffer: Buffer, me: Identity, width: int, height: int) -> list[Row]:
-    """Return the roster pane: a header, then one member a row, ``*`` marking us."""
-    names = buffer.roster.names
+    """Return the roster pane: a header, then one member a row, operators first.
+
+    ``*`` marks us and ``@`` an operator: ``*@alice``, `` @bob``, `` carol``.
+    """
+    roster = buffer.roster
+    names = roster.ranked()
     rows: list[Row] = [[(pad(f"Members ({len(names)})", width), "header")]]
     room = height - 1
     more = ""
@@ -219,7 +234,7 @@ def roster_rows(buffer: Buffer, me: Identity, width: int, height: int) -> list[R
         names = shown
     for name in names:
         mine = me.is_me(name)
-        label = ("*" if mine else " ") + safe_text(name)
+        label = ("*" if mine else " ") + safe_text(roster.label(name))
         rows.append([(cut(label, width)[0], "me_in_roster" if mine else "text")])
     if more:
         rows.append([(cut(more, width)[0], "system")])

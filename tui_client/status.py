@@ -12,9 +12,21 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-from protocol import DEFAULT_HOST, DEFAULT_PORT
+from protocol import DEFAULT_HOST, DEFAULT_PORT, ErrorCode
 
-__all__ = ["ConnectionStatus", "NetStatus", "Status"]
+__all__ = ["NICK_ERRORS", "NICK_PASSWORD_REFUSED", "ConnectionStatus", "NetStatus", "Status"]
+
+NICK_ERRORS: Final = frozenset(
+    {ErrorCode.NICK_TAKEN, ErrorCode.NICK_INVALID, ErrorCode.NICK_REGISTERED}
+)
+"""Refusals of a hello that wait for another nick (or, registered, for its password)."""
+NICK_PASSWORD_REFUSED: Final = "nick_password_refused"
+"""The code of the local ``error`` event for a hello whose nick password was wrong.
+
+The server answers ``auth_failed`` for a wrong server password and for a wrong
+nick password alike; the connection reports this code instead when its hello
+carried a nick password (never on the wire).
+"""
 
 
 class Status:
@@ -47,6 +59,7 @@ class ConnectionStatus:
         self._retry_at: float | None = None  # time.monotonic() of the next attempt
         self._welcomed_once = False
         self._closed_by_server = False  # the last connection ended with a bye
+        self._refused = False  # the hello was refused; waiting for a nick or a password
 
     @property
     def status(self) -> str:
@@ -60,6 +73,15 @@ class ConnectionStatus:
     def welcomed_once(self) -> bool:
         return self._welcomed_once
 
+    @property
+    def refused(self) -> bool:
+        """Whether the hello was refused for its nick and waits for another nick or a password."""
+        return self._refused
+
+    def note_refused(self) -> None:
+        """Record that the server refused the hello's nick (taken, invalid, registered)."""
+        self._refused = True
+
     def set(self, status: str, retry_in_s: float | None = None, now: float | None = None) -> bool:
         """Record a new status (``retry_in_s`` while reconnecting).
 
@@ -69,6 +91,8 @@ class ConnectionStatus:
         lost = self._status == Status.CONNECTED and status != Status.CONNECTED
         unannounced = lost and not self._closed_by_server
         self._closed_by_server = False
+        if status != Status.DISCONNECTED:
+            self._refused = False  # trying again
         self._status = status
         if retry_in_s is None:
             self._retry_at = None

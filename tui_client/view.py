@@ -20,6 +20,7 @@ from tui_client.render import (
     Row,
     Scene,
     buflist_rows,
+    prompt_text,
     roster_rows,
     status_text,
     title_text,
@@ -148,6 +149,14 @@ def _draw_input(win: Any, rect: Rect, scene: Scene, editor: LineEditor, attrs: A
         question = f"Send this {lines}-line message? [y/N] "
         _put(win, rect.y, rect.x, cut(question, rect.w - 1)[0], attrs["header"])
         return min(text_width(question), rect.w - 1)
+    if scene.prompt is not None and scene.prompt.active:
+        question, masked = prompt_text(scene.prompt)
+        question = cut(question, max(1, rect.w // 2))[0]
+        room = max(0, rect.w - 1 - text_width(question))
+        masked = masked[max(0, len(masked) - room):]  # the marks nearest the cursor
+        _put(win, rect.y, rect.x, question, attrs["header"])
+        _put(win, rect.y, rect.x + text_width(question), masked)
+        return min(text_width(question) + len(masked), rect.w - 1)
     _put(win, rect.y, rect.x, PROMPT, attrs["self"])
     shown, column = editor.visible(rect.w - len(PROMPT))
     _put(win, rect.y, rect.x + len(PROMPT), shown)

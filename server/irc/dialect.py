@@ -116,6 +116,9 @@ def parse_time(text: str) -> int | None:
 class IrcDialect:
     """IRC lines for a set of broadcast capabilities."""
 
+    batches_presence = False
+    """IRC clients are sent every JOIN and PART, in channels of any size."""
+
     def __init__(self, door: IrcDoor, caps: frozenset[str]) -> None:
         self.door = door
         self.caps = caps

@@ -83,14 +83,15 @@ class ChatTarget:
     echoes = True
     has_pings = False
 
-    def __init__(self, channels: int = 0) -> None:
+    def __init__(self, channels: int = 0, presence: bool = False) -> None:
         self.channels = channels
+        self.caps = b',"caps":["presence"]' if presence else b""
 
     def hello(self, idx: int) -> bytes:
         if self.channels:
-            return b'{"type":"hello","nick":"u%d","proto":1,"channels":["#c%d"]}\n' % (
-                idx, idx % self.channels)
-        return b'{"type":"hello","nick":"u%d","proto":1}\n' % idx
+            return b'{"type":"hello","nick":"u%d","proto":1,"channels":["#c%d"]%s}\n' % (
+                idx, idx % self.channels, self.caps)
+        return b'{"type":"hello","nick":"u%d","proto":1%s}\n' % (idx, self.caps)
 
     def maybe_ready(self, idx: int, lines: bytes) -> tuple[bool, bytes]:
         """Look at complete lines before the welcome; return (welcomed, bytes to send)."""
@@ -127,9 +128,9 @@ class IrcTarget(ChatTarget):
     echoes = False
     has_pings = True
 
-    def __init__(self, channels: int = 0) -> None:
-        if channels:
-            raise ValueError("--channels needs --target chat; the IRC workload is one room")
+    def __init__(self, channels: int = 0, presence: bool = False) -> None:
+        if channels or presence:
+            raise ValueError("--channels and --presence need --target chat")
         super().__init__()
 
     def hello(self, idx: int) -> bytes:
@@ -191,6 +192,8 @@ class LoadConfig:
     seed: int = 1
     channels: int = 0
     """0: everyone in the default channel; K: user i in ``#c{i % K}`` only."""
+    presence: bool = False
+    """Ask for the ``presence`` capability: joins and leaves of big channels come batched."""
 
     def __post_init__(self) -> None:
         if self.channels < 0 or (self.channels > self.users > 0):
@@ -277,7 +280,7 @@ class _Worker:
         self.first = first
         self.count = count
         self.pipe = pipe
-        self.target = TARGETS[cfg.target](cfg.channels)
+        self.target = TARGETS[cfg.target](cfg.channels, cfg.presence)
         self.stats = _WorkerStats(users=count)
         self.sel = selectors.DefaultSelector()
         self.sel.register(pipe.fileno(), selectors.EVENT_READ, -1)
@@ -800,6 +803,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channels", type=int, default=0, metavar="K",
                         help="user i in #c{i %% K} only (default 0: everyone in the default "
                              "channel)")
+    parser.add_argument("--presence", action="store_true",
+                        help="ask for the presence capability (batched joins in big channels)")
     parser.add_argument("--connect-timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
     if args.channels and args.target != "chat":
@@ -813,7 +818,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = LoadConfig(host=args.host, port=args.port[0], ports=ports, users=args.users,
                      rate=args.rate, duration_s=args.duration, procs=args.procs,
                      target=args.target, connect_timeout_s=args.connect_timeout,
-                     channels=args.channels)
+                     channels=args.channels, presence=args.presence)
     swarm = Swarm(cfg)
     try:
         result = {"connect": swarm.start()}

@@ -481,6 +481,8 @@ class Bench:
         channels = self.args.channels
         if channels:
             label += f"-c{channels}"
+        if self.args.presence:
+            label += "-presence"
         if self.args.redis:
             label += f"-redis-n{self.args.nodes}"
         return label
@@ -492,7 +494,8 @@ class Bench:
                                   target=self.args.target, procs=min(self.procs, users),
                                   drain_timeout_s=self.args.drain_timeout,
                                   connect_concurrency=self.args.connect_concurrency,
-                                  channels=self.args.channels, port=ports[0],
+                                  channels=self.args.channels, presence=self.args.presence,
+                                  port=ports[0],
                                   ports=tuple(ports) if len(ports) > 1 else ())
 
     def load(self, users: int, rate: float, duration_s: float) -> dict[str, Any]:
@@ -851,6 +854,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channels", type=int, default=0, metavar="K",
                         help="user i joins only #c{i %% K} and says there; N users make K "
                              "channels of about N/K (default 0: one room, the default channel)")
+    parser.add_argument("--presence", action="store_true",
+                        help="clients ask for the presence capability: joins and leaves of "
+                             "big channels come batched")
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--gen-procs", type=int, default=0,
                         help="generator worker processes (default: one per non-server CPU)")
@@ -876,6 +882,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--channels needs --target chat (the IRC workload is one room)")
     if not 0 <= args.channels <= users:
         parser.error(f"--channels must be between 0 and the number of users ({users})")
+    if args.presence and args.target != "chat":
+        parser.error("--presence needs --target chat")
     if args.redis and args.target != "chat":
         parser.error("--redis needs --target chat")
     if args.nodes != 1 and not args.redis:
