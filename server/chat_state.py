@@ -41,7 +41,7 @@ from protocol import (
     Channel as ChannelFrame,
 )
 from server.fanout import Fanout
-from server.hub import JSON_LINES, Census, Departed, Dialect, Link, Presence, Quitted
+from server.hub import Census, Departed, Dialect, JsonLines, Link, Presence, Quitted
 from server.membership import Channel, Member
 from server.outbound import Sender
 from server.presence import PresenceBatcher, batches
@@ -217,7 +217,7 @@ class ChatState:
         Each local user who shared a channel also gets one :class:`Quitted`.
         """
         others = {m for c in member.channels.values()
-                  for dialect, boxes in c.outboxes.items() if dialect is not JSON_LINES
+                  for dialect, boxes in c.outboxes.items() if not isinstance(dialect, JsonLines)
                   for m in boxes}  # JSON Lines spells Quitted as nothing: skip its many links
         others.discard(member)
         for channel in list(member.channels.values()):
