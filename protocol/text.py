@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Final
 
 from protocol.errors import BadRequest, ChannelInvalid, NickInvalid, TextTooLong
@@ -69,8 +70,12 @@ def is_channel(name: str) -> bool:
     return name.startswith(CHANNEL_PREFIX)
 
 
+@lru_cache(maxsize=4096)
 def validate_channel(name: str) -> str:
-    """Return the channel name in NFC form, or raise :class:`ChannelInvalid` saying why."""
+    """Return the channel name in NFC form, or raise :class:`ChannelInvalid` saying why.
+
+    Every ``say`` names its channel, so the few names in use are checked once.
+    """
     name = unicodedata.normalize("NFC", name)
     body = name[len(CHANNEL_PREFIX) :]
     if (

@@ -2,8 +2,10 @@
 
 cProfile only sees the thread that enabled it, so each ``Thread.run`` gets its
 own profiler and the profiles are merged when the server stops (SIGTERM or
-SIGINT). Expect the server to run 2-3x slower under cProfile: compare the
-shares, not the absolute figures. py-spy (see README.md) has no such overhead.
+SIGINT). Times are each thread's CPU time (``time.thread_time``), so threads
+waiting in ``recv`` or for the GIL do not drown what costs CPU. Expect the
+server to run 2-3x slower under cProfile: compare the shares, not the absolute
+figures. py-spy (see README.md) has no such overhead.
 
     python3 tests/bench/profile_server.py --out bench-results/server.prof -- --port 18080
     python3 -m pstats bench-results/server.prof
@@ -20,6 +22,7 @@ import pstats
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,7 @@ def _install() -> None:
     original = threading.Thread.run
 
     def profiled_run(self: threading.Thread) -> Any:
-        prof = cProfile.Profile()
+        prof = cProfile.Profile(time.thread_time)
         with _lock:
             _profiles.append(prof)
         prof.enable()
@@ -62,7 +65,7 @@ def main() -> int:
     from server.__main__ import main as server_main  # the repo's, after the path change
 
     _install()
-    main_prof = cProfile.Profile()
+    main_prof = cProfile.Profile(time.thread_time)
     main_prof.enable()
     try:
         status = server_main(server_args)
