@@ -86,6 +86,22 @@ def test_sasl_under_another_nick_takes_the_accounts_nick(door: ServerProcess) ->
     assert client.sync()[0].params[5] == "owner"
 
 
+def test_pass_nick_colon_password_logs_in_like_sasl(door: ServerProcess) -> None:
+    register_native(door, "owner")
+    wrong = IrcClient(door.irc_port)
+    wrong.send("PASS owner:not the password")
+    wrong.send("NICK owner")
+    wrong.send("USER u 0 * :U")
+    assert wrong.recv().command == "464"
+    assert wrong.recv().command == "ERROR"
+    client = IrcClient(door.irc_port)
+    client.send(f"PASS owner:{PASSWORD}")
+    assert finish_registration(client, "owner")[0] == "001"
+    other = irc_user(door.irc_port, "other")
+    other.send("WHOIS owner")
+    assert [m.params[2] for m in other.sync() if m.command == "330"] == ["owner"]
+
+
 def test_an_irc_operator_runs_a_channel(door: ServerProcess) -> None:
     register_native(door, "chief")
     chief, _numerics = sasl_user(door, "chief")

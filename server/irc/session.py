@@ -139,7 +139,7 @@ class IrcSession:
         self._password: str | None = None
         self._sasl_buffer: str | None = None
         """What a SASL PLAIN exchange has sent so far (None: none under way)."""
-        self._sasl_account: str | None = None
+        self._proved_account: str | None = None
         self._refusals = 0
         self._stopping = threading.Event()
         self._done = False
@@ -365,7 +365,7 @@ class IrcSession:
         if self.registered:
             self._reply(self._ask(line), numeric("ERR_ALREADYREGISTERED", CLIENT))
         elif self._need(line, 1):
-            self._password = line.params[0]
+            self._password = " ".join(line.params)  # a password with spaces, sent bare
 
     def _on_nick(self, line: Line) -> None:
         if not line.params or not line.params[0]:
@@ -405,8 +405,11 @@ class IrcSession:
             self._leave_reason = "auth failed"
             self._done = True
             return
+        if self._proved_account is None and not self._auth.required and self._password \
+                and not self._login_with_pass(self._password):
+            return
         self.link.dialect = self.door.dialect(self.caps.enabled)
-        account = self._sasl_account
+        account = self._proved_account
         proved = account is not None and nick_key(account) == nick_key(self._wanted)
         try:
             nick = self.hub.hello(self.link, Hello(nick=self._wanted, channels=[]), proved).nick
@@ -424,6 +427,30 @@ class IrcSession:
         if account is not None and not proved:
             self._identify(account)
         self.hub.census(self.link, tag=Ask("WELCOME", serial=self._serial).to_tag())
+
+    def _login_with_pass(self, value: str) -> bool:
+        """Take ``PASS nick:password`` as an account login (only with no server password).
+
+        Return False, having closed the connection, if the password is wrong.
+        """
+        account, colon, password = value.partition(":")
+        if not colon or not account:
+            return True
+        try:
+            proved = self._desk.proves(account, password, self.address)
+        except ProtocolError:
+            proved = False  # a wrong password (after the desk's wait)
+        record = self.hub.account_record(account) if proved else None
+        if record is None:
+            self._send_direct([numeric("ERR_PASSWDMISMATCH", "*"),
+                               Line("ERROR", ("Closing link: Account password incorrect",),
+                                    trailing=True)])
+            log.warning("[%s] refused: PASS login for %r", self.peer, account[:32])
+            self._leave_reason = "auth failed"
+            self._done = True
+            return False
+        self._proved_account = record.nick
+        return True
 
     def _identify(self, account: str) -> None:
         """Take the account SASL proved, and its nick (as the native /identify does)."""
@@ -643,7 +670,7 @@ class IrcSession:
             log.warning("[%s] refused: SASL PLAIN for %r", self.peer, account[:32])
             self._send_direct([numeric("ERR_SASLFAIL", "*")])
             return
-        self._sasl_account = record.nick
+        self._proved_account = record.nick
         self._send_direct([numeric("RPL_LOGGEDIN", "*", "*", record.nick,
                                    text=f"You are now logged in as {record.nick}"),
                            numeric("RPL_SASLSUCCESS", "*")])
