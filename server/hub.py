@@ -54,11 +54,17 @@ from server.accounts import AccountRecord
 from server.outbound import Outbox
 
 __all__ = [
-    "FORMAT_MARKS", "JSON_LINES", "JSON_LINES_BATCHED", "AwayNotice", "AwaySet",
+    "FORMAT_MARKS", "GATHER_S", "JSON_LINES", "JSON_LINES_BATCHED", "AwayNotice", "AwaySet",
     "BackplaneError", "Census", "Departed", "Dialect", "Hub", "HubEngine", "Internal",
     "JsonLines", "JsonLinesBatched", "Link", "Presence", "Quitted", "Raw", "Rejoined", "Span",
     "strip_format_marks",
 ]
+
+
+GATHER_S: Final = 0.005
+"""How long a busy engine waits after a request for more to come, so that a burst
+is stored and delivered as one batch (one transaction or script call, one pass
+over each channel, fewer and larger sends)."""
 
 
 # Frames only the hub and the dialects see: never sent as JSON.

@@ -82,7 +82,16 @@ from server.errors import (
     store_failed,
     too_many_channels,
 )
-from server.hub import AwayNotice, AwaySet, Dialect, Link, Presence, Rejoined, Span
+from server.hub import (
+    GATHER_S,
+    AwayNotice,
+    AwaySet,
+    Dialect,
+    Link,
+    Presence,
+    Rejoined,
+    Span,
+)
 from server.membership import Channel, Member
 from server.moderation import ban_for, banned, check_admin, check_operator, join_refusal
 from server.outbound import Sender
@@ -97,9 +106,8 @@ log = logging.getLogger(__name__)
 INBOX_CAPACITY: Final = 20_000
 MAX_BATCH: Final = 5_000
 GATHER_MIN_MEMBERS: Final = 256
-GATHER_S: Final = 0.005
 """When this many users are online, or the hub is busy (its last batch ended less
-than this long ago), it waits this long after the first request before working:
+than ``GATHER_S`` ago), it waits that long after the first request before working:
 a burst then costs one transaction and one pass over each channel (group commit).
 A quiet, small chat is served at once."""
 HELLO_WAIT_S: Final = 0.5

@@ -83,7 +83,7 @@ from server.errors import (
     store_unavailable,
     too_many_channels,
 )
-from server.hub import BackplaneError, Dialect, Link, Presence, Rejoined, Span
+from server.hub import GATHER_S, BackplaneError, Dialect, Link, Presence, Rejoined, Span
 from server.membership import Channel, Member
 from server.moderation import ban_for, banned
 from server.outbound import Sender
@@ -196,6 +196,8 @@ class RedisHub:
         self._applier: EventApplier | None = None
         self._tokens: ResumeTokens
         self._commands: queue.Queue[_Command] = queue.Queue()
+        self._last_commit_end = 0.0
+        """When the committer last finished a batch (monotonic; the committer's alone)."""
         self._sessions: dict[Link, str] = {}
         self._quits_due: dict[str, str] = {}
         self._counter = itertools.count(1)
@@ -423,6 +425,8 @@ class RedisHub:
                 except queue.Empty:
                     self._commit([])
                     continue
+                if time.monotonic() - self._last_commit_end < GATHER_S:
+                    time.sleep(GATHER_S)  # busy: let a burst become one script call
                 while len(batch) < MAX_BATCH:
                     try:
                         batch.append(self._commands.get_nowait())
@@ -433,6 +437,7 @@ class RedisHub:
                     self._shutdown([c for c in batch if c is not stop], stop.frame)
                     return
                 self._commit(batch)
+                self._last_commit_end = time.monotonic()
         except Exception:
             log.exception("committer failed")
 
