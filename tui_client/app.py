@@ -27,7 +27,7 @@ from protocol import HistoryQuery, ProtocolError
 from tui_client.actions import CommandRunner
 from tui_client.buffers import Buffers, EntryKind
 from tui_client.commands import keeps_history, parse_input
-from tui_client.completion import Completer
+from tui_client.completion import Completer, NameIndex
 from tui_client.editor import LineEditor
 from tui_client.events import EventApplier
 from tui_client.identity import Identity
@@ -379,7 +379,9 @@ class ChatApp:
 
     def _complete(self) -> None:
         current = self.buffers.current
-        nicks = current.roster.names if current.is_channel else [current.name, self.me.nick]
+        nicks: NameIndex | list[str] = (
+            current.roster if current.is_channel else [current.name, self.me.nick]
+        )
         result = self.completer.complete(
             self.editor.text, self.editor.cursor, nicks, self.buffers.channel_names()
         )
