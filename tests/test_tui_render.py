@@ -167,6 +167,20 @@ def test_roster_rows_mark_us_and_fold_the_rest() -> None:
     assert "*me" in rows
 
 
+def test_roster_rows_of_a_partial_roster_count_every_member() -> None:
+    client = Client()
+    client.current.roster.replace(["me", "op"], operators=["op"], users=10_000)
+    rows = [row_text(r).rstrip() for r in roster_rows(client.current, client.me, 18, 6)]
+    assert rows == ["Members (10000)", " @op", "*me", "+9998 more"]
+    client.status.set(Status.CONNECTED)
+    assert "| 10000 online |" in status_text(client.scene())
+    client.current.roster.replace([f"u{i:05d}" for i in range(10_000)], operators=["u09999"])
+    rows = [row_text(r).rstrip() for r in roster_rows(client.current, client.me, 18, 5)]
+    assert rows == ["Members (10000)", " @u09999", " u00000", " u00001", "+9997 more"]
+    assert [row_text(r) for r in roster_rows(client.current, client.me, 18, 1)] == [
+        "Members (10000)   "]
+
+
 def test_roster_rows_list_operators_first_with_their_mark() -> None:
     client = Client()
     client.current.roster.replace(["me", "bob", "Carol", "dave"], operators=["dave", "me"])

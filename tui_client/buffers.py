@@ -126,6 +126,8 @@ class Buffer:
         self._topic_by = ""
         self._modes = ChannelModes()
         self.roster = Roster()
+        self._roster_asked = False  # the whole roster of a partial one was asked for
+        self._quiet_rosters = 0  # answers on their way that only fill the roster in
         self.listener: Callable[[Buffer, Entry], None] | None = None  # told of new entries
 
     # -- identity
@@ -348,10 +350,16 @@ class Buffer:
         topic_by: str | None,
         operators: Iterable[str] = (),
         modes: ChannelModes | None = None,
+        users: int | None = None,
     ) -> None:
-        """Record that we are in this channel, with its members, operators, topic and modes."""
+        """Record that we are in this channel, with its members, operators, topic and modes.
+
+        ``users`` says how many members there are when ``roster`` lists only some.
+        """
         self._joined = True
-        self.roster.replace(roster, operators)
+        self.roster.replace(roster, operators, users)
+        self._roster_asked = False
+        self._quiet_rosters = 0
         self._topic = topic or ""
         self._topic_by = topic_by or ""
         self._modes = modes or ChannelModes()
@@ -367,7 +375,37 @@ class Buffer:
         """Record that we left this channel: nobody is listed until we are back."""
         self._joined = False
         self.roster.clear()
+        self._roster_asked = False
+        self._quiet_rosters = 0
         self._history_pending = False
+
+    # -- the whole roster, when the server sent only part of it
+
+    def wants_roster(self) -> bool:
+        """Tell whether to ask for the whole roster: a channel we are in, partial, not asked."""
+        return self.is_channel and self._joined and self.roster.partial and not self._roster_asked
+
+    @property
+    def roster_asked(self) -> bool:
+        """Whether the whole roster was asked for since we entered (its answer may be due)."""
+        return self._roster_asked
+
+    def note_roster_asked(self, quiet: bool = True) -> None:
+        """Record that ``who`` was sent for the whole roster; a ``quiet`` answer is not listed."""
+        self._roster_asked = True
+        if quiet:
+            self._quiet_rosters += 1
+
+    def list_rosters(self) -> None:
+        """List the roster answers on their way, quiet ones too: the user asked to see them."""
+        self._quiet_rosters = 0
+
+    def take_roster_answer(self) -> bool:
+        """Match a ``roster`` answer to its request; return whether to list it in the buffer."""
+        if self._quiet_rosters:
+            self._quiet_rosters -= 1
+            return False
+        return True
 
     def set_topic(self, text: str, by: str) -> None:
         """Take ``text`` (empty: none) as the topic, set by ``by``."""
