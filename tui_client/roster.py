@@ -23,6 +23,8 @@ __all__ = ["OPERATOR_MARK", "Roster"]
 
 OPERATOR_MARK: Final = "@"
 """Shown before an operator's nick in the roster and in /names (as IRC clients do)."""
+_AFTER_ALL: Final = "\U0010ffff"
+"""Sorts after any character a nick key holds (a noncharacter, never a letter or digit)."""
 _FEW: Final = 16
 """Up to this many nicks at once are placed one by one; more are merged in one pass."""
 
@@ -75,9 +77,8 @@ class _SortedNicks:
 
     def starting_with(self, prefix: str) -> tuple[list[str], list[str]]:
         """Return the (keys, nicks) whose key starts with ``prefix``, in order."""
-        start = end = bisect_left(self.keys, prefix)
-        while end < len(self.keys) and self.keys[end].startswith(prefix):
-            end += 1
+        start = bisect_left(self.keys, prefix)
+        end = bisect_left(self.keys, prefix + _AFTER_ALL, lo=start)
         return self.keys[start:end], self.nicks[start:end]
 
 
