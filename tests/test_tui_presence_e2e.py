@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from helpers import RawClient, ServerProcess
 from test_tui_e2e import buffer_list, message_pane, roster_column
-from tui_support import TuiProcess
+from tui_support import KEY_F11, KEY_F12, TuiProcess
 
 from protocol import BIG_CHANNEL, PRESENCE_INTERVAL_S
 
@@ -91,6 +91,10 @@ def test_a_big_channel_shows_its_count_summaries_and_fills_its_roster_once_shown
         assert roster[1:3] == ["*alice", "filler000"] and roster[-1].endswith(" more")
         assert f"| {BIG_CHANNEL + 4} online |" in lines[-2]
         assert whos_sent(log) == 1
+        tui.write(KEY_F12)  # the roster scrolls a page (25 rows here), and back
+        tui.wait_for(lambda ls: roster_column(ls)[1:2] == ["filler024"])
+        tui.write(KEY_F11)
+        tui.wait_for(lambda ls: roster_column(ls)[1:2] == ["*alice"])
 
         tui.write("\x1b2")  # away and back: asked once, not on every switch
         tui.wait_for(lambda ls: ls[0].startswith("#lobby"))

@@ -181,6 +181,27 @@ def test_roster_rows_of_a_partial_roster_count_every_member() -> None:
         "Members (10000)   "]
 
 
+def test_the_roster_pane_scrolls_within_the_members_listed() -> None:
+    client = Client()
+    buffer = client.current
+    buffer.roster.replace([f"u{i:03d}" for i in range(100)], operators=["u050"])
+    buffer.scroll_roster(10, shown=8)
+    rows = [row_text(r).rstrip() for r in roster_rows(buffer, client.me, 18, 10)]
+    assert rows == ["Members (100)", *[f" u{i:03d}" for i in range(9, 17)], "+92 more"]
+    buffer.scroll_roster(1000, shown=8)
+    assert buffer.roster_top == 92
+    rows = [row_text(r).rstrip() for r in roster_rows(buffer, client.me, 18, 10)]
+    assert rows[1:-1] == [f" u{i:03d}" for i in range(92, 100)]
+    buffer.roster.update([], [f"u{i:03d}" for i in range(40, 100)])  # shrank under the view
+    rows = [row_text(r).rstrip() for r in roster_rows(buffer, client.me, 18, 10)]
+    assert rows[1:-1] == [f" u{i:03d}" for i in range(32, 40)]
+    buffer.scroll_roster(-1000, shown=8)
+    assert buffer.roster_top == 0
+    buffer.scroll_roster(5, shown=8)
+    client.applier.apply(Channel("#dev", ["me"], []))  # entered again: from the top
+    assert buffer.roster_top == 0
+
+
 def test_roster_rows_list_operators_first_with_their_mark() -> None:
     client = Client()
     client.current.roster.replace(["me", "bob", "Carol", "dave"], operators=["dave", "me"])

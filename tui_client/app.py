@@ -56,8 +56,8 @@ HANGUP_ERRORS: Final = 200
 BRACKETED_PASTE_ON: Final = "\x1b[?2004h"
 BRACKETED_PASTE_OFF: Final = "\x1b[?2004l"
 PROMPT_PASS_THROUGH: Final = frozenset({
-    "buffer_prev", "buffer_next", "page_up", "page_down", "toggle_roster", "resize", "mouse",
-    "redraw", "interrupt",
+    "buffer_prev", "buffer_next", "page_up", "page_down", "toggle_roster", "roster_up",
+    "roster_down", "resize", "mouse", "redraw", "interrupt",
 })
 """Actions that keep working while a password is asked for (the rest go to the prompt)."""
 
@@ -128,6 +128,8 @@ class ChatApp:
             "page_up": lambda: self._scroll(self._page()),
             "page_down": lambda: self._scroll(-self._page()),
             "toggle_roster": self.prefs.toggle_roster,
+            "roster_up": lambda: self._scroll_roster(-1),
+            "roster_down": lambda: self._scroll_roster(1),
             "resize": self._resize,
             "mouse": self._mouse,
             "redraw": self._redraw_all,
@@ -400,6 +402,13 @@ class ChatApp:
         hit_top = self.renderer.scroll_by(buffer, self.me, rows, rect.w, rect.h)
         if rows > 0 and (hit_top or self._at_top):
             self._maybe_fetch_history()
+
+    def _scroll_roster(self, pages: int) -> None:
+        rect = self._layout().roster
+        if rect is None:
+            return  # no roster pane: nothing to scroll
+        shown = max(1, rect.h - 2)  # below the header, above the "+N more" row
+        self.buffers.current.scroll_roster(pages * shown, shown)
 
     def _maybe_fetch_history(self) -> None:
         buffer = self.buffers.current

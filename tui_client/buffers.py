@@ -128,6 +128,7 @@ class Buffer:
         self.roster = Roster()
         self._roster_asked = False  # the whole roster of a partial one was asked for
         self._quiet_rosters = 0  # answers on their way that only fill the roster in
+        self._roster_top = 0  # the first member the roster pane shows (0: the top)
         self.listener: Callable[[Buffer, Entry], None] | None = None  # told of new entries
 
     # -- identity
@@ -360,6 +361,7 @@ class Buffer:
         self.roster.replace(roster, operators, users)
         self._roster_asked = False
         self._quiet_rosters = 0
+        self._roster_top = 0
         self._topic = topic or ""
         self._topic_by = topic_by or ""
         self._modes = modes or ChannelModes()
@@ -377,7 +379,18 @@ class Buffer:
         self.roster.clear()
         self._roster_asked = False
         self._quiet_rosters = 0
+        self._roster_top = 0
         self._history_pending = False
+
+    @property
+    def roster_top(self) -> int:
+        """The member (from 0, operators first) at the top of the roster pane."""
+        return self._roster_top
+
+    def scroll_roster(self, rows: int, shown: int) -> None:
+        """Move the roster pane down (+) or up (-) by ``rows``; ``shown`` members fit in it."""
+        most = max(0, len(self.roster) - max(1, shown))
+        self._roster_top = min(max(0, self._roster_top + rows), most)
 
     # -- the whole roster, when the server sent only part of it
 

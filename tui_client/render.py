@@ -222,14 +222,17 @@ def roster_rows(buffer: Buffer, me: Identity, width: int, height: int) -> list[R
     """Return the roster pane: a header with the member count, one member a row, operators first.
 
     ``*`` marks us and ``@`` an operator: ``*@alice``, `` @bob``, `` carol``. Only
-    the rows that fit are taken from the roster; a last row counts the members
-    not shown (those of a partial roster too).
+    the rows that fit are taken from the roster, from the buffer's
+    :attr:`~tui_client.buffers.Buffer.roster_top` on; a last row counts the
+    members not shown (above, below, or not listed in a partial roster).
     """
     roster = buffer.roster
     count = roster.count
     rows: list[Row] = [[(pad(f"Members ({count})", width), "header")]]
     room = max(height - 1, 0)
-    names = roster.window(0, room if count <= room else room - 1)
+    size = room if count <= room else room - 1
+    top = min(buffer.roster_top, max(0, len(roster) - size))  # the roster may have shrunk
+    names = roster.window(top, size)
     for name in names:
         mine = me.is_me(name)
         label = ("*" if mine else " ") + safe_text(roster.label(name))
