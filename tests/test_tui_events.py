@@ -402,8 +402,9 @@ def test_a_partial_channel_keeps_its_roster_and_counts_the_members() -> None:
 
 def test_a_presence_frame_updates_the_roster_and_says_so_in_one_line() -> None:
     client = Client()
-    client.apply(welcome(big()))
+    client.apply(welcome(chan("#a"), big()))
     b = client.buffer("#big")
+    assert not b.visible  # quiet lines: they do not count as unread
     entries = len(b.entries)
     client.apply(PresenceUpdate("#big", 5.0, joined=["alice", "bob", "me"], left=["carol"]))
     assert b.roster.names == ["alice", "bob", "me", "op"] and b.roster.count == 10_001
@@ -416,7 +417,7 @@ def test_a_presence_frame_updates_the_roster_and_says_so_in_one_line() -> None:
     client.apply(PresenceUpdate("#big", 7.0, left=joined[:6]))
     assert texts(b)[-1] == "-- 6 left"
     client.apply(PresenceUpdate("#big", 8.0, joined=["me"]))  # only ourselves: nothing to say
-    assert texts(b)[-1] == "-- 6 left" and b.unread == 0
+    assert texts(b)[-1] == "-- 6 left" and b.unread == 0 and not b.highlight
 
 
 def test_presence_of_a_channel_we_left_or_never_opened_changes_nothing() -> None:

@@ -5,10 +5,11 @@ conversation shows: its entries (messages in id order without duplicates, so a
 history page or a reconnect's replay can be merged at any time, and local lines
 after the newest message), its scroll position and "N new" counter, its unread
 count and highlight mark while another buffer is shown, its history paging, and
-for a channel its roster (:mod:`tui_client.roster`), topic, modes and whether
-we are in it. :class:`Buffers` owns
-the ordered collection (the server buffer first, the others in the order they
-were opened) and which one is current. Turning entries into rows is left to
+for a channel its roster (:mod:`tui_client.roster`: whether only part of it is
+known and was asked for whole, and where its pane is scrolled), topic, modes
+and whether we are in it. :class:`Buffers` owns the ordered collection (the
+server buffer first, the others in the order they were opened) and which one
+is current. Turning entries into rows is left to
 :mod:`tui_client.render`; deciding what a server frame means, to
 :mod:`tui_client.events`. Not thread-safe: only the UI thread (or the plain
 client's main loop) uses them.
