@@ -20,6 +20,7 @@ from protocol import (
     OpUser,
     Part,
     Register,
+    Roster,
     Say,
     SetMode,
     SetPassword,
@@ -325,3 +326,52 @@ def test_identify_after_a_refused_hello_gives_the_next_hello_its_password() -> N
     answer(client, "others-pw")
     assert client.link.nick == "other" and client.me.nick == "other"
     assert client.link.nick_password == "others-pw"
+
+
+def big(name: str) -> Channel:
+    return Channel(name, ["me"], [], users=5_000, partial=True)
+
+
+def test_the_whole_roster_is_asked_for_once_and_only_for_the_channel_shown() -> None:
+    client = Client()
+    client.applier.apply(Welcome("me", "srv", ["me"], [], channels=[big("#one"), big("#two")]))
+    assert client.buffers.current.name == "#one"
+    assert client.runner.ask_whole_roster() and not client.runner.ask_whole_roster()
+    assert client.link.sent == [Who("#one")]  # not #two: it is not shown
+    client.buffers.switch_number(3)
+    client.link.up = False
+    assert not client.runner.ask_whole_roster()  # not connected: asked again later
+    client.link.up = True
+    assert client.runner.ask_whole_roster()
+    client.buffers.switch_number(2)
+    client.buffers.switch_number(3)
+    assert not client.runner.ask_whole_roster()  # switching back does not ask again
+    assert client.link.sent == [Who("#one"), Who("#two")]
+    client.applier.apply(Roster(["me", "a", "b"], channel="#two"))
+    assert not client.buffers.current.roster.partial and not client.runner.ask_whole_roster()
+    assert client.last_line() == "-- you are in #two (5000 here)"  # the answer is not listed
+
+
+def test_names_of_a_partial_roster_asks_the_server_once_and_lists_the_answer() -> None:
+    client = Client()
+    client.applier.apply(Welcome("me", "srv", ["me"], [], channels=[big("#one")]))
+    client.run("/names")
+    assert client.link.sent == [Who("#one")]
+    assert client.last_line() == "-- asking the server who is in #one (5000 users) ..."
+    client.run("/names")
+    assert client.link.sent == [Who("#one")] and not client.runner.ask_whole_roster()
+    client.applier.apply(Roster(["me", "a"], channel="#one"))
+    assert client.last_line() == "-- online in #one (2): me, a"
+    client.run("/names")
+    assert client.last_line() == "-- in #one (2): a, me" and len(client.link.sent) == 1
+
+
+def test_who_lists_an_answer_that_was_asked_for_quietly() -> None:
+    client = Client()
+    client.applier.apply(Welcome("me", "srv", ["me"], [], channels=[big("#one")]))
+    assert client.runner.ask_whole_roster()
+    client.run("/who")
+    client.applier.apply(Roster(["me", "a"], channel="#one"))
+    assert client.last_line() == "-- online in #one (2): me, a"
+    client.link.up = False
+    assert not client.run("/who").sent

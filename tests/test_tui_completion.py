@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tui_client.completion import Completer
+from tui_client.roster import Roster
 
 NICKS = ["alice", "Alex", "bob", "Борис"]
 CHANNELS = ["#dev", "#Design", "#ops"]
@@ -48,3 +49,16 @@ def test_a_word_starting_with_hash_completes_channels() -> None:
     assert Completer().complete("#o", 2, NICKS, CHANNELS) == ("#ops ", 5)  # no colon
     assert Completer().complete("#x", 2, NICKS, CHANNELS) is None
     assert Completer().complete("de", 2, NICKS, CHANNELS) is None  # nicks only without #
+
+
+def test_a_roster_finds_the_candidates_itself_operators_included() -> None:
+    roster = Roster([f"user{i:05d}" for i in range(10_000)] + ["Алиса"], operators=["user00123"])
+    completer = Completer()
+    first = completer.complete("hi user0012", 11, roster)
+    assert first == ("hi user00120 ", 13)
+    second = completer.complete(*first, roster)
+    assert second == ("hi user00121 ", 13)
+    assert completer.complete(*completer.complete(*second, roster), roster) == (
+        "hi user00123 ", 13)  # the operator, in its place
+    assert Completer().complete("АЛ", 2, roster) == ("Алиса: ", 7)
+    assert Completer().complete("nobody", 6, roster) is None

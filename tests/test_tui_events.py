@@ -20,6 +20,7 @@ from protocol import (
     Leave,
     Message,
     Mode,
+    PresenceUpdate,
     Rename,
     Roster,
     Topic,
@@ -27,7 +28,7 @@ from protocol import (
     Whois,
 )
 from tui_client.buffers import Buffer, Buffers, EntryKind
-from tui_client.events import EventApplier, format_duration, local_time
+from tui_client.events import EventApplier, format_duration, local_time, presence_text
 from tui_client.identity import Identity
 from tui_client.prefs import Prefs
 from tui_client.secret import Ask, Purpose, SecretPrompt
@@ -374,3 +375,83 @@ def test_killed_and_banned_end_with_a_clear_last_line() -> None:
     assert "will not reconnect" in line and texts(client.buffers.server)[-1] == line
     client.apply(Bye(ByeReason.BANNED))
     assert texts(client.buffer("#a"))[-1].startswith("-- you are banned from this server")
+
+
+# Big channels: batched presence and partial rosters (the presence capability).
+
+
+def big(name: str = "#big", users: int = 10_000, **kw: object) -> Channel:
+    return chan(name, roster=("me", "op"), operators=["op"], users=users, partial=True, **kw)
+
+
+def test_a_partial_channel_keeps_its_roster_and_counts_the_members() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a"), big()))
+    b = client.buffer("#big")
+    assert b.roster.partial and b.roster.count == 10_000 and b.roster.names == ["me", "op"]
+    assert b.roster.is_operator("op") and "-- you are in #big (10000 here)" in texts(b)
+    client.apply(Join("carol", 1.0, channel="#big"), Leave("stranger", "quit", 2.0, channel="#big"))
+    assert b.roster.count == 10_000 and "carol" in b.roster
+    client.apply(big("#huge", users=500, topic="big"))  # in answer to a join
+    huge = client.buffer("#huge")
+    assert client.buffers.current is huge and huge.roster.count == 500
+    assert texts(huge)[-1] == "-- you are in #huge (500 here)"
+    client.apply(chan("#small", roster=("me", "bob", "carol")))  # not partial: whole
+    assert not client.buffer("#small").roster.partial
+
+
+def test_a_presence_frame_updates_the_roster_and_says_so_in_one_line() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a"), big()))
+    b = client.buffer("#big")
+    assert not b.visible  # quiet lines: they do not count as unread
+    entries = len(b.entries)
+    client.apply(PresenceUpdate("#big", 5.0, joined=["alice", "bob", "me"], left=["carol"]))
+    assert b.roster.names == ["alice", "bob", "me", "op"] and b.roster.count == 10_001
+    assert texts(b)[entries:] == ["-- alice, bob joined; carol left"]  # we are not named
+    assert b.entries[-1].kind == EntryKind.SYSTEM and b.entries[-1].ts == 5.0
+    joined = [f"user{i:04d}" for i in range(500)]
+    client.apply(PresenceUpdate("#big", 6.0, joined=joined, left=["alice", "x", "y"]))
+    assert texts(b)[-1] == "-- 500 joined, 3 left"
+    assert b.roster.count == 10_001 + 500 - 3 and len(b.roster) == 503 and "alice" not in b.roster
+    client.apply(PresenceUpdate("#big", 7.0, left=joined[:6]))
+    assert texts(b)[-1] == "-- 6 left"
+    client.apply(PresenceUpdate("#big", 8.0, joined=["me"]))  # only ourselves: nothing to say
+    assert texts(b)[-1] == "-- 6 left" and b.unread == 0 and not b.highlight
+
+
+def test_presence_of_a_channel_we_left_or_never_opened_changes_nothing() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a"), big()))
+    client.apply(Leave("me", "part", 1.0, channel="#big"))
+    b = client.buffer("#big")
+    before = texts(b)
+    client.apply(PresenceUpdate("#big", 2.0, joined=["alice"]),
+                 PresenceUpdate("#nowhere", 2.0, joined=["alice"]))
+    assert texts(b) == before and len(b.roster) == 0
+
+
+def test_the_roster_answer_makes_a_partial_roster_whole_quietly_when_asked_quietly() -> None:
+    client = Client()
+    client.apply(welcome(big()))
+    b = client.buffer("#big")
+    assert b.wants_roster()
+    b.note_roster_asked()
+    assert not b.wants_roster()
+    before = texts(b)
+    client.apply(Roster(["me", "op", "u1", "u2"], channel="#big", operators=["op"]))
+    assert texts(b) == before  # 10,000 names are not dumped into the buffer
+    assert not b.roster.partial and b.roster.count == 4 and not b.wants_roster()
+    client.apply(Roster(["me", "op"], channel="#big"))  # one nobody asked quietly for
+    assert texts(b)[-1] == "-- online in #big (2): me, op"
+    client.apply(NetStatus(Status.RECONNECTING, 1.0), welcome(big()))  # partial again
+    assert b.wants_roster() and b.roster.count == 10_000
+
+
+def test_presence_text_names_few_and_counts_many() -> None:
+    assert presence_text([], []) is None
+    assert presence_text(["a"], []) == "-- a joined"
+    assert presence_text([], ["a", "b"]) == "-- a, b left"
+    assert presence_text(["a", "b", "c"], ["d", "e"]) == "-- a, b, c joined; d, e left"
+    assert presence_text(["a", "b", "c", "d"], ["e", "f"]) == "-- 4 joined, 2 left"
+    assert presence_text([], [f"n{i}" for i in range(57)]) == "-- 57 left"

@@ -17,7 +17,8 @@ from tui_client.keys import (
 )
 
 FAKE_CURSES = types.SimpleNamespace(
-    KEY_LEFT=260, KEY_RIGHT=261, KEY_PPAGE=339, KEY_F2=266, KEY_UP=259, KEY_DOWN=258
+    KEY_LEFT=260, KEY_RIGHT=261, KEY_PPAGE=339, KEY_NPAGE=338, KEY_F2=266, KEY_UP=259,
+    KEY_DOWN=258, KEY_F11=275, KEY_F12=276,
 )
 
 
@@ -77,6 +78,13 @@ def test_buffer_switching_keys() -> None:
     assert table[259] == "history_prev" and table[258] == "history_next"  # Up/Down still recall
     assert keyname_action("kLFT3") == "buffer_prev" and keyname_action("kRIT3") == "buffer_next"
     assert keyname_action("kEND5") == "end" and keyname_action("kxOUT") is None
+
+
+def test_roster_scrolling_keys() -> None:
+    table = build_bindings(FAKE_CURSES)
+    assert table[275] == table[Alt(339)] == "roster_up" and table[339] == "page_up"
+    assert table[276] == table[Alt(338)] == "roster_down" and table[338] == "page_down"
+    assert keyname_action("kPRV3") == "roster_up" and keyname_action("kNXT3") == "roster_down"
 
 
 def test_each_key_has_one_action_and_help_comes_from_the_table() -> None:

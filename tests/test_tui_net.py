@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from protocol import (
+    CAP_PRESENCE,
     Account,
     Bye,
     ByeReason,
@@ -93,14 +94,14 @@ def fake() -> Iterator[FakeServer]:
     server.close()
 
 
-def test_reconnect_sends_since_and_resume(fake: FakeServer) -> None:
+def test_reconnect_sends_since_and_resume_and_asks_for_presence(fake: FakeServer) -> None:
     events: queue.Queue[NetEvent] = queue.Queue()
     conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
     conn.start()
     try:
         sock, reader = fake.accept()
         hello = read_frame(reader)
-        assert hello == {"type": "hello", "nick": "alice", "proto": 1}
+        assert hello == {"type": "hello", "nick": "alice", "proto": 1, "caps": [CAP_PRESENCE]}
         sock.sendall(welcome("alice", [Message(7, 1.0, "bob", "hi")]))
         assert isinstance(next_event(events, Welcome), Welcome)
         sock.sendall(encode_wire({"type": "ping", "token": "t1"}))
@@ -115,6 +116,7 @@ def test_reconnect_sends_since_and_resume(fake: FakeServer) -> None:
         sock2, reader2 = fake.accept()
         hello2 = read_frame(reader2)
         assert hello2["since"] == 9 and hello2["resume"] == "tok" and hello2["nick"] == "alice"
+        assert hello2["caps"] == [CAP_PRESENCE]  # a reconnect asks again
         sock2.close()
     finally:
         conn.stop()

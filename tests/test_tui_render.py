@@ -167,6 +167,41 @@ def test_roster_rows_mark_us_and_fold_the_rest() -> None:
     assert "*me" in rows
 
 
+def test_roster_rows_of_a_partial_roster_count_every_member() -> None:
+    client = Client()
+    client.current.roster.replace(["me", "op"], operators=["op"], users=10_000)
+    rows = [row_text(r).rstrip() for r in roster_rows(client.current, client.me, 18, 6)]
+    assert rows == ["Members (10000)", " @op", "*me", "+9998 more"]
+    client.status.set(Status.CONNECTED)
+    assert "| 10000 online |" in status_text(client.scene())
+    client.current.roster.replace([f"u{i:05d}" for i in range(10_000)], operators=["u09999"])
+    rows = [row_text(r).rstrip() for r in roster_rows(client.current, client.me, 18, 5)]
+    assert rows == ["Members (10000)", " @u09999", " u00000", " u00001", "+9997 more"]
+    assert [row_text(r) for r in roster_rows(client.current, client.me, 18, 1)] == [
+        "Members (10000)   "]
+
+
+def test_the_roster_pane_scrolls_within_the_members_listed() -> None:
+    client = Client()
+    buffer = client.current
+    buffer.roster.replace([f"u{i:03d}" for i in range(100)], operators=["u050"])
+    buffer.scroll_roster(10, shown=8)
+    rows = [row_text(r).rstrip() for r in roster_rows(buffer, client.me, 18, 10)]
+    assert rows == ["Members (100)", *[f" u{i:03d}" for i in range(9, 17)], "+92 more"]
+    buffer.scroll_roster(1000, shown=8)
+    assert buffer.roster_top == 92
+    rows = [row_text(r).rstrip() for r in roster_rows(buffer, client.me, 18, 10)]
+    assert rows[1:-1] == [f" u{i:03d}" for i in range(92, 100)]
+    buffer.roster.update([], [f"u{i:03d}" for i in range(40, 100)])  # shrank under the view
+    rows = [row_text(r).rstrip() for r in roster_rows(buffer, client.me, 18, 10)]
+    assert rows[1:-1] == [f" u{i:03d}" for i in range(32, 40)]
+    buffer.scroll_roster(-1000, shown=8)
+    assert buffer.roster_top == 0
+    buffer.scroll_roster(5, shown=8)
+    client.applier.apply(Channel("#dev", ["me"], []))  # entered again: from the top
+    assert buffer.roster_top == 0
+
+
 def test_roster_rows_list_operators_first_with_their_mark() -> None:
     client = Client()
     client.current.roster.replace(["me", "bob", "Carol", "dave"], operators=["dave", "me"])

@@ -30,6 +30,8 @@ KEY_HOME = "\x1bOH"
 KEY_UP = "\x1bOA"
 KEY_LEFT = "\x1bOD"
 KEY_F2 = "\x1bOQ"
+KEY_F11 = "\x1b[23~"
+KEY_F12 = "\x1b[24~"
 PASTE_START = "\x1b[200~"
 PASTE_END = "\x1b[201~"
 

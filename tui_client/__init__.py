@@ -2,7 +2,8 @@
 
 Pure modules: ``width``/``wrap``/``editor``/``completion``/``layout`` (text and
 panes), ``buffers`` (one buffer per channel, per private conversation and for
-the server, and their collection), ``identity``/``status``/``prefs`` (our
+the server, and their collection), ``roster`` (a channel's members, kept in
+order as they come and go), ``identity``/``status``/``prefs`` (our
 nick, the connection status, the user's choices), ``secret`` (a password being asked
 for, masked), ``events`` (server frames applied to those), ``commands`` (the
 command table and parser), ``actions`` (commands carried out), ``render``

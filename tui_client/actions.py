@@ -281,14 +281,40 @@ class CommandRunner:
         channel = self._channel()
         if channel is None:
             return DONE
-        names = ", ".join(channel.roster.label(n) for n in channel.roster.ranked())
-        return self._say(f"-- in {channel.name} ({len(channel.roster)}): {names}")
+        roster = channel.roster
+        if roster.partial:  # only some members are known: the server lists them all
+            if not channel.roster_asked:
+                outcome = self._send(lambda: Who(channel.name))
+                if not outcome.sent:
+                    return outcome
+                channel.note_roster_asked(quiet=False)
+            channel.list_rosters()
+            return self._say(f"-- asking the server who is in {channel.name} "
+                             f"({roster.count} users) ...")
+        names = ", ".join(roster.label(n) for n in roster.ranked())
+        return self._say(f"-- in {channel.name} ({roster.count}): {names}")
 
     def _who(self, _command: WhoCommand) -> Outcome:
         channel = self._channel()
         if channel is None:
             return DONE
-        return self._send(lambda: Who(channel.name))
+        outcome = self._send(lambda: Who(channel.name))
+        if outcome.sent:
+            channel.list_rosters()  # one asked for quietly may be on its way too: list it
+        return outcome
+
+    def ask_whole_roster(self) -> bool:
+        """Ask for the current channel's whole roster if only part is known; True if sent.
+
+        Once per entering the channel (the answer makes the roster whole), and
+        only for the channel shown: asking for every big channel at once would
+        cost what the partial rosters save.
+        """
+        buffer = self._buffers.current
+        if not buffer.wants_roster() or not self._sender.send(Who(buffer.name)):
+            return False
+        buffer.note_roster_asked()
+        return True
 
     def _channel_request(self, command: ChannelRequest) -> Outcome:
         if command.channel is not None:

@@ -4,8 +4,10 @@ The UI thread owns curses; the only other thread is the connection's receiver
 (:mod:`tui_client.net`), which feeds a queue and is joined on the way out.
 Each loop iteration waits briefly for keys (``get_wch`` with a timeout),
 applies them, drains the network queue into the buffers
-(:mod:`tui_client.events`), and redraws once if anything changed. Commands are
-carried out by :mod:`tui_client.actions`; drawing is :mod:`tui_client.view`.
+(:mod:`tui_client.events`), asks for the whole roster of a big channel the
+first time it is shown with only part of it, and redraws once if anything
+changed. Commands are carried out by :mod:`tui_client.actions`; drawing is
+:mod:`tui_client.view`.
 While a password is asked for (:mod:`tui_client.secret`) the input line
 belongs to it: typed keys go to the masked answer, Enter ends a step, Esc
 cancels; switching buffers, scrolling and redrawing still work.
@@ -27,7 +29,7 @@ from protocol import HistoryQuery, ProtocolError
 from tui_client.actions import CommandRunner
 from tui_client.buffers import Buffers, EntryKind
 from tui_client.commands import keeps_history, parse_input
-from tui_client.completion import Completer
+from tui_client.completion import Completer, NameIndex
 from tui_client.editor import LineEditor
 from tui_client.events import EventApplier
 from tui_client.identity import Identity
@@ -54,8 +56,8 @@ HANGUP_ERRORS: Final = 200
 BRACKETED_PASTE_ON: Final = "\x1b[?2004h"
 BRACKETED_PASTE_OFF: Final = "\x1b[?2004l"
 PROMPT_PASS_THROUGH: Final = frozenset({
-    "buffer_prev", "buffer_next", "page_up", "page_down", "toggle_roster", "resize", "mouse",
-    "redraw", "interrupt",
+    "buffer_prev", "buffer_next", "page_up", "page_down", "toggle_roster", "roster_up",
+    "roster_down", "resize", "mouse", "redraw", "interrupt",
 })
 """Actions that keep working while a password is asked for (the rest go to the prompt)."""
 
@@ -126,6 +128,8 @@ class ChatApp:
             "page_up": lambda: self._scroll(self._page()),
             "page_down": lambda: self._scroll(-self._page()),
             "toggle_roster": self.prefs.toggle_roster,
+            "roster_up": lambda: self._scroll_roster(-1),
+            "roster_down": lambda: self._scroll_roster(1),
             "resize": self._resize,
             "mouse": self._mouse,
             "redraw": self._redraw_all,
@@ -153,6 +157,7 @@ class ChatApp:
                 for key in self._read_keys(stdscr):
                     self._on_key(key)
                 self._drain_events()
+                self.runner.ask_whole_roster()  # a partial channel just shown: once
                 self._maybe_draw(stdscr)
         finally:
             log.info("UI loop ended after %d redraws", self.redraws)
@@ -379,7 +384,9 @@ class ChatApp:
 
     def _complete(self) -> None:
         current = self.buffers.current
-        nicks = current.roster.names if current.is_channel else [current.name, self.me.nick]
+        nicks: NameIndex | list[str] = (
+            current.roster if current.is_channel else [current.name, self.me.nick]
+        )
         result = self.completer.complete(
             self.editor.text, self.editor.cursor, nicks, self.buffers.channel_names()
         )
@@ -395,6 +402,13 @@ class ChatApp:
         hit_top = self.renderer.scroll_by(buffer, self.me, rows, rect.w, rect.h)
         if rows > 0 and (hit_top or self._at_top):
             self._maybe_fetch_history()
+
+    def _scroll_roster(self, pages: int) -> None:
+        rect = self._layout().roster
+        if rect is None:
+            return  # no roster pane: nothing to scroll
+        shown = max(1, rect.h - 2)  # below the header, above the "+N more" row
+        self.buffers.current.scroll_roster(pages * shown, shown)
 
     def _maybe_fetch_history(self) -> None:
         buffer = self.buffers.current

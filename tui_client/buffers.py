@@ -5,10 +5,11 @@ conversation shows: its entries (messages in id order without duplicates, so a
 history page or a reconnect's replay can be merged at any time, and local lines
 after the newest message), its scroll position and "N new" counter, its unread
 count and highlight mark while another buffer is shown, its history paging, and
-for a channel its roster (with its operators), topic, modes and whether we are
-in it. :class:`Buffers` owns
-the ordered collection (the server buffer first, the others in the order they
-were opened) and which one is current. Turning entries into rows is left to
+for a channel its roster (:mod:`tui_client.roster`: whether only part of it is
+known and was asked for whole, and where its pane is scrolled), topic, modes
+and whether we are in it. :class:`Buffers` owns the ordered collection (the
+server buffer first, the others in the order they were opened) and which one
+is current. Turning entries into rows is left to
 :mod:`tui_client.render`; deciding what a server frame means, to
 :mod:`tui_client.events`. Not thread-safe: only the UI thread (or the plain
 client's main loop) uses them.
@@ -24,6 +25,7 @@ from typing import Final
 
 from protocol import Message, channel_key, is_channel, nick_key
 from tui_client.identity import Identity
+from tui_client.roster import OPERATOR_MARK, Roster
 
 __all__ = [
     "MAX_ENTRIES",
@@ -79,97 +81,6 @@ def _entry_key(entry: Entry) -> EntryKey:
     return entry.key
 
 
-OPERATOR_MARK: Final = "@"
-"""Shown before an operator's nick in the roster and in /names (as IRC clients do)."""
-
-
-class Roster:
-    """The members of a channel, each nick once, and which of them are its operators.
-
-    :attr:`names` is sorted case-insensitively (completion and counts read it);
-    :meth:`ranked` puts the operators first, as the roster pane shows them.
-    An operator's mark follows the nick through renames and goes when it leaves.
-    """
-
-    def __init__(self, names: Iterable[str] = (), operators: Iterable[str] = ()) -> None:
-        self._names: list[str] = []
-        self._operators: set[str] = set()  # nick keys
-        self.replace(names, operators)
-
-    def replace(self, names: Iterable[str], operators: Iterable[str] | None = None) -> None:
-        """Take ``names`` as the whole roster (and ``operators``, if given, as its operators)."""
-        unique = {nick_key(n): n for n in names}
-        self._names = sorted(unique.values(), key=lambda n: (nick_key(n), n))
-        if operators is not None:
-            self._operators = {nick_key(n) for n in operators}
-        self._operators &= set(unique)
-
-    def add(self, nick: str) -> bool:
-        """Add ``nick``; return False if it was there already."""
-        if nick in self:
-            return False
-        self.replace([*self._names, nick])
-        return True
-
-    def remove(self, nick: str) -> bool:
-        """Remove ``nick`` (and its operator's mark); return False if it was not there."""
-        key = nick_key(nick)
-        kept = [n for n in self._names if nick_key(n) != key]
-        removed = len(kept) != len(self._names)
-        self._names = kept
-        self._operators.discard(key)
-        return removed
-
-    def rename(self, old: str, new: str) -> bool:
-        """Replace ``old`` by ``new``, keeping its mark; return False if ``old`` was not there."""
-        operator = self.is_operator(old)
-        if not self.remove(old):
-            return False
-        self.replace([*self._names, new])
-        if operator:
-            self._operators.add(nick_key(new))
-        return True
-
-    def set_operator(self, nick: str, operator: bool) -> bool:
-        """Mark ``nick`` as an operator or not; return False if it is not a member."""
-        if nick not in self:
-            return False
-        (self._operators.add if operator else self._operators.discard)(nick_key(nick))
-        return True
-
-    def is_operator(self, nick: str) -> bool:
-        return nick_key(nick) in self._operators
-
-    def label(self, nick: str) -> str:
-        """Return ``nick`` as the roster shows it: ``@alice`` for an operator."""
-        return (OPERATOR_MARK if self.is_operator(nick) else "") + nick
-
-    def ranked(self) -> list[str]:
-        """Return the nicks as the roster pane lists them: operators first, each part sorted."""
-        return sorted(self._names, key=lambda n: not self.is_operator(n))
-
-    def clear(self) -> None:
-        self._names = []
-        self._operators = set()
-
-    def __contains__(self, nick: object) -> bool:
-        if not isinstance(nick, str):
-            return False
-        key = nick_key(nick)
-        return any(nick_key(n) == key for n in self._names)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._names))
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    @property
-    def names(self) -> list[str]:
-        """Return the nicks sorted case-insensitively (a copy)."""
-        return list(self._names)
-
-
 @dataclass(frozen=True, slots=True)
 class ChannelModes:
     """A channel's switches: only operators set the topic; only the invited may join."""
@@ -216,6 +127,9 @@ class Buffer:
         self._topic_by = ""
         self._modes = ChannelModes()
         self.roster = Roster()
+        self._roster_asked = False  # the whole roster of a partial one was asked for
+        self._quiet_rosters = 0  # answers on their way that only fill the roster in
+        self._roster_top = 0  # the first member the roster pane shows (0: the top)
         self.listener: Callable[[Buffer, Entry], None] | None = None  # told of new entries
 
     # -- identity
@@ -438,10 +352,17 @@ class Buffer:
         topic_by: str | None,
         operators: Iterable[str] = (),
         modes: ChannelModes | None = None,
+        users: int | None = None,
     ) -> None:
-        """Record that we are in this channel, with its members, operators, topic and modes."""
+        """Record that we are in this channel, with its members, operators, topic and modes.
+
+        ``users`` says how many members there are when ``roster`` lists only some.
+        """
         self._joined = True
-        self.roster.replace(roster, operators)
+        self.roster.replace(roster, operators, users)
+        self._roster_asked = False
+        self._quiet_rosters = 0
+        self._roster_top = 0
         self._topic = topic or ""
         self._topic_by = topic_by or ""
         self._modes = modes or ChannelModes()
@@ -457,7 +378,48 @@ class Buffer:
         """Record that we left this channel: nobody is listed until we are back."""
         self._joined = False
         self.roster.clear()
+        self._roster_asked = False
+        self._quiet_rosters = 0
+        self._roster_top = 0
         self._history_pending = False
+
+    @property
+    def roster_top(self) -> int:
+        """The member (from 0, operators first) at the top of the roster pane."""
+        return self._roster_top
+
+    def scroll_roster(self, rows: int, shown: int) -> None:
+        """Move the roster pane down (+) or up (-) by ``rows``; ``shown`` members fit in it."""
+        most = max(0, len(self.roster) - max(1, shown))
+        self._roster_top = min(max(0, self._roster_top + rows), most)
+
+    # -- the whole roster, when the server sent only part of it
+
+    def wants_roster(self) -> bool:
+        """Tell whether to ask for the whole roster: a channel we are in, partial, not asked."""
+        return self.is_channel and self._joined and self.roster.partial and not self._roster_asked
+
+    @property
+    def roster_asked(self) -> bool:
+        """Whether the whole roster was asked for since we entered (its answer may be due)."""
+        return self._roster_asked
+
+    def note_roster_asked(self, quiet: bool = True) -> None:
+        """Record that ``who`` was sent for the whole roster; a ``quiet`` answer is not listed."""
+        self._roster_asked = True
+        if quiet:
+            self._quiet_rosters += 1
+
+    def list_rosters(self) -> None:
+        """List the roster answers on their way, quiet ones too: the user asked to see them."""
+        self._quiet_rosters = 0
+
+    def take_roster_answer(self) -> bool:
+        """Match a ``roster`` answer to its request; return whether to list it in the buffer."""
+        if self._quiet_rosters:
+            self._quiet_rosters -= 1
+            return False
+        return True
 
     def set_topic(self, text: str, by: str) -> None:
         """Take ``text`` (empty: none) as the topic, set by ``by``."""

@@ -2,18 +2,36 @@
 
 Pure state: :class:`Completer` looks at the word before the cursor and cycles
 through matching names (case-insensitive) on repeated Tab presses: channel
-names for a word starting with ``#``, nicks otherwise. Reading the roster,
-the buffers and the editor is left to the caller.
+names for a word starting with ``#``, nicks otherwise. Names come as a list,
+or as a :class:`NameIndex` that finds a prefix itself (a roster of 10,000
+finds it by bisection, so Tab neither casefolds nor sorts every nick).
+Reading the roster, the buffers and the editor is left to the caller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from protocol import is_channel, nick_key
 
-__all__ = ["Completer"]
+__all__ = ["Completer", "NameIndex"]
+
+
+@runtime_checkable
+class NameIndex(Protocol):
+    """Names that find those starting with a key themselves (``tui_client.roster.Roster``)."""
+
+    def starting_with(self, prefix_key: str) -> list[str]:
+        """Return the names whose ``nick_key`` starts with ``prefix_key``, in key order."""
+        ...
+
+
+def _matching(names: NameIndex | Iterable[str], key: str) -> list[str]:
+    if isinstance(names, NameIndex):
+        return names.starting_with(key)
+    return sorted({n for n in names if nick_key(n).startswith(key)}, key=lambda n: (nick_key(n), n))
 
 
 @dataclass
@@ -33,7 +51,8 @@ class Completer:
         self._cycle: _Cycle | None = None
 
     def complete(
-        self, text: str, cursor: int, nicks: Iterable[str], channels: Iterable[str] = ()
+        self, text: str, cursor: int, nicks: NameIndex | Iterable[str],
+        channels: Iterable[str] = (),
     ) -> tuple[str, int] | None:
         """Return the new (text, cursor), or None when nothing matches.
 
@@ -51,11 +70,7 @@ class Completer:
         if not word:
             self._cycle = None
             return None
-        key = nick_key(word)
-        names = channels if is_channel(word) else nicks
-        candidates = sorted(
-            {n for n in names if nick_key(n).startswith(key)}, key=lambda n: (nick_key(n), n)
-        )
+        candidates = _matching(channels if is_channel(word) else nicks, nick_key(word))
         if not candidates:
             self._cycle = None
             return None

@@ -34,6 +34,7 @@ from protocol import (
     Leave,
     Message,
     Mode,
+    PresenceUpdate,
     Rename,
     Roster,
     ServerFrame,
@@ -47,7 +48,7 @@ from tui_client.prefs import Prefs
 from tui_client.secret import WHERE_NICK_PASSWORD, Ask, Purpose, SecretPrompt
 from tui_client.status import NICK_ERRORS, NICK_PASSWORD_REFUSED, ConnectionStatus, NetStatus
 
-__all__ = ["EventApplier", "format_duration", "local_time"]
+__all__ = ["PRESENCE_NAMED_MAX", "EventApplier", "format_duration", "local_time", "presence_text"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,25 @@ ACCOUNT_LINES: Final = {
     Purpose.UNREGISTER: "-- {nick} is no longer registered; anyone may use it once you leave",
 }
 _DURATION_UNITS: Final = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+PRESENCE_NAMED_MAX: Final = 5
+"""Up to this many comings and goings in one presence frame are named; more are counted."""
+
+
+def presence_text(joined: list[str], left: list[str]) -> str | None:
+    """Return one line for a batch of joins and leaves (None: nothing happened).
+
+    Few are named, ``-- alice, bob joined; carol left``; many are counted, as
+    irssi sums up a netsplit: ``-- 57 joined, 3 left``.
+    """
+    if not joined and not left:
+        return None
+    if len(joined) + len(left) <= PRESENCE_NAMED_MAX:
+        named = [f"{', '.join(nicks)} {verb}" for nicks, verb in ((joined, "joined"),
+                                                                   (left, "left")) if nicks]
+        return "-- " + "; ".join(named)
+    counted = [f"{len(nicks)} {verb}" for nicks, verb in ((joined, "joined"), (left, "left"))
+               if nicks]
+    return "-- " + ", ".join(counted)
 
 
 def format_duration(seconds: float) -> str:
@@ -116,6 +136,7 @@ class EventApplier:
             Message: self._on_message,
             Join: self._on_join,
             Leave: self._on_leave,
+            PresenceUpdate: self._on_presence,
             Rename: self._on_rename,
             Topic: self._on_topic,
             Kick: self._on_kick,
@@ -166,7 +187,8 @@ class EventApplier:
         """Open (or refill) a channel's buffer from its snapshot; return (buffer, new, alert)."""
         buffer = self._buffers.open_channel(frame.name)
         buffer.enter(frame.roster, frame.topic, frame.topic_by, frame.operators or (),
-                     ChannelModes(frame.topic_lock, frame.invite_only))
+                     ChannelModes(frame.topic_lock, frame.invite_only),
+                     users=frame.users if frame.partial else None)
         new = 0
         alert = False
         for msg in frame.history:
@@ -194,7 +216,7 @@ class EventApplier:
             missed += new
             alert = alert or rang
             if buffer not in before:
-                buffer.add_line(f"-- you are in {buffer.name} ({len(buffer.roster)} here)")
+                buffer.add_line(f"-- you are in {buffer.name} ({buffer.roster.count} here)")
         for msg in frame.private or []:
             added = self._private(msg)
             missed += added[0]
@@ -264,7 +286,7 @@ class EventApplier:
 
     def _on_channel(self, frame: Channel) -> bool:
         buffer, _new, _alert = self._enter(frame, live=False)
-        buffer.add_line(f"-- you are in {buffer.name} ({len(buffer.roster)} here)")
+        buffer.add_line(f"-- you are in {buffer.name} ({buffer.roster.count} here)")
         self._buffers.switch_to(buffer)
         return False
 
@@ -293,6 +315,19 @@ class EventApplier:
         buffer.add_line(f"-- {frame.nick} left ({frame.reason})", EntryKind.SYSTEM, frame.ts)
         return False
 
+    def _on_presence(self, frame: PresenceUpdate) -> bool:
+        """Joins and leaves of a big channel, batched: follow them all, say so in one line."""
+        buffer = self._channel_buffer(frame.channel)
+        if buffer is None or not buffer.joined:
+            return False
+        joined = [n for n in frame.joined if not self._me.is_me(n)]  # we are listed already
+        left = [n for n in frame.left if not self._me.is_me(n)]
+        buffer.roster.update(joined, left)
+        text = presence_text(joined, left)
+        if text is not None:
+            buffer.add_line(text, EntryKind.SYSTEM, frame.ts)
+        return False
+
     def _on_topic(self, frame: Topic) -> bool:
         buffer = self._channel_buffer(frame.channel)
         if buffer is None:
@@ -307,8 +342,12 @@ class EventApplier:
 
     def _on_roster(self, frame: Roster) -> bool:
         buffer = self._channel_buffer(frame.channel) or self._buffers.current
+        listed = True
         if buffer.is_channel:
+            listed = buffer.take_roster_answer()  # not when it only fills a partial roster in
             buffer.roster.replace(frame.users, frame.operators or ())
+        if not listed:
+            return False
         operators = set(frame.operators or ())
         names = ", ".join(f"@{n}" if n in operators else n for n in frame.users)
         where = f" in {frame.channel}" if frame.channel else ""

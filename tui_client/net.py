@@ -8,6 +8,7 @@ at that moment (as the server confirmed them: welcome, ``channel`` replies, our
 own ``leave``), asks for the messages it missed (``since``, the highest id seen
 in any channel or private message) and hands back its latest resume token
 (from the welcome, or from a rename of ours; kept in memory only). Every hello
+asks for the ``presence`` capability (:data:`CAPS_WANTED`), and every hello
 carries the nick password when there is one (from the start, from the user
 after a refusal, or the one a ``register``, ``identify`` or ``set_password``
 just set, once its ``account`` answer confirms it; kept in memory only, never
@@ -30,6 +31,7 @@ import threading
 from typing import Final
 
 from protocol import (
+    CAP_PRESENCE,
     MAX_SERVER_FRAME_BYTES,
     Account,
     Bye,
@@ -89,6 +91,8 @@ FATAL_HELLO_ERRORS: Final = frozenset(
         ErrorCode.BANNED,  # server-wide; a channel's own refusal follows the welcome
     }
 )
+CAPS_WANTED: Final = (CAP_PRESENCE,)
+"""Capabilities every hello asks for: big channels' joins and leaves come batched."""
 TLS_FAILED: Final = "tls_failed"
 """The code of the local ``error`` event for a failed TLS handshake (never on the wire)."""
 
@@ -280,6 +284,7 @@ class Connection:
             resume=self._resume,
             channels=None if self._channels is None else list(self._channels),
             nick_password=nick_password,
+            caps=list(CAPS_WANTED),
         )
         if not self.send(hello):
             return _Outcome.LOST

@@ -156,7 +156,7 @@ def status_text(scene: Scene, folded: bool = False, now: float | None = None) ->
         parts.append("act: " + " ".join(_activity_label(n, b) for n, b in activity))
     parts += [safe_text(scene.me.nick) or "?", status.word(now)]
     if status.connected and current.is_channel and current.joined:  # else it would be stale
-        parts.append(f"{len(current.roster)} online")
+        parts.append(f"{current.roster.count} online")
     if current.unseen:
         parts.append(f"{current.unseen} new")
     elif current.scroll:
@@ -219,25 +219,26 @@ def buflist_rows(buffers: Buffers, width: int, height: int) -> list[Row]:
 
 
 def roster_rows(buffer: Buffer, me: Identity, width: int, height: int) -> list[Row]:
-    """Return the roster pane: a header, then one member a row, operators first.
+    """Return the roster pane: a header with the member count, one member a row, operators first.
 
-    ``*`` marks us and ``@`` an operator: ``*@alice``, `` @bob``, `` carol``.
+    ``*`` marks us and ``@`` an operator: ``*@alice``, `` @bob``, `` carol``. Only
+    the rows that fit are taken from the roster, from the buffer's
+    :attr:`~tui_client.buffers.Buffer.roster_top` on; a last row counts the
+    members not shown (above, below, or not listed in a partial roster).
     """
     roster = buffer.roster
-    names = roster.ranked()
-    rows: list[Row] = [[(pad(f"Members ({len(names)})", width), "header")]]
-    room = height - 1
-    more = ""
-    if len(names) > room:
-        shown = names[: max(room - 1, 0)]
-        more = f"+{len(names) - len(shown)} more"
-        names = shown
+    count = roster.count
+    rows: list[Row] = [[(pad(f"Members ({count})", width), "header")]]
+    room = max(height - 1, 0)
+    size = room if count <= room else room - 1
+    top = min(buffer.roster_top, max(0, len(roster) - size))  # the roster may have shrunk
+    names = roster.window(top, size)
     for name in names:
         mine = me.is_me(name)
         label = ("*" if mine else " ") + safe_text(roster.label(name))
         rows.append([(cut(label, width)[0], "me_in_roster" if mine else "text")])
-    if more:
-        rows.append([(cut(more, width)[0], "system")])
+    if count > len(names) and room:
+        rows.append([(cut(f"+{count - len(names)} more", width)[0], "system")])
     return rows
 
 
