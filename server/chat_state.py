@@ -154,11 +154,18 @@ class ChatState:
             self._send(member.link, self._snapshot_for(member, channel, history), member)
         self._enter(member, channel, ts)
 
-    @staticmethod
-    def _snapshot_for(member: Member, channel: Channel, history: list[Message]) -> ChannelFrame:
-        """The ``channel`` frame ``member`` gets entering: partial in a big channel, if it asked."""
+    def _snapshot_for(self, member: Member, channel: Channel,
+                      history: list[Message]) -> ChannelFrame:
+        """The ``channel`` frame ``member`` gets entering: partial in a big channel, if it asked.
+
+        What the channel holds goes to its members first: the frame's ``users``
+        count already includes those joins and leaves, so the member must not
+        hear of them again.
+        """
         partial = member.link is not None and member.link.dialect.batches_presence \
             and len(channel.members) >= BIG_CHANNEL
+        if partial:
+            self.release_presence(channel)
         return channel.snapshot(history, joining=member, partial=partial)
 
     def _enter(self, member: Member, channel: Channel, ts: float) -> None:

@@ -171,6 +171,25 @@ def test_entering_a_big_channel_gives_a_partial_roster_to_who_asked(
     assert len(plain_welcome["channels"][0]["roster"]) == BIG_CHANNEL + 3
 
 
+def test_a_partial_roster_is_not_followed_by_what_it_already_counts(
+    local_hub: LocalHub, bag: Mailbag
+) -> None:
+    watcher = enter(local_hub, bag, "watcher", batched=True)
+    fill(local_hub, bag, BIG_CHANNEL, watcher)
+    enter(local_hub, bag, "early")  # held for the watcher when the newcomer enters
+    newcomer = Peer(local_hub, bag, "newcomer")
+    newcomer.link.dialect = JSON_LINES_BATCHED
+    newcomer.hello("newcomer", channels=[])
+    newcomer.request("join", JoinChannel(channel="#big"))
+    channel = next(f for f in newcomer.sync() if f["type"] == "channel")
+    assert channel["users"] == BIG_CHANNEL + 3
+    later = wait_presence(newcomer)
+    assert later["joined"] == ["newcomer"]  # not "early", whom its count includes
+    assert wait_until(lambda: {"early", "newcomer"} <= heard_join(watcher.all_frames()))
+    heard = [f["joined"] for f in watcher.sync() if f["type"] == "presence"]
+    assert heard == [["early"], ["newcomer"]]  # the first released for the newcomer's frame
+
+
 def test_what_is_held_goes_out_before_a_rename_of_its_user(
     local_hub: LocalHub, bag: Mailbag
 ) -> None:
