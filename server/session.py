@@ -215,8 +215,8 @@ class Session:
         """Hand the link back to the hub: it tells the others, says bye if due, and closes."""
         reason = self.outbox.close_reason or self._leave_reason or LeaveReason.CONNECTION_CLOSED
         self.hub.leave(self.link, reason, bye=self._bye)
+        self._on_exit(self)  # the slot is free once the log says so
         log.info("[%s] disconnected (%s)", self.peer, self._bye or reason)
-        self._on_exit(self)
 
     def _handle(self, item: DecodeResult) -> None:
         try:

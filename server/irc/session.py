@@ -244,8 +244,8 @@ class IrcSession:
         reason = self.outbox.close_reason or self._leave_reason or LeaveReason.CONNECTION_CLOSED
         self.hub.leave(self.link, reason, bye=self._bye)
         self.door.idents.forget(self)
+        self._on_exit(self)  # the slot is free once the log says so
         log.info("[%s] disconnected (%s)", self.peer, self._bye or reason)
-        self._on_exit(self)
 
     def _handle(self, item: Line | LineError) -> None:
         self._serial = next(self._serials)
