@@ -719,6 +719,10 @@ class Bye(ServerFrame):
 
     TYPE: ClassVar[str] = "bye"
     reason: str
+    text: str | None = None
+    """Who closed it and why, in words: with ``killed`` and ``banned``."""
 
     def __post_init__(self) -> None:
         _set(self, "reason", _one_line(self.reason, MAX_REASON_CHARS))
+        if self.text is not None:
+            _set(self, "text", _one_line(self.text, MAX_REASON_CHARS))

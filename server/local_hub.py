@@ -93,7 +93,15 @@ from server.hub import (
     Span,
 )
 from server.membership import Channel, Member
-from server.moderation import ban_for, banned, check_admin, check_operator, join_refusal
+from server.moderation import (
+    ban_for,
+    banned,
+    check_admin,
+    check_operator,
+    join_refusal,
+    kick_reason,
+    removal_reason,
+)
 from server.outbound import Sender
 from server.rules import SERVER_SCOPE, MemoryRules, RulesStore, find_ban
 from server.store import ChannelRecord, HistoryStore, StoreError
@@ -686,10 +694,13 @@ class LocalHub:
         return Account(nick=member.nick, registered=False, identified=False)
 
     def _close(self, member: Member, bye: str, reason: str, now: float) -> None:
-        """Take ``member`` out of the chat with ``reason`` and close its link with ``bye``."""
+        """Take ``member`` out of the chat with ``reason`` and close its link with ``bye``.
+
+        The member is told ``reason`` too: who put them out, and why.
+        """
         self._state.leave(member, reason, now)
         if member.link is not None:
-            self._state.reply(member.link, Bye(reason=bye))
+            self._state.reply(member.link, Bye(reason=bye, text=reason))
             self._flusher.close_after_flush(member.link.outbox, bye)
 
     # Moderation.
@@ -707,7 +718,7 @@ class LocalHub:
         target = self._target(request.nick)
         if not channel.has(target):
             raise NoSuchUser(f"{target.nick} is not in {channel.name}.")
-        reason = request.reason or f"kicked by {member.nick}"
+        reason = kick_reason(member.nick, request.reason)
         self._state.kick(channel, target, reason, member, time.time())
         log.info("[%s] %s kicked %s from %s (%s)", link.peer, member.nick, target.nick,
                  channel.name, reason)
@@ -727,18 +738,18 @@ class LocalHub:
             check_operator(member, channel, self._admins)
         for ban in bans:
             self._rules.save_ban(ban)
-        reason = request.reason or f"banned by {member.nick}"
+        reason = removal_reason(ByeReason.BANNED, member.nick, request.reason)
         if request.channel is None:
             self._server_bans = self._rules.bans(SERVER_SCOPE)
             if target is not None:
-                self._close(target, ByeReason.BANNED, f"banned: {reason}", now)
+                self._close(target, ByeReason.BANNED, reason, now)
             self._state.reply(link, Mode(channel=None, by=member.nick, ts=now, ban=request.nick))
         else:
             channel.bans = self._rules.bans(channel.key)
             self._state.mode(channel, Mode(channel=channel.name, by=member.nick, ts=now,
                                            ban=request.nick), member)
             if target is not None and channel.has(target):
-                self._state.kick(channel, target, f"banned: {reason}", member, now)
+                self._state.kick(channel, target, reason, member, now)
         log.info("[%s] %s banned %s from %s%s", link.peer, member.nick, request.nick,
                  request.channel or "the server", f" for {request.minutes} min"
                  if request.minutes else "")
@@ -811,7 +822,7 @@ class LocalHub:
         member = self._member(link)
         check_admin(member, self._admins)
         target = self._target(request.nick)
-        reason = f"killed by {member.nick}" + (f": {request.reason}" if request.reason else "")
+        reason = removal_reason(ByeReason.KILLED, member.nick, request.reason)
         self._close(target, ByeReason.KILLED, reason, time.time())
         log.info("[%s] %s killed %s (%s)", link.peer, member.nick, target.nick, reason)
 

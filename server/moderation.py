@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
+from typing import Final
 
-from protocol import BanUser, ProtocolError, channel_key
+from protocol import BanUser, ByeReason, ProtocolError, channel_key
 from server.errors import Banned, InviteOnly, not_admin, not_operator
 from server.membership import Channel, Member
 from server.rules import BY_ACCOUNT, BY_ADDRESS, BY_NICK, SERVER_SCOPE, Ban, find_ban
 
 __all__ = [
     "ban_for", "banned", "check_admin", "check_operator", "is_admin", "join_refusal",
+    "SERVER_BY", "kick_reason", "removal_reason",
 ]
+
+SERVER_BY: Final = "server"
+"""Who a moderation event is from when its author has gone in the meantime."""
 
 
 def is_admin(member: Member, admins: Collection[str]) -> bool:
@@ -35,6 +40,17 @@ def check_operator(member: Member, channel: Channel, admins: Collection[str]) ->
 def check_admin(member: Member, admins: Collection[str]) -> None:
     if not is_admin(member, admins):
         raise not_admin()
+
+
+def kick_reason(by: str, reason: str | None) -> str:
+    """What a kick says: the operator's reason, else who kicked."""
+    return reason or f"kicked by {by}"
+
+
+def removal_reason(bye: str, by: str, reason: str | None) -> str:
+    """What a ban or kill says, to the members and to the one put out: who, and why."""
+    done = "killed" if bye == ByeReason.KILLED else "banned"
+    return f"{done} by {by}" + (f": {reason}" if reason else "")
 
 
 def banned(ban: Ban, where: str) -> Banned:

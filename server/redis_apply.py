@@ -28,6 +28,7 @@ from protocol import (
     RESUME_HISTORY_CAP,
     WELCOME_HISTORY,
     Bye,
+    ByeReason,
     Error,
     Invite,
     Message,
@@ -39,6 +40,7 @@ from server.chat_state import ChatState
 from server.errors import error_frame, store_unavailable
 from server.hub import AwayNotice, AwaySet, Link, Span
 from server.membership import Channel, Member
+from server.moderation import SERVER_BY, kick_reason, removal_reason
 from server.rules import ban_from_json
 from server.store import ChannelRecord
 from server.tokens import ResumeTokens
@@ -302,12 +304,15 @@ class EventApplier:
         member = self._member(event)
         if member is None:
             return
-        self.state.leave(member, event["r"], float(event["ts"]))
-        link, bye = member.link, event.get("bye")
+        reason, bye = event["r"], event.get("bye")
+        if bye and "bk" in event:  # put out by a moderator
+            reason = removal_reason(bye, self._by_name(event["bk"]), reason or None)
+        self.state.leave(member, reason, float(event["ts"]))
+        link = member.link
         if link is not None:
-            log.info("[%s] %s left (%s)", link.peer, member.nick, event["r"])
+            log.info("[%s] %s left (%s)", link.peer, member.nick, reason)
             if bye:
-                self.state.reply(link, Bye(reason=bye))
+                self.state.reply(link, Bye(reason=bye, text=reason))
                 self._closer(link, bye)
 
     def _on_msg(self, event: dict[str, Any]) -> None:
@@ -360,10 +365,15 @@ class EventApplier:
     def _by(self, event: dict[str, Any]) -> Member | None:
         return self.state.nicks.get(event.get("k", ""))
 
+    def _by_name(self, key: str) -> str:
+        """The nick of the user with ``key``, or the server's if they are gone."""
+        member = self.state.nicks.get(key)
+        return member.nick if member is not None else SERVER_BY
+
     def _mode(self, event: dict[str, Any], **change: Any) -> None:
         """Tell a channel (or, server-wide, the admin who asked) what changed."""
         by = self._by(event)
-        name = by.nick if by is not None else "server"
+        name = by.nick if by is not None else SERVER_BY
         channel = self.state.channel(event["c"]) if event.get("c") else None
         frame = Mode(channel=channel.name if channel is not None else None, by=name,
                      ts=float(event["ts"]), **change)
@@ -377,8 +387,11 @@ class EventApplier:
         target = self.state.nicks.get(event["tk"])
         if channel is None or target is None or not channel.has(target):
             return
-        self.state.kick(channel, target, event.get("r") or "kicked", self._by(event),
-                        float(event["ts"]))
+        by = self._by(event)
+        name, given = by.nick if by is not None else SERVER_BY, event.get("r") or None
+        reason = (removal_reason(ByeReason.BANNED, name, given) if event.get("ban")
+                  else kick_reason(name, given))
+        self.state.kick(channel, target, reason, by, float(event["ts"]))
 
     def _on_ban(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"]) if event.get("c") else None

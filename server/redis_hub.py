@@ -781,7 +781,7 @@ class RedisHub:
 
     def _prepare_kick(self, command: _Command, _link: Link, frame: KickUser) -> None:
         command.request = {"op": "kick", "s": command.session, "c": channel_key(frame.channel),
-                           "tk": nick_key(frame.nick), "r": frame.reason or "kicked"}
+                           "tk": nick_key(frame.nick), "r": frame.reason or ""}
 
     def _prepare_ban(self, command: _Command, _link: Link, frame: BanUser) -> None:
         target = nick_key(frame.nick)
@@ -793,7 +793,7 @@ class RedisHub:
         command.request = {
             "op": "ban", "s": command.session, "tk": target, "nick": frame.nick,
             "c": channel_key(frame.channel) if frame.channel else None,
-            "bans": [ban_to_json(b) for b in bans], "r": f"banned: {frame.reason or 'banned'}",
+            "bans": [ban_to_json(b) for b in bans], "r": frame.reason or "",
         }
 
     def _prepare_unban(self, command: _Command, _link: Link, frame: UnbanUser) -> None:
@@ -815,7 +815,7 @@ class RedisHub:
 
     def _prepare_kill(self, command: _Command, _link: Link, frame: KillUser) -> None:
         command.request = {"op": "kill", "s": command.session, "tk": nick_key(frame.nick),
-                           "r": "killed" + (f": {frame.reason}" if frame.reason else "")}
+                           "r": frame.reason or ""}
 
     def _prepare_census(self, command: _Command, link: Link, _arg: None) -> None:
         command.action = lambda: self._state.reply(link, self._state.census())

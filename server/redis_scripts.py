@@ -56,8 +56,9 @@ local function user_of(s)
   if redis.call('HGET', 'tc:user:' .. k, 's') ~= s then return nil end
   return k
 end
-local function drop_user(k, s, n, reason, bye)
+local function drop_user(k, s, n, reason, bye, by)
   -- take a user out of everything; with bye, its node closes its connection saying so
+  -- (by: the key of the user who put them out; every node words the reason from it)
   local chans = redis.call('SMEMBERS', 'tc:uchans:' .. k)
   for _, c in ipairs(chans) do
     redis.call('HDEL', 'tc:members:' .. c, k)
@@ -65,7 +66,7 @@ local function drop_user(k, s, n, reason, bye)
   end
   redis.call('DEL', 'tc:uchans:' .. k, 'tc:user:' .. k, 'tc:sess:' .. s)
   redis.call('SREM', 'tc:nodesess:' .. n, s)
-  return emit({t = 'quit', s = s, k = k, r = reason, bye = bye})
+  return emit({t = 'quit', s = s, k = k, r = reason, bye = bye, bk = by})
 end
 """
 
@@ -375,10 +376,10 @@ function handlers.ban(r)
   local ev = emit({t = 'ban', s = r.s, k = k, c = r.c, nick = r.nick, bans = r.bans}, r)
   if scope ~= '' and member_of(r.tk, scope) then
     leave_channel(r.tk, scope)
-    ev = emit({t = 'kick', s = r.s, k = k, c = scope, tk = r.tk, r = r.r})
+    ev = emit({t = 'kick', s = r.s, k = k, c = scope, tk = r.tk, r = r.r, ban = 1})
   elseif scope == '' then
     local target = hash('tc:user:' .. r.tk)
-    if target.s then ev = drop_user(r.tk, target.s, target.n, r.r, 'banned') end
+    if target.s then ev = drop_user(r.tk, target.s, target.n, r.r, 'banned', k) end
   end
   return {ev = ev}
 end
@@ -444,7 +445,7 @@ function handlers.kill(r)
   if no then return no end
   local target = hash('tc:user:' .. r.tk)
   if not target.s then return {err = 'no_such_user'} end
-  return {ev = drop_user(r.tk, target.s, target.n, r.r, 'killed')}
+  return {ev = drop_user(r.tk, target.s, target.n, r.r, 'killed', k)}
 end
 
 function handlers.quit(r)

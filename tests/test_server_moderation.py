@@ -60,7 +60,8 @@ def test_identify_set_password_and_unregister(server: ServerProcess) -> None:
     rename = guest.recv_until("rename")
     assert (rename["old"], rename["new"]) == ("guest", "alice")
     assert guest.recv_until("account")["identified"] is True
-    assert owner.wait_closed()[-1] == {"type": "bye", "reason": "replaced"}
+    assert owner.wait_closed()[-1] == {"type": "bye", "reason": "replaced",
+                                       "text": "replaced by its owner"}
     guest.send({"type": "set_password", "old": "wrong wrong", "new": "another good one"})
     assert guest.recv_until("error")["code"] == "auth_failed"
     guest.send({"type": "set_password", "old": PASSWORD, "new": "another good one"})
@@ -115,6 +116,8 @@ def test_operators_kick_and_run_modes(server: ServerProcess) -> None:
     assert late.recv_until("channel")["name"] == "#team"
     alice.send({"type": "deop", "channel": "#team", "nick": "bob"})
     assert late.recv_until("mode")["deop"] == "bob"
+    alice.send({"type": "kick", "channel": "#team", "nick": "late"})
+    assert late.recv_until("kick")["reason"] == "kicked by alice"  # no reason: who
 
 
 def test_a_ban_holds_and_survives_a_restart(start_server: StartServer) -> None:
@@ -127,7 +130,7 @@ def test_a_ban_holds_and_survives_a_restart(start_server: StartServer) -> None:
     alice.send({"type": "ban", "channel": "#team", "nick": "spammer", "minutes": 60,
                 "reason": "spam", "address": True})
     kick = spammer.recv_until("kick")
-    assert kick["nick"] == "spammer" and "spam" in kick["reason"]
+    assert (kick["nick"], kick["reason"]) == ("spammer", "banned by alice: spam")
     assert alice.recv_until("mode")["ban"] == "spammer"
     error = refused(spammer, {"type": "join", "channel": "#team"})
     assert error["code"] == "banned" and error["reason"] == "spam" and error["until"] > 0
@@ -153,12 +156,14 @@ def test_admins_ban_and_kill_server_wide(start_server: StartServer) -> None:
     assert refused(watcher, {"type": "kill", "nick": "victim"})["code"] == "not_operator"
     assert refused(watcher, {"type": "ban", "nick": "victim"})["code"] == "not_operator"
     root.send({"type": "kill", "nick": "victim", "reason": "flooding"})
-    assert victim.wait_closed()[-1] == {"type": "bye", "reason": "killed"}
+    assert victim.wait_closed()[-1] == {"type": "bye", "reason": "killed",
+                                        "text": "killed by root: flooding"}
     leave = watcher.recv_until("leave", nick="victim")
-    assert "flooding" in leave["reason"]
+    assert leave["reason"] == "killed by root: flooding"
     back = user(server, "victim")  # a kill is not a ban
     root.send({"type": "ban", "nick": "victim", "reason": "again"})
-    assert back.wait_closed()[-1] == {"type": "bye", "reason": "banned"}
+    assert back.wait_closed()[-1] == {"type": "bye", "reason": "banned",
+                                      "text": "banned by root: again"}
     assert root.recv_until("mode")["ban"] == "victim"
     error = RawClient(server.port).hello("victim")
     assert error["code"] == "banned" and error["reason"] == "again" and "until" not in error

@@ -175,7 +175,7 @@ def test_an_operator_kicks_bans_and_sets_modes_from_the_tui(
     tui.wait_for(lambda ls: "bob" in roster_column(ls))
     tui.type_line("/ban bob 5 flooding")
     assert bob.recv_until("mode")["ban"] == "bob"
-    assert bob.recv_until("kick")["reason"] == "banned: flooding"
+    assert bob.recv_until("kick")["reason"] == "banned by alice: flooding"
     tui.wait_for("-- alice banned bob from #ops")
     before = time.time()
     bob.send({"type": "join", "channel": "#ops"})
@@ -201,8 +201,9 @@ def test_killed_by_an_admin_the_client_says_so_and_stays_down(
     tui = start_client(server, "bob")
     tui.wait_for(lambda ls: "*bob" in roster_column(ls))
     root.send({"type": "kill", "nick": "bob", "reason": "flooding"})
-    lines = tui.wait_for("-- an admin closed your connection (killed)")
-    assert "will not reconnect" in "\n".join(lines)
+    lines = tui.wait_for("-- an admin closed your connection (killed by root:")
+    shown = " ".join(line.strip(" │") for line in lines)
+    assert "(killed by root: flooding); the client will not reconnect" in " ".join(shown.split())
     tui.wait_for(lambda ls: "| disconnected |" in ls[-2])
 
 

@@ -56,10 +56,10 @@ ASK_HINT: Final = (
     "-- asking for the password of {nick}; to take another nick, cancel and /nick NAME"
 )
 FINAL_BYES: Final = {
-    ByeReason.KILLED: "-- an admin closed your connection (killed); the client will not "
+    ByeReason.KILLED: "-- an admin closed your connection ({why}); the client will not "
                       "reconnect: start it again to come back, /quit to leave",
-    ByeReason.BANNED: "-- you are banned from this server; the client will not reconnect "
-                      "(/quit to leave)",
+    ByeReason.BANNED: "-- you are banned from this server ({why}); the client will not "
+                      "reconnect (/quit to leave)",
     ByeReason.REPLACED: "-- another session took over {nick} (replaced); this one stops "
                         "(/quit to leave)",
 }
@@ -242,7 +242,8 @@ class EventApplier:
     def _on_bye(self, frame: Bye) -> bool:
         self._status.note_bye()
         text = FINAL_BYES.get(frame.reason, "-- server closed the connection ({reason})")
-        self._notice(text.format(reason=frame.reason, nick=self._me.nick))
+        self._notice(text.format(reason=frame.reason, why=frame.text or frame.reason,
+                                 nick=self._me.nick))
         return False
 
     def _on_error(self, frame: Error) -> bool:
@@ -377,9 +378,13 @@ class EventApplier:
         buffer = self._channel_buffer(frame.channel)
         if buffer is None:
             return False
-        # Without a reason the server says "kicked by bob"; the line names bob already.
-        given = frame.reason and frame.reason != f"kicked by {frame.by}"
-        reason = f": {frame.reason}" if given else ""
+        # The server says "kicked by bob" without a reason, and "banned by bob: spam" for
+        # a ban; the line names bob already.
+        said = frame.reason
+        for done in ("kicked", "banned"):
+            said = said.removeprefix(f"{done} by {frame.by}")
+        said = said.removeprefix(": ")
+        reason = f": {said}" if said else ""
         if self._me.is_me(frame.nick):
             buffer.leave()
             self._tell(buffer, f"-- you were kicked from {buffer.name} by {frame.by}{reason}",

@@ -350,8 +350,8 @@ def _topic(d: IrcDialect, frame: Topic, _nick: str, _ask: Ask) -> list[Line | by
 
 
 def _bye(d: IrcDialect, frame: Bye, _nick: str, _ask: Ask) -> list[Line | bytes]:
-    return [Line("ERROR", (f"Closing link: {BYE_TEXTS.get(frame.reason, frame.reason)}",),
-                 trailing=True)]
+    why = BYE_TEXTS.get(frame.reason, frame.reason) + (f" ({frame.text})" if frame.text else "")
+    return [Line("ERROR", (f"Closing link: {why}",), trailing=True)]
 
 
 def _pong(d: IrcDialect, frame: Pong, _nick: str, _ask: Ask) -> list[Line | bytes]:
