@@ -268,11 +268,11 @@ class ChatState:
             own = Rename(old=old, new=new_nick, ts=ts, resume=resume)
             self._send(member.link, own, member)
 
-    def shutdown(self, bye_reason: str) -> None:
-        """Say ``bye`` to every local member and close them; forget everyone."""
+    def shutdown(self, bye_reason: str, text: str | None = None) -> None:
+        """Say ``bye`` (and ``text``) to every local member and close them; forget everyone."""
         self.flush_presence()
         self.fanout.flush()
-        bye = Bye(reason=bye_reason)
+        bye = Bye(reason=bye_reason, text=text)
         for link in self.local:
             self.fanout.to_link(link, bye)
             self._sender.close_after_flush(link.outbox, bye_reason)

@@ -128,6 +128,10 @@ class EventApplier:
         """Run ``action`` once the stream is applied up to ``fence``."""
         self._inbox.put(("answer", (fence, action)))
 
+    def call(self, action: Action) -> None:
+        """Run ``action`` on the node thread next, between two events, fenced by nothing."""
+        self._inbox.put(("call", action))
+
     def stop(self) -> None:
         self._inbox.put(("stop", None))
         self._thread.join()
@@ -154,6 +158,8 @@ class EventApplier:
                     self._apply_all(item)
                 elif kind == "answer":
                     self._answer(*item)
+                elif kind == "call":
+                    self._run_action(item)
                 due = self.state.batcher.due
                 if due is not None and time.monotonic() >= due:
                     self.state.flush_presence()
@@ -179,6 +185,12 @@ class EventApplier:
                     self._handlers[event["t"]](event)
             except Exception:
                 log.exception("event %s could not be applied", raw_id)
+        self._run_due()
+
+    def restart_at(self, position: StreamId, last_message_id: int) -> None:
+        """The view was reloaded from a snapshot true at ``position``: go on from there."""
+        self.applied = position
+        self.last_message_id = max(self.last_message_id, last_message_id)
         self._run_due()
 
     def _run_due(self) -> None:

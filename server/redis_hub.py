@@ -115,6 +115,7 @@ HELLO_WAIT_S: Final = 0.5
 BACKOFF_FIRST_S: Final = 0.1
 BACKOFF_MAX_S: Final = 2.0
 NODE_DOWN_REASON: Final = "server node lost"
+RECONCILED_TEXT: Final = "this server lost the chat store for too long; reconnect to carry on"
 EVENTS: Final = "tc:events"
 
 
@@ -177,6 +178,30 @@ class _Outage:
         return self._down
 
 
+class _Steady:
+    """How long this node has reached Redis without a break (the heartbeat thread's alone).
+
+    Two successful beats further apart than ``max_gap_s`` count as a break too
+    (Redis or this node stalled): the other nodes may have missed their beats.
+    """
+
+    def __init__(self, max_gap_s: float) -> None:
+        self._max_gap_s = max_gap_s
+        self._since: float | None = None
+        self._last = 0.0
+
+    def beat(self, now: float) -> None:
+        if self._since is None or now - self._last > self._max_gap_s:
+            self._since = now
+        self._last = now
+
+    def broken(self) -> None:
+        self._since = None
+
+    def for_s(self, now: float) -> float:
+        return 0.0 if self._since is None else now - self._since
+
+
 class RedisHub:
     """A node of the cluster that one Redis defines. Public methods are thread-safe."""
 
@@ -205,6 +230,7 @@ class RedisHub:
         self._outage = _Outage()
         self._closed = False
         self._stop = threading.Event()
+        self._reconciling = threading.Event()
         self._committer = threading.Thread(target=self._run_committer, name="committer",
                                            daemon=True)
         self._reader = threading.Thread(target=self._run_reader, name="stream-reader",
@@ -570,6 +596,7 @@ class RedisHub:
             "invite_only": lambda: InviteOnly(
                 f"{channel} is invite-only; ask one of its operators."),
             "banned": lambda: self._banned(command, result),
+            "node_lost": store_unavailable,  # reaped: this node reloads before it takes anyone
         }
         return refusals.get(code, not_welcomed)()
 
@@ -864,39 +891,64 @@ class RedisHub:
     # The heartbeat thread.
 
     def _run_heartbeat(self) -> None:
-        assert self._applier is not None
         period = max(0.2, self._config.node_timeout_s * 0.15)
+        steady = _Steady(max_gap_s=max(self._ttl_ms() / 1000 - period, 2 * period))
         while not self._stop.wait(period):
             try:
-                state = self._beat(args=[
-                    self._node, self._retention_ms, self._ttl_ms(),
-                    self._applier.last_message_id, "",
-                ])
-                if state == b"reaped":
-                    self._start_afresh()
-                gone = self._reap(args=[NODE_DOWN_REASON, self._retention_ms])
-                if gone:
-                    log.warning("%d users of lost server nodes left the chat", gone)
+                self._heartbeat(steady)
             except redis.RedisError as exc:
                 self._outage.down(exc)
+                steady.broken()
             except Exception:
                 log.exception("heartbeat failed")
 
-    def _start_afresh(self) -> None:
-        """This node was declared lost while away from Redis: its users must reconnect."""
+    def _heartbeat(self, steady: _Steady) -> None:
+        """Beat; reconcile if this node was reaped; reap lost nodes once it is safe to."""
+        assert self._applier is not None
+        state = self._beat(args=[self._node, self._retention_ms, self._ttl_ms(),
+                                 self._applier.last_message_id, ""])
+        now = time.monotonic()
+        steady.beat(now)
+        if state == b"reaped":
+            self._reconcile_later()
+            return
+        if steady.for_s(now) < self._config.node_timeout_s:
+            return  # after an outage every key lapsed: let the live nodes beat again first
+        gone = self._reap(args=[NODE_DOWN_REASON, self._retention_ms])
+        if gone:
+            log.warning("%d users of lost server nodes left the chat", gone)
+
+    def _reconcile_later(self) -> None:
+        """Have the node thread reconcile (once at a time)."""
+        assert self._applier is not None
+        if not self._reconciling.is_set():
+            self._reconciling.set()
+            self._applier.call(self._reconcile)
+
+    def _reconcile(self) -> None:
+        """On the node thread: this node was reaped; close its users, reload, rejoin.
+
+        The snapshot is read here, between two events, so the view it gives
+        is exactly the stream's up to its position: what comes after is applied
+        from the stream. If Redis fails half way, the next beat says ``reaped``
+        again (this node rejoins only at the end) and it is all done again.
+        """
+        assert self._applier is not None
         log.error("node %s was declared lost (no heartbeat for %.0f s); its users are told "
                   "to reconnect", self._node, self._config.node_timeout_s)
-        assert self._applier is not None
-        snapshot = json.loads(self._snapshot())
-        self._applier.answer(ORIGIN, lambda: self._reload(snapshot))
-
-    def _reload(self, snapshot: dict[str, Any]) -> None:
-        """On the node thread: close every local user and take the cluster's view anew."""
-        assert self._applier is not None
-        self._state.shutdown(ByeReason.SERVER_SHUTDOWN)
-        self._load(snapshot)
-        self._applier.applied = max(self._applier.applied,
-                                    parse_stream_id(snapshot["position"]))
+        try:
+            snapshot = json.loads(self._snapshot())
+            self._state.shutdown(ByeReason.SERVER_SHUTDOWN, RECONCILED_TEXT)
+            self._load(snapshot)
+            self._applier.restart_at(parse_stream_id(snapshot["position"]), int(snapshot["seq"]))
+            self._beat(args=[self._node, self._retention_ms, self._ttl_ms(),
+                             self._applier.last_message_id, "first"])
+            log.info("node %s rejoined the cluster: %d users in %d channels", self._node,
+                     len(self._state.nicks), len(self._state.channels))
+        except redis.RedisError as exc:
+            self._outage.down(exc)
+        finally:
+            self._reconciling.clear()
 
 
 _PREPARE: Final[dict[str, Callable[[RedisHub, _Command, Link, Any], None]]] = {

@@ -159,6 +159,8 @@ end
 local handlers = {}
 
 function handlers.hello(r)
+  -- a node that was reaped takes no one in until it has rejoined (see BEAT)
+  if redis.call('SISMEMBER', 'tc:nodes', r.n) == 0 then return {err = 'node_lost'} end
   local holder = hash('tc:user:' .. r.k)
   if holder.s and r.takeover ~= 1 then return {err = 'nick_taken'} end
   local acct = nil
@@ -463,18 +465,21 @@ return cjson.encode(results)
 """
 
 BEAT: Final = _COMMON + r"""
--- ARGV[1]: node; ARGV[3]: heartbeat TTL in ms; ARGV[4]: highest id this node has seen
+-- ARGV[1]: node; ARGV[3]: heartbeat TTL in ms; ARGV[4]: highest id this node has seen;
+-- ARGV[5]: 'first' when the node (re)joins, its view just loaded from a snapshot.
+-- A node that REAP took out of tc:nodes stays out, answered 'reaped' at every beat, until
+-- it rejoins: its users were removed, so it must close them and reload first. A node whose
+-- key merely expired (Redis was away, nobody reaped it) just sets it again.
 local node, ttl, seen = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
-local known = redis.call('SISMEMBER', 'tc:nodes', node) == 1
-local alive = redis.call('EXISTS', 'tc:node:' .. node) == 1
 if tonumber(redis.call('GET', 'tc:seq') or '0') < seen then
   redis.call('SET', 'tc:seq', seen)
 end
+if ARGV[5] ~= 'first' and redis.call('SISMEMBER', 'tc:nodes', node) == 0 then
+  return 'reaped'
+end
 redis.call('SET', 'tc:node:' .. node, ts, 'PX', ttl)
 redis.call('SADD', 'tc:nodes', node)
-if ARGV[5] == 'first' then return 'ok' end
-if known and alive then return 'ok' end
-return 'reaped'
+return 'ok'
 """
 
 REAP: Final = _COMMON + r"""

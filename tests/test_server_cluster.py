@@ -205,7 +205,8 @@ def test_a_node_cut_off_longer_than_the_timeout_reconciles(start_server: StartSe
         newcomer, _ = welcomed(one, "eve", channels=["#a"])
         proxy.restore()
         frames = dave.wait_closed(timeout=NODE_TIMEOUT_S + 10)
-        assert frames[-1] == {"type": "bye", "reason": "server_shutdown"}  # told to reconnect
+        assert frames[-1]["type"] == "bye"  # told to reconnect, and why
+        assert frames[-1]["reason"] == "server_shutdown" and "reconnect" in frames[-1]["text"]
         again, resumed = welcomed(cut_off, "dave", channels=["#a"], resume=welcome["resume"])
         assert sorted(resumed["channels"][0]["roster"]) == ["dave", "eve", "watcher"]
         watcher.send({"type": "who", "channel": "#a"})
@@ -236,3 +237,34 @@ def test_accounts_and_bans_reach_every_node(start_server: StartServer) -> None:
     welcome = RawClient(two.port).hello("alice", nick_password="correct horse battery")
     assert welcome["type"] == "welcome"
     assert welcome["channels"][0]["name"] == "#lobby"
+
+
+def test_redis_away_longer_than_the_node_timeout_keeps_every_user(
+    start_server: StartServer,
+) -> None:
+    servers = nodes(start_server, 3)
+    clients = [user(node, f"u{i}", "#a") for i, node in enumerate(servers)]
+    for client in clients:
+        sync(client)
+    redis = cluster_redis(servers[0])
+    redis.stop()
+    for node in servers:
+        node.wait_for_log("the chat store is unavailable")
+    time.sleep(NODE_TIMEOUT_S + 2)  # every heartbeat key expires while Redis is away
+    redis.start()
+    for client in clients:
+        assert wait_until(lambda c=client: say_works(c, "#a"), timeout=15)
+    time.sleep(2 * NODE_TIMEOUT_S)  # long enough for any reaper to have acted
+    for index, client in enumerate(clients):
+        client.send({"type": "say", "text": f"after {index}", "channel": "#a"})
+    for client in clients:
+        seen = set()
+        while len(seen) < 3:
+            text = client.recv_until("message")["text"]
+            seen |= {text} if text.startswith("after") else set()
+        assert seen == {"after 0", "after 1", "after 2"}
+    for client in clients:
+        frames = sync(client)
+        assert [f for f in frames if f["type"] in ("leave", "bye")] == []
+        client.send({"type": "who", "channel": "#a"})
+        assert client.recv_until("roster")["users"] == ["u0", "u1", "u2"]
