@@ -80,6 +80,7 @@ from server.errors import (
     not_operator,
     not_welcomed,
     shutting_down,
+    store_failed,
     store_unavailable,
     too_many_channels,
 )
@@ -444,28 +445,39 @@ class RedisHub:
     # The committer thread.
 
     def _run_committer(self) -> None:
-        try:
-            while True:
+        while True:
+            try:
+                batch = [self._commands.get(timeout=RETRY_S)]
+            except queue.Empty:
+                batch = []
+            if batch and time.monotonic() - self._last_commit_end < GATHER_S:
+                time.sleep(GATHER_S)  # busy: let a burst become one script call
+            while batch and len(batch) < MAX_BATCH:
                 try:
-                    batch = [self._commands.get(timeout=RETRY_S)]
+                    batch.append(self._commands.get_nowait())
                 except queue.Empty:
-                    self._commit([])
-                    continue
-                if time.monotonic() - self._last_commit_end < GATHER_S:
-                    time.sleep(GATHER_S)  # busy: let a burst become one script call
-                while len(batch) < MAX_BATCH:
-                    try:
-                        batch.append(self._commands.get_nowait())
-                    except queue.Empty:
-                        break
-                stop = next((c for c in batch if c.kind == "shutdown"), None)
+                    break
+            stop = next((c for c in batch if c.kind == "shutdown"), None)
+            try:
                 if stop is not None:
                     self._shutdown([c for c in batch if c is not stop], stop.frame)
                     return
                 self._commit(batch)
+            except Exception:  # a bug: it costs this batch, never the thread
+                log.exception("committing a batch of %d requests failed", len(batch))
+                self._fail(batch)
+            if batch:
                 self._last_commit_end = time.monotonic()
-        except Exception:
-            log.exception("committer failed")
+
+    def _fail(self, batch: list[_Command]) -> None:
+        """Answer what a failed batch left unanswered with server_error."""
+        for command in batch:
+            if command.future is not None and not command.future.done():
+                command.future.set_exception(store_failed())
+            elif command.kind == "leave" and command.link is not None:
+                if command.session:
+                    self._quits_due[command.session] = command.frame[0]
+                self._flusher.release(command.link.outbox)
 
     def _commit(self, batch: list[_Command]) -> None:
         """Commit the batch, cut after each command that changes this node's view alone.
@@ -493,14 +505,23 @@ class RedisHub:
             results = results[len(due):]
         outcomes = iter(results or [])
         for command in batch:
-            if command.refusal is not None:
-                self._refuse(command, command.refusal)
-            elif command.request is None:
-                self._answer(command)
-            elif results is None:
-                self._store_down(command)
-            else:
-                self._finish(command, next(outcomes))
+            outcome = next(outcomes, {}) if results is not None and command.request else None
+            try:
+                self._route(command, outcome)
+            except Exception:  # a bug: it costs this request alone
+                log.exception("answering a %s request failed", command.kind)
+                self._fail([command])
+
+    def _route(self, command: _Command, outcome: dict[str, Any] | None) -> None:
+        """Answer one command of a batch (``outcome``: Redis's, None if it was not asked)."""
+        if command.refusal is not None:
+            self._refuse(command, command.refusal)
+        elif command.request is None:
+            self._answer(command)
+        elif outcome is None:
+            self._store_down(command)
+        else:
+            self._finish(command, outcome)
 
     def _call(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """Run the requests in Redis; None when it cannot be reached."""
@@ -636,6 +657,14 @@ class RedisHub:
             self._prepare_kind(command, link, frame, session)
         except ProtocolError as exc:
             command.refusal = exc
+        except redis.RedisError as exc:  # a request that reads Redis to be made
+            self._outage.down(exc)
+            command.refusal = store_unavailable()
+        except Exception:  # a bug: it costs this request alone
+            log.exception("preparing a %s request failed", command.kind)
+            command.refusal = store_failed()
+        if command.refusal is not None:
+            command.request = None
         if command.request is not None and command.tag is not None:
             command.request["tag"] = command.tag
 

@@ -268,3 +268,25 @@ def test_redis_away_longer_than_the_node_timeout_keeps_every_user(
         assert [f for f in frames if f["type"] in ("leave", "bye")] == []
         client.send({"type": "who", "channel": "#a"})
         assert client.recv_until("roster")["users"] == ["u0", "u1", "u2"]
+
+
+def test_a_ban_while_redis_is_away_costs_only_that_request(start_server: StartServer) -> None:
+    one, two = nodes(start_server, 2)
+    alice = user(one, "alice")
+    alice.send({"type": "register", "password": "correct horse battery"})
+    alice.recv_until("account")
+    alice.send({"type": "join", "channel": "#team"})
+    alice.recv_until("channel")
+    spammer = user(two, "spammer", "#team")
+    sync(alice)
+    redis = cluster_redis(one)
+    redis.stop()
+    alice.send({"type": "ban", "channel": "#team", "nick": "spammer", "reason": "spam"})
+    error = alice.recv_until("error")
+    assert error["code"] == "server_error" and "unavailable" in error["message"]
+    assert [f["type"] for f in sync(alice)] == []
+    redis.start()
+    assert wait_until(lambda: say_works(alice, "#team"), timeout=15)
+    spammer.recv_until("message", text="back")
+    alice.send({"type": "ban", "channel": "#team", "nick": "spammer", "reason": "spam"})
+    assert spammer.recv_until("kick")["nick"] == "spammer"
