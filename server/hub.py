@@ -286,7 +286,10 @@ class Hub(Protocol):
     # purpose); these calls block until decided and raise a ProtocolError if refused.
 
     def account_record(self, nick: str) -> AccountRecord | None:
-        """Return the account of ``nick``, if registered (any thread, any time)."""
+        """Return the account of ``nick``, if registered (any thread, any time).
+
+        Raises ServerError (``server_error``) when the store cannot be read.
+        """
         ...
 
     def register(self, link: Link, record: AccountRecord) -> Account:

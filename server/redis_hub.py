@@ -321,7 +321,13 @@ class RedisHub:
         return result
 
     def account_record(self, nick: str) -> AccountRecord | None:
-        fields = cast(dict[bytes, bytes], self._redis.hgetall(f"tc:account:{nick_key(nick)}"))
+        """Return the account of ``nick``; raise ServerError while Redis is away."""
+        try:
+            raw = self._redis.hgetall(f"tc:account:{nick_key(nick)}")
+        except redis.RedisError as exc:
+            self._outage.down(exc)
+            raise store_unavailable() from None
+        fields = cast(dict[bytes, bytes], raw)
         if not fields:
             return None
         text = {k.decode(): v.decode() for k, v in fields.items()}

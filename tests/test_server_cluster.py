@@ -290,3 +290,26 @@ def test_a_ban_while_redis_is_away_costs_only_that_request(start_server: StartSe
     spammer.recv_until("message", text="back")
     alice.send({"type": "ban", "channel": "#team", "nick": "spammer", "reason": "spam"})
     assert spammer.recv_until("kick")["nick"] == "spammer"
+
+
+def test_a_hello_while_redis_is_away_gets_an_error_not_a_hangup(
+    start_server: StartServer,
+) -> None:
+    one = start_server()
+    owner = user(one, "owner")
+    owner.send({"type": "register", "password": "correct horse battery"})
+    owner.recv_until("account")
+    redis = cluster_redis(one)
+    redis.stop()
+    for fields in ({}, {"nick_password": "correct horse battery"}):
+        client = RawClient(one.port)
+        error = client.hello("owner" if fields else "newcomer", **fields)
+        assert error["type"] == "error", error
+        assert error["code"] == "server_error" and "unavailable" in error["message"]
+        assert client.hello("other")["code"] == "server_error"  # still connected
+    owner.send({"type": "identify", "nick": "owner", "password": "correct horse battery"})
+    assert owner.recv_until("error")["code"] == "server_error"
+    redis.start()
+    assert wait_until(lambda: RawClient(one.port).hello("newcomer")["type"] == "welcome",
+                      timeout=15)
+    assert sum("the chat store is unavailable" in line for line in one.log_lines) == 1

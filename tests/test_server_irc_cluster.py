@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from conftest import StartServer
-from irc_support import irc_user
+from irc_support import IrcClient, irc_user
 from test_server_channels import channel_history, sync, user
 
 pytestmark = pytest.mark.parametrize("hub", ["redis"], indirect=True)
@@ -44,3 +46,33 @@ def test_an_irc_user_and_a_native_user_on_two_nodes(start_server: StartServer) -
     wee.send("QUIT :off")
     leave = alice.recv_until("leave", nick="wee")
     assert leave["reason"] == "off"
+
+
+def test_irc_logins_while_redis_is_away_are_told_so(start_server: StartServer) -> None:
+    node = start_server("--irc-port", "0", "--irc-server-name", "irc.one")
+    owner = user(node, "owner", "#c")
+    owner.send({"type": "register", "password": "correct horse"})
+    owner.recv_until("account")
+    assert node.redis is not None
+    node.redis.stop()
+    secret = base64.b64encode(b"\0owner\0correct horse").decode()
+    sasl = IrcClient(node.irc_port)
+    sasl.send("CAP LS 302")
+    sasl.send("CAP REQ :sasl")
+    sasl.recv_until("CAP")  # LS
+    assert sasl.recv_until("CAP").params[1] == "ACK"
+    sasl.send("AUTHENTICATE PLAIN")
+    sasl.recv_until("AUTHENTICATE")
+    sasl.send(f"AUTHENTICATE {secret}")
+    fail = sasl.recv_until("FAIL")
+    assert fail.params[:2] == ["AUTHENTICATE", "TEMPORARILY_UNAVAILABLE"]
+    assert "unavailable" in fail.params[-1]
+    assert sasl.recv().command == "904"
+    login = IrcClient(node.irc_port)
+    login.send("PASS owner:correct horse")
+    login.send("NICK owner")
+    login.send("USER u 0 * :U")
+    refusal = login.recv()
+    assert refusal.command == "400" and "unavailable" in refusal.params[-1]
+    login.send("PING still-there")
+    assert login.recv_until("PONG").params[-1] == "still-there"

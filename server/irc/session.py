@@ -59,8 +59,9 @@ from protocol import (
     validate_nick,
 )
 from server.account_desk import AccountDesk
+from server.accounts import AccountRecord
 from server.config import ServerConfig
-from server.errors import NickRegistered, NickTaken
+from server.errors import AuthFailed, NickRegistered, NickTaken, ServerError
 from server.hub import Hub, Link
 from server.irc.asks import Ask
 from server.irc.caps import CapNegotiation
@@ -438,9 +439,9 @@ class IrcSession:
             return True
         try:
             proved = self._desk.proves(account, password, self.address)
-        except ProtocolError:
+        except AuthFailed:
             proved = False  # a wrong password (after the desk's wait)
-        record = self.hub.account_record(account) if proved else None
+        record = self.hub.account_record(account) if proved else None  # ServerError: say so
         if record is None:
             self._send_direct([numeric("ERR_PASSWDMISMATCH", "*"),
                                Line("ERROR", ("Closing link: Account password incorrect",),
@@ -659,13 +660,14 @@ class IrcSession:
         except (ValueError, UnicodeDecodeError):
             authzid = authcid = password = ""
         account = authcid or authzid
-        proved = False
-        if account and (not authzid or nick_key(authzid) == nick_key(authcid)):
-            try:
-                proved = self._desk.proves(account, password, self.address)
-            except ProtocolError:
-                proved = False  # a wrong password (after the desk's wait)
-        record = self.hub.account_record(account) if proved else None
+        try:
+            record = self._sasl_account(account, authzid, authcid, password)
+        except ServerError as exc:  # the store is away: this attempt fails, a later may not
+            self._note_refusal(exc.code, exc.message)
+            self._send_direct([Line("FAIL", ("AUTHENTICATE", "TEMPORARILY_UNAVAILABLE",
+                                             exc.message), trailing=True),
+                               numeric("ERR_SASLFAIL", "*")])
+            return
         if record is None:
             log.warning("[%s] refused: SASL PLAIN for %r", self.peer, account[:32])
             self._send_direct([numeric("ERR_SASLFAIL", "*")])
@@ -674,6 +676,17 @@ class IrcSession:
         self._send_direct([numeric("RPL_LOGGEDIN", "*", "*", record.nick,
                                    text=f"You are now logged in as {record.nick}"),
                            numeric("RPL_SASLSUCCESS", "*")])
+
+    def _sasl_account(self, account: str, authzid: str, authcid: str,
+                      password: str) -> AccountRecord | None:
+        """The account PLAIN's credentials prove, if any; raise ServerError if out of reach."""
+        if not account or authzid and nick_key(authzid) != nick_key(authcid):
+            return None
+        try:
+            proved = self._desk.proves(account, password, self.address)
+        except AuthFailed:
+            return None  # a wrong password (after the desk's wait)
+        return self.hub.account_record(account) if proved else None
 
     # Messages.
 
