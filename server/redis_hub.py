@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, cast
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import redis
 
@@ -120,24 +120,66 @@ RECONCILED_TEXT: Final = "this server lost the chat store for too long; reconnec
 EVENTS: Final = "tc:events"
 
 
+MALFORMED_URL: Final = (
+    "The Redis URL is malformed: write redis://[:PASSWORD@]HOST[:PORT][/DB], with any / ? # @ "
+    "in the password percent-encoded (%2F %3F %23 %40); fix --redis or TERMCHAT_REDIS."
+)
+
+
 def describe_url(url: str) -> str:
-    """Return where a Redis URL points, without its password."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
+    """Return where a Redis URL points, without its password; never raises."""
+    return _address(url) or "a malformed Redis URL"
+
+
+def _address(url: str) -> str | None:
+    """Where a Redis URL points, without its password; None if it is malformed.
+
+    A URL whose password holds an unencoded ``/ ? #`` is cut there by the
+    parser, which would take part of the password for the host or the port:
+    such a URL has an ``@`` outside its address part, and is malformed here.
+    """
+    try:
+        parts = urlsplit(url)
+        if "@" in url and "@" not in parts.netloc:
+            return None
+        if not parts.path.strip("/").isdigit() and parts.path.strip("/"):
+            return None  # redis-py would take database 0 for it, silently
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"
+    except ValueError:  # a port that is no number
+        return None
 
 
 def connect(url: str) -> redis.Redis:
-    """Return a client for ``url`` that has answered a ping; raise BackplaneError if not."""
+    """Return a client for ``url`` that has answered a ping; raise BackplaneError if not.
+
+    The error's one line says what to do and never holds the URL's password.
+    """
+    where = _address(url)
+    if where is None:
+        raise BackplaneError(MALFORMED_URL)
     try:
         client = redis.Redis.from_url(
             url, socket_timeout=5.0, socket_connect_timeout=2.0, health_check_interval=5
         )
+    except ValueError:  # its text may quote the password
+        raise BackplaneError(MALFORMED_URL) from None
+    try:
         client.ping()
-    except (redis.RedisError, ValueError) as exc:
+    except redis.RedisError as exc:
+        reason = _without_password(str(exc), url)
         raise BackplaneError(
-            f"Cannot reach Redis at {describe_url(url)} ({exc}); start it or fix --redis."
+            f"Cannot reach Redis at {where} ({reason}); start it or fix --redis."
         ) from None
     return client
+
+
+def _without_password(text: str, url: str) -> str:
+    """``text`` with the URL's password (as written, and decoded) blotted out."""
+    password = urlsplit(url).password or ""
+    for secret in (password, unquote(password)):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 @dataclass(slots=True)
