@@ -45,7 +45,7 @@ from server.rules import ban_from_json
 from server.store import ChannelRecord
 from server.tokens import ResumeTokens
 
-__all__ = ["Arrival", "Entry", "EventApplier", "StreamId", "parse_stream_id"]
+__all__ = ["Arrival", "Arrivals", "Entry", "EventApplier", "StreamId", "parse_stream_id"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,84 @@ class Arrival:
     address: str | None = None
 
 
+@dataclass(slots=True)
+class _Awaited:
+    """A local hello sent to Redis, and what is known of it so far."""
+
+    arrival: Arrival | None
+    """None once abandoned: its client was refused, so its event, if any, is an orphan."""
+    seen: bool = False
+    """The applier welcomed it (its event came)."""
+    granted: bool = False
+    """The committer had Redis's yes."""
+    account: str | None = None
+
+
+class Arrivals:
+    """Local hellos sent to Redis, met by their answer (committer) and their event (applier).
+
+    Whichever of the two comes second forgets the hello. When no answer came
+    (Redis failed mid-call: the script may have run), the committer asks what
+    the applier saw: a hello already welcomed is granted; any other is refused
+    and abandoned, and its event, if it comes, is an orphan to take out again.
+    Thread-safe.
+    """
+
+    def __init__(self, keep_abandoned_s: float) -> None:
+        self._lock = threading.Lock()
+        self._awaited: dict[str, _Awaited] = {}
+        self._abandoned: dict[str, float] = {}
+        """Abandoned sessions, oldest first, and when: kept while their event could come."""
+        self._keep_abandoned_s = keep_abandoned_s
+
+    def expect(self, session: str, arrival: Arrival) -> None:
+        """Note a local hello about to be decided, so its event finds its link."""
+        with self._lock:
+            self._awaited[session] = _Awaited(arrival)
+
+    def refused(self, session: str) -> None:
+        """Redis refused the hello (or it was never sent): its event will never come."""
+        with self._lock:
+            self._awaited.pop(session, None)
+
+    def granted(self, session: str) -> None:
+        """Redis granted the hello."""
+        with self._lock:
+            awaited = self._awaited.get(session)
+            if awaited is not None and awaited.seen:
+                del self._awaited[session]
+            elif awaited is not None:
+                awaited.granted = True
+
+    def unsure(self, session: str, now: float) -> tuple[bool, str | None]:
+        """No answer came: return (True, its account) if it was welcomed, else abandon it."""
+        with self._lock:
+            awaited = self._awaited.get(session)
+            if awaited is not None and awaited.seen:
+                del self._awaited[session]
+                return True, awaited.account
+            if awaited is not None:
+                awaited.arrival = None
+                self._abandoned[session] = now
+            for old, when in list(self._abandoned.items()):
+                if now - when < self._keep_abandoned_s:
+                    break
+                del self._abandoned[old]
+                self._awaited.pop(old, None)
+            return False, None
+
+    def claim(self, session: str, account: str | None) -> Arrival | None:
+        """The applier met the hello's event: its arrival, or None for an orphan."""
+        with self._lock:
+            awaited = self._awaited.get(session)
+            if awaited is None or awaited.arrival is None or awaited.granted:
+                self._awaited.pop(session, None)
+                self._abandoned.pop(session, None)
+                return awaited.arrival if awaited is not None else None
+            awaited.seen, awaited.account = True, account
+            return awaited.arrival
+
+
 def _list(value: Any) -> list[Any]:
     """Lua's JSON encoder writes an empty list as ``{}``."""
     return value if isinstance(value, list) else []
@@ -82,15 +160,16 @@ class EventApplier:
     """The node thread: applies stream events and runs fenced answers, in order."""
 
     def __init__(self, state: ChatState, client: redis.Redis, node: str,
-                 tokens: ResumeTokens, closer: Callable[[Link, str], None]) -> None:
+                 tokens: ResumeTokens, closer: Callable[[Link, str], None],
+                 orphaned: Callable[[str], None], keep_abandoned_s: float) -> None:
         self.state = state
         self._closer = closer
+        self._orphaned = orphaned
         self._redis = client
         self._node = node
         self._tokens = tokens
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._arrivals: dict[str, Arrival] = {}
-        self._arrivals_lock = threading.Lock()
+        self.arrivals = Arrivals(keep_abandoned_s)
         self._parked: deque[tuple[StreamId, Action]] = deque()
         self.applied: StreamId = ORIGIN
         self.last_message_id = 0
@@ -109,16 +188,6 @@ class EventApplier:
         self.applied = position
         self.last_message_id = last_message_id
         self._thread.start()
-
-    def expect(self, session: str, arrival: Arrival) -> None:
-        """Note a local hello about to be decided, so its event finds its link."""
-        with self._arrivals_lock:
-            self._arrivals[session] = arrival
-
-    def forget(self, session: str) -> None:
-        """A hello that was refused: its event will never come."""
-        with self._arrivals_lock:
-            self._arrivals.pop(session, None)
 
     def events(self, entries: list[Entry]) -> None:
         """Hand over a batch read from the stream (the stream reader's thread)."""
@@ -270,8 +339,11 @@ class EventApplier:
             log.warning("%s held by session %s in this view; replaced", key, holder.session)
         arrival = None
         if event["n"] == self._node:
-            with self._arrivals_lock:
-                arrival = self._arrivals.pop(session, None)
+            arrival = self.arrivals.claim(session, event.get("acct"))
+            if arrival is None:  # its client was refused: take it out again
+                log.warning("session %s (%s) has no connection here; it leaves", session,
+                            event["nick"])
+                self._orphaned(session)
         member = Member(nick=event["nick"], key=key, link=arrival.link if arrival else None,
                         session=session, account=event.get("acct"),
                         address=arrival.address if arrival else None)

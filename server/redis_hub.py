@@ -296,7 +296,10 @@ class RedisHub:
             raise BackplaneError(f"Redis failed while joining the cluster: {exc}.") from None
         self._tokens = ResumeTokens(secret)
         applier = EventApplier(self._state, self._redis, self._node, self._tokens,
-                               lambda link, bye: self._flusher.close_after_flush(link.outbox, bye))
+                               lambda link, bye: self._flusher.close_after_flush(link.outbox, bye),
+                               lambda session: self._submit(_Command("drop", None,
+                                                                     session=session)),
+                               self._retention_ms / 1000)
         self._applier = applier
         applier.last_message_id = int(snapshot["seq"])
         self._load(snapshot)
@@ -520,7 +523,11 @@ class RedisHub:
     def _fail(self, batch: list[_Command]) -> None:
         """Answer what a failed batch left unanswered with server_error."""
         for command in batch:
-            if command.future is not None and not command.future.done():
+            if command.future is not None and command.future.done():
+                continue
+            if command.kind == "hello" and command.session:
+                self._unsure(command, store_failed())
+            elif command.future is not None:
                 command.future.set_exception(store_failed())
             elif command.kind == "leave" and command.link is not None:
                 if command.session:
@@ -562,6 +569,8 @@ class RedisHub:
 
     def _route(self, command: _Command, outcome: dict[str, Any] | None) -> None:
         """Answer one command of a batch (``outcome``: Redis's, None if it was not asked)."""
+        if command.kind == "drop":
+            return  # its quit went with the batch's due quits
         if command.refusal is not None:
             self._refuse(command, command.refusal)
         elif command.request is None:
@@ -602,7 +611,7 @@ class RedisHub:
         if command.future is not None:
             if command.session:
                 assert self._applier is not None
-                self._applier.forget(command.session)
+                self._applier.arrivals.refused(command.session)
             command.future.set_exception(refusal)
             return
         link = command.link
@@ -612,13 +621,32 @@ class RedisHub:
         self._answer(command)
 
     def _store_down(self, command: _Command) -> None:
+        """No answer came from Redis (it may have run the request, or not)."""
         if command.kind == "leave":
             reason = command.frame[0]
             if command.session:
                 self._quits_due[command.session] = reason
             self._answer(command)
+        elif command.kind == "hello":
+            self._unsure(command, store_unavailable())
         else:
             self._refuse(command, store_unavailable())
+
+    def _unsure(self, command: _Command, refusal: ProtocolError) -> None:
+        """A hello with no answer: granted if its event was applied, else refused for good."""
+        assert self._applier is not None and command.future is not None
+        welcomed, account = self._applier.arrivals.unsure(command.session, time.monotonic())
+        if welcomed:
+            self._welcome(command, account is not None)
+        else:
+            command.future.set_exception(refusal)
+
+    def _welcome(self, command: _Command, owned: bool) -> None:
+        """The hello was granted: its link holds its session, its caller goes on."""
+        assert command.future is not None and command.link is not None
+        self._sessions[command.link] = command.session
+        hello, _identified = command.frame
+        command.future.set_result(Account(nick=hello.nick, registered=owned, identified=owned))
 
     def _finish(self, command: _Command, result: dict[str, Any]) -> None:
         if "ev" in result:
@@ -626,12 +654,9 @@ class RedisHub:
         if "err" in result:
             self._refuse(command, self._refusal(command, result))
         elif command.kind == "hello":
-            assert command.future is not None and command.link is not None
-            self._sessions[command.link] = command.session
-            hello, _identified = command.frame
-            owned = bool(result.get("acct"))
-            command.future.set_result(Account(nick=hello.nick, registered=owned,
-                                              identified=owned))
+            assert self._applier is not None and command.link is not None
+            self._applier.arrivals.granted(command.session)
+            self._welcome(command, bool(result.get("acct")))
             refused = [self._refusal(command, no) for no in _list(result.get("refused"))]
             if refused:
                 link = command.link
@@ -688,7 +713,9 @@ class RedisHub:
                 command.future.set_exception(shutting_down())
             elif command.kind == "leave" and command.link is not None:
                 self._flusher.release(command.link.outbox)
-        quits = [{"op": "quit", "s": s, "r": bye_reason} for s in self._sessions.values()]
+        gone = [*self._sessions.values(), *self._quits_due,
+                *(c.session for c in batch if c.kind == "drop")]
+        quits = [{"op": "quit", "s": s, "r": bye_reason} for s in gone]
         if quits:
             self._call(quits)
         assert self._applier is not None
@@ -697,6 +724,9 @@ class RedisHub:
     # Turning a command into a request for Redis (or an answer made here).
 
     def _prepare(self, command: _Command) -> None:
+        if command.kind == "drop":  # a session its client never had: take it out
+            self._quits_due[command.session] = LeaveReason.CONNECTION_CLOSED
+            return
         link, frame = command.link, command.frame
         assert link is not None
         session = self._sessions.get(link, "")
@@ -741,7 +771,7 @@ class RedisHub:
         command.session = session
         assert self._applier is not None
         issued = resume.issued if resume is not None else None
-        self._applier.expect(session, Arrival(link, hello.since, issued, address_of(link)))
+        self._applier.arrivals.expect(session, Arrival(link, hello.since, issued, address_of(link)))
         command.request = {
             "op": "hello", "s": session, "n": self._node, "k": nick_key(hello.nick),
             "nick": hello.nick, "ch": [[channel_key(n), n] for n in names],

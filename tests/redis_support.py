@@ -3,7 +3,8 @@
 Each :class:`RedisProcess` is a ``redis-server`` of its own on a free loopback
 port with its data (AOF, fsync always) in a temp dir, so tests can stop, kill
 and restart it. :class:`TcpProxy` stands between one node and Redis; ``cut()``
-drops its connections and refuses new ones, like a network partition.
+drops its connections and refuses new ones, like a network partition; ``mute()``
+lets requests through but drops the replies, like answers lost on the way.
 """
 
 from __future__ import annotations
@@ -104,7 +105,10 @@ class RedisProcess:
 
 
 class TcpProxy:
-    """Forward 127.0.0.1:``port`` to ``target``; ``cut()`` partitions, ``restore()`` heals."""
+    """Forward 127.0.0.1:``port`` to ``target``; ``cut()`` partitions, ``restore()`` heals.
+
+    ``mute()`` drops what Redis sends back until ``unmute()``.
+    """
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -113,6 +117,9 @@ class TcpProxy:
         self.port = int(self._listener.getsockname()[1])
         self._open = True
         self._pairs: dict[socket.socket, socket.socket] = {}
+        self._upstream: set[socket.socket] = set()
+        self._muted = False
+        self._mute_at: bytes | None = None
         self._lock = threading.Lock()
         self._stop_r, self._stop_w = socket.socketpair()
         self._thread = threading.Thread(target=self._run, name="tcp-proxy", daemon=True)
@@ -127,12 +134,23 @@ class TcpProxy:
         with self._lock:
             self._open = False
             pairs, self._pairs = self._pairs, {}
+            self._upstream.clear()
         for sock in pairs:
             sock.close()
 
     def restore(self) -> None:
         with self._lock:
             self._open = True
+
+    def mute(self, after: bytes | None = None) -> None:
+        """Pass requests on to Redis, but drop its replies (from the request holding ``after``)."""
+        with self._lock:
+            self._muted = after is None
+            self._mute_at = after
+
+    def unmute(self) -> None:
+        with self._lock:
+            self._muted, self._mute_at = False, None
 
     def close(self) -> None:
         self.cut()
@@ -180,22 +198,30 @@ class TcpProxy:
         with self._lock:
             self._pairs[client] = server
             self._pairs[server] = client
+            self._upstream.add(server)
 
     def _pump(self, sock: socket.socket, selector: selectors.BaseSelector) -> None:
         with self._lock:
             peer = self._pairs.get(sock)
         try:
             data = sock.recv(65536) if peer is not None else b""
+            with self._lock:
+                if self._mute_at is not None and self._mute_at in data:
+                    self._muted, self._mute_at = True, None
+                dropping = self._muted and sock in self._upstream
             if data and peer is not None:
-                peer.sendall(data)
+                if not dropping:
+                    peer.sendall(data)
                 return
         except OSError:
             pass  # one side went away: close both
         selector.unregister(sock)
         with self._lock:
             self._pairs.pop(sock, None)
+            self._upstream.discard(sock)
             if peer is not None:
                 self._pairs.pop(peer, None)
+                self._upstream.discard(peer)
         sock.close()
         if peer is not None:
             peer.close()

@@ -313,3 +313,23 @@ def test_a_hello_while_redis_is_away_gets_an_error_not_a_hangup(
     assert wait_until(lambda: RawClient(one.port).hello("newcomer")["type"] == "welcome",
                       timeout=15)
     assert sum("the chat store is unavailable" in line for line in one.log_lines) == 1
+
+
+def test_a_hello_whose_answer_was_lost_holds_no_nick(start_server: StartServer) -> None:
+    one = start_server()
+    proxy = TcpProxy(cluster_redis(one).port)
+    try:
+        muted = start_server("--redis", proxy.url, "--node-timeout", "30")
+        watcher = user(one, "watcher")
+        proxy.mute(after=b'"op": "hello"')  # Redis runs the hello; the node never hears back
+        ghost = RawClient(muted.port)
+        ghost.send({"type": "hello", "nick": "ghost", "proto": 1})
+        error = ghost.recv(timeout=30)
+        assert (error["type"], error["code"]) == ("error", "server_error")
+        watcher.recv_until("join", nick="ghost")  # Redis did let it in
+        proxy.unmute()
+        watcher.recv_until("leave", timeout=30, nick="ghost")
+        assert wait_until(lambda: RawClient(muted.port).hello("ghost")["type"] == "welcome",
+                          timeout=20)
+    finally:
+        proxy.close()
