@@ -10,6 +10,7 @@ __all__ = [
     "AuthFailed", "NickTaken", "NoSuchUser", "NotInChannel", "NotWelcomed", "RateLimited",
     "ServerError", "ServerFull", "TooManyChannels", "nick_taken", "no_such_user",
     "not_in_channel", "not_welcomed", "shutting_down", "store_failed", "store_unavailable",
+    "history_unavailable",
     "too_many_channels",
 ]
 
@@ -103,6 +104,11 @@ def store_failed() -> ServerError:
 
 def store_unavailable() -> ServerError:
     return ServerError("The chat store is unavailable, retrying; try again in a moment.")
+
+
+def history_unavailable() -> ServerError:
+    return ServerError("The chat store is unavailable, so older messages are missing here; "
+                       "fetch them later with /history.")
 
 
 class NickRegistered(ProtocolError):

@@ -37,7 +37,7 @@ from protocol import (
     nick_key,
 )
 from server.chat_state import ChatState
-from server.errors import error_frame, store_unavailable
+from server.errors import error_frame, history_unavailable, store_unavailable
 from server.hub import AwayNotice, AwaySet, Link, Span
 from server.membership import Channel, Member
 from server.moderation import SERVER_BY, kick_reason, removal_reason
@@ -161,10 +161,16 @@ class EventApplier:
 
     def __init__(self, state: ChatState, client: redis.Redis, node: str,
                  tokens: ResumeTokens, closer: Callable[[Link, str], None],
-                 orphaned: Callable[[str], None], keep_abandoned_s: float) -> None:
+                 orphaned: Callable[[str], None], keep_abandoned_s: float,
+                 store_failed: Callable[[Exception], None]) -> None:
         self.state = state
         self._closer = closer
         self._orphaned = orphaned
+        self._store_failed = store_failed
+        self._stale: set[str] = set()
+        """Channels whose recent messages could not be read: read again before use."""
+        self._owed: list[Link] = []
+        """Local links that missed history a failed read left out, to be told after the event."""
         self._redis = client
         self._node = node
         self._tokens = tokens
@@ -244,17 +250,39 @@ class EventApplier:
             self._run_due()  # an answer runs where its fence is, before what came later
             self.applied = position
             try:
-                event = json.loads(fields[b"e"])
-                tag = event.get("tag")
-                if tag is None:
-                    self._handlers[event["t"]](event)
-                    continue
-                requester = self._requester(event)
-                with self.state.answering(requester, tag if requester else None):
-                    self._handlers[event["t"]](event)
+                self._apply_one(json.loads(fields[b"e"]))
             except Exception:
                 log.exception("event %s could not be applied", raw_id)
+            self._tell_owed()
         self._run_due()
+
+    def _apply_one(self, event: dict[str, Any]) -> None:
+        tag = event.get("tag")
+        if tag is None:
+            self._handlers[event["t"]](event)
+            return
+        requester = self._requester(event)
+        with self.state.answering(requester, tag if requester else None):
+            self._handlers[event["t"]](event)
+
+    def _read(self, read: Callable[[], list[Message]], link: Link | None) -> list[Message]:
+        """Return ``read()``, or nothing if Redis fails: ``link`` is then told, after the event.
+
+        The event still has its whole effect on the view; only old messages are missing.
+        """
+        try:
+            return read()
+        except redis.RedisError as exc:
+            self._store_failed(exc)
+            if link is not None and link not in self._owed:
+                self._owed.append(link)
+            return []
+
+    def _tell_owed(self) -> None:
+        error = error_frame(history_unavailable())
+        for link in self._owed:
+            self.state.reply(link, error)
+        self._owed.clear()
 
     def restart_at(self, position: StreamId, last_message_id: int) -> None:
         """The view was reloaded from a snapshot true at ``position``: go on from there."""
@@ -296,7 +324,7 @@ class EventApplier:
                 except ProtocolError as exc:
                     self.state.reply(link, error_frame(exc))
                 except redis.RedisError as exc:
-                    log.error("the chat store failed: %s", exc)
+                    self._store_failed(exc)
                     error = store_unavailable()
                     self.state.reply(link, Error(code=error.code, message=error.message))
 
@@ -324,7 +352,13 @@ class EventApplier:
         kept = ChannelRecord(name=name, topic=record.get("topic") or None,
                              topic_by=record.get("by") or None,
                              topic_ts=float(record["tts"]) if record.get("tts") else None)
-        channel = Channel(key, kept, self.latest(key, name, WELCOME_HISTORY))
+        try:
+            recent = self.latest(key, name, WELCOME_HISTORY)
+        except redis.RedisError as exc:
+            self._store_failed(exc)
+            recent = []
+            self._stale.add(key)
+        channel = Channel(key, kept, recent)
         channel.operators = set(_list(record.get("ops")))
         channel.topic_lock = record.get("tl") == "1"
         channel.invite_only = record.get("io") == "1"
@@ -354,9 +388,12 @@ class EventApplier:
             since = arrival.since
             token = self._tokens.issue(member.nick, member.account is not None)
             if arrival.issued is not None and since is not None:
-                private = self.private_after(key, since, arrival.issued - TOKEN_SKEW_S)
+                not_before = arrival.issued - TOKEN_SKEW_S
+                private = self._read(lambda: self.private_after(key, since, not_before),
+                                     arrival.link)
         order = self.state.welcome(
-            member, wanted, lambda c: self.since(c, since), holder, private, token,
+            member, wanted, lambda c: self._read(lambda: self.since(c, since), member.link),
+            holder, private, token,
             float(event["ts"]),
         )
         if arrival is not None:
@@ -369,7 +406,9 @@ class EventApplier:
         if member is None:
             return
         channel = self._channel_from(event["ch"])
-        history = self.since(channel, event.get("since")) if member.link is not None else []
+        since = event.get("since")
+        history = (self._read(lambda: self.since(channel, since), member.link)
+                   if member.link is not None else [])
         self.state.join(member, channel, history, float(event["ts"]))
         if member.link is not None:
             log.info("[%s] %s joined %s", member.link.peer, member.nick, channel.name)
@@ -586,6 +625,11 @@ class EventApplier:
 
     def since(self, channel: Channel, since: int | None) -> list[Message]:
         """Return the messages someone entering gets: the newest, or all after ``since``."""
+        if channel.key in self._stale:
+            fresh = self.latest(channel.key, channel.name, WELCOME_HISTORY)
+            channel.recent.clear()
+            channel.recent.extend(fresh)
+            self._stale.discard(channel.key)
         recent = channel.recent
         if since is None:
             return list(recent)

@@ -299,7 +299,7 @@ class RedisHub:
                                lambda link, bye: self._flusher.close_after_flush(link.outbox, bye),
                                lambda session: self._submit(_Command("drop", None,
                                                                      session=session)),
-                               self._retention_ms / 1000)
+                               self._retention_ms / 1000, self._outage.down)
         self._applier = applier
         applier.last_message_id = int(snapshot["seq"])
         self._load(snapshot)

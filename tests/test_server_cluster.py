@@ -333,3 +333,35 @@ def test_a_hello_whose_answer_was_lost_holds_no_nick(start_server: StartServer) 
                           timeout=20)
     finally:
         proxy.close()
+
+
+def test_a_history_read_that_fails_keeps_the_view_and_says_so(
+    start_server: StartServer,
+) -> None:
+    one = start_server()
+    proxy = TcpProxy(cluster_redis(one).port)
+    try:
+        node = start_server("--redis", proxy.url, "--node-timeout", "30")
+        local = user(node, "local")
+        assert say_works(local, "#lobby")  # there are messages: joins read the logs
+        proxy.mute(after=b"tc:log:#fresh")  # the node fails to read #fresh's messages
+        alice = user(one, "alice", "#fresh")
+        alice.send({"type": "say", "text": "before", "channel": "#fresh"})
+        alice.recv_until("message")
+        node.wait_for_log("the chat store is unavailable", timeout=20)
+        proxy.unmute()
+        local.send({"type": "join", "channel": "#fresh"})
+        joined = local.recv_until("channel", timeout=20)
+        assert joined["roster"] == ["alice", "local"]  # alice's join was not lost here
+        assert [m["text"] for m in joined["history"]] == ["before"]  # read again
+        proxy.mute(after=b"tc:log:#other")  # now while a local user is welcomed
+        newcomer = RawClient(node.port)
+        newcomer.send({"type": "hello", "nick": "newcomer", "proto": 1, "channels": ["#other"]})
+        welcome = newcomer.recv(timeout=30)
+        assert welcome["type"] == "welcome" and welcome["channels"][0]["name"] == "#other"
+        error = newcomer.recv(timeout=30)
+        assert error["code"] == "server_error" and "/history" in error["message"]
+        proxy.unmute()
+        assert wait_until(lambda: say_works(newcomer, "#other"), timeout=20)
+    finally:
+        proxy.close()
