@@ -54,7 +54,23 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 """A stream entry as redis-py returns it: id and fields."""
 ORIGIN: Final[StreamId] = (0, 0)
 TOKEN_SKEW_S: Final = 5.0
+PARKED_MAX_S: Final = 5.0
+"""How long an answer waits for its fence (the stream stalled: Redis is away) before it
+gives up: the client then gets ``server_error`` instead of silence."""
+MAX_PARKED: Final = 10_000
+"""Answers waiting at most; beyond, the oldest gives up at once."""
 Action = Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Parked:
+    """An answer waiting for the stream to reach its fence."""
+
+    fence: StreamId
+    action: Action
+    late: Action
+    """What to run instead if it waits too long."""
+    since: float
 
 
 def parse_stream_id(raw: bytes | str) -> StreamId:
@@ -176,7 +192,7 @@ class EventApplier:
         self._tokens = tokens
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.arrivals = Arrivals(keep_abandoned_s)
-        self._parked: deque[tuple[StreamId, Action]] = deque()
+        self._parked: deque[_Parked] = deque()
         self.applied: StreamId = ORIGIN
         self.last_message_id = 0
         self._thread = threading.Thread(target=self._run, name="node-applier", daemon=True)
@@ -199,9 +215,13 @@ class EventApplier:
         """Hand over a batch read from the stream (the stream reader's thread)."""
         self._inbox.put(("events", entries))
 
-    def answer(self, fence: StreamId, action: Action) -> None:
-        """Run ``action`` once the stream is applied up to ``fence``."""
-        self._inbox.put(("answer", (fence, action)))
+    def answer(self, fence: StreamId, action: Action, late: Action | None = None) -> None:
+        """Run ``action`` once the stream is applied up to ``fence``.
+
+        If the stream does not get there within PARKED_MAX_S, run ``late``
+        instead (by default ``action`` itself, unfenced).
+        """
+        self._inbox.put(("answer", (fence, action, late or action)))
 
     def call(self, action: Action) -> None:
         """Run ``action`` on the node thread next, between two events, fenced by nothing."""
@@ -215,17 +235,17 @@ class EventApplier:
 
     def _run(self) -> None:
         while True:
-            due = self.state.batcher.due
+            wake = self._wake_at()
             try:
-                if due is None:
+                if wake is None:
                     kind, item = self._inbox.get()
                 else:
-                    kind, item = self._inbox.get(timeout=max(0.0, due - time.monotonic()))
+                    kind, item = self._inbox.get(timeout=max(0.0, wake - time.monotonic()))
             except queue.Empty:
-                kind, item = "presence", None
+                kind, item = "time", None
             if kind == "stop":
                 while self._parked:  # answers whose events will not come now
-                    self._run_action(self._parked.popleft()[1])
+                    self._run_action(self._parked.popleft().action)
                 self.state.flush()
                 return
             try:
@@ -235,6 +255,7 @@ class EventApplier:
                     self._answer(*item)
                 elif kind == "call":
                     self._run_action(item)
+                self._give_up_waiting(time.monotonic())
                 due = self.state.batcher.due
                 if due is not None and time.monotonic() >= due:
                     self.state.flush_presence()
@@ -292,8 +313,8 @@ class EventApplier:
 
     def _run_due(self) -> None:
         """Run the parked answers whose fence the stream has reached."""
-        while self._parked and self._parked[0][0] <= self.applied:
-            self._run_action(self._parked.popleft()[1])
+        while self._parked and self._parked[0].fence <= self.applied:
+            self._run_action(self._parked.popleft().action)
 
     def _requester(self, event: dict[str, Any]) -> Link | None:
         """The local link of the session whose request this (tagged) event answers."""
@@ -302,11 +323,33 @@ class EventApplier:
             return member.link
         return None
 
-    def _answer(self, fence: StreamId, action: Action) -> None:
+    def _answer(self, fence: StreamId, action: Action, late: Action) -> None:
         if self._parked or fence > self.applied:
-            self._parked.append((fence, action))
+            self._parked.append(_Parked(fence, action, late, time.monotonic()))
+            if len(self._parked) > MAX_PARKED:
+                self._run_action(self._parked.popleft().late)
         else:
             self._run_action(action)
+
+    def _wake_at(self) -> float | None:
+        """When the node thread must wake with nothing in its inbox (monotonic), if ever."""
+        due = self.state.batcher.due
+        if self._parked:
+            expiry = self._parked[0].since + PARKED_MAX_S
+            due = expiry if due is None else min(due, expiry)
+        return due
+
+    def _give_up_waiting(self, now: float) -> None:
+        """Answers that waited too long for the stream: their late version, then what is due."""
+        if not self._parked or now - self._parked[0].since < PARKED_MAX_S:
+            return
+        while self._parked and now - self._parked[0].since >= PARKED_MAX_S:
+            self._run_action(self._parked.popleft().late)
+        self._run_due()
+
+    def unavailable(self, link: Link, tag: str | None = None) -> Action:
+        """An answer for ``link`` that says the chat store is unavailable."""
+        return self.run_answer(link, _unavailable, tag)
 
     def _run_action(self, action: Action) -> None:
         try:
@@ -649,6 +692,10 @@ class EventApplier:
 
     def member_of(self, link: Link) -> Member | None:
         return self.state.local.get(link)
+
+
+def _unavailable() -> None:
+    raise store_unavailable()
 
 
 def _message(raw_id: bytes, fields: dict[bytes, bytes], channel: str | None = None) -> Message:

@@ -604,8 +604,10 @@ class RedisHub:
         assert self._applier is not None and command.link is not None
         action = command.action or (lambda: None)
         if command.action is not None or command.tag is not None:
-            self._applier.answer(self._last_written, self._applier.run_answer(
-                command.link, action, command.tag))
+            answer = self._applier.run_answer(command.link, action, command.tag)
+            late = answer if command.kind in _RUN_LATE else \
+                self._applier.unavailable(command.link, command.tag)
+            self._applier.answer(self._last_written, answer, late)
 
     def _refuse(self, command: _Command, refusal: ProtocolError) -> None:
         if command.future is not None:
@@ -1092,6 +1094,9 @@ _ACCOUNT_KINDS: Final = frozenset({"register", "identify", "set_password", "unre
 
 _LOCAL_CHANGES: Final = frozenset({"redial"})
 """Commands made on this node alone that change how later events are delivered."""
+
+_RUN_LATE: Final = _LOCAL_CHANGES | {"leave"}
+"""Commands whose answer runs even when it cannot wait for its fence any longer."""
 
 
 def _list(value: Any) -> list[Any]:

@@ -120,6 +120,9 @@ class TcpProxy:
         self._upstream: set[socket.socket] = set()
         self._muted = False
         self._mute_at: bytes | None = None
+        self._mute_only: bytes | None = None
+        self._asked: dict[socket.socket, bytes] = {}
+        """What each connection to Redis was last asked."""
         self._lock = threading.Lock()
         self._stop_r, self._stop_w = socket.socketpair()
         self._thread = threading.Thread(target=self._run, name="tcp-proxy", daemon=True)
@@ -142,15 +145,19 @@ class TcpProxy:
         with self._lock:
             self._open = True
 
-    def mute(self, after: bytes | None = None) -> None:
-        """Pass requests on to Redis, but drop its replies (from the request holding ``after``)."""
+    def mute(self, after: bytes | None = None, only: bytes | None = None) -> None:
+        """Pass requests on to Redis, but drop its replies.
+
+        ``after``: from the request holding these bytes on; ``only``: to requests
+        holding these.
+        """
         with self._lock:
             self._muted = after is None
-            self._mute_at = after
+            self._mute_at, self._mute_only = after, only
 
     def unmute(self) -> None:
         with self._lock:
-            self._muted, self._mute_at = False, None
+            self._muted, self._mute_at, self._mute_only = False, None, None
 
     def close(self) -> None:
         self.cut()
@@ -208,7 +215,10 @@ class TcpProxy:
             with self._lock:
                 if self._mute_at is not None and self._mute_at in data:
                     self._muted, self._mute_at = True, None
-                dropping = self._muted and sock in self._upstream
+                if peer is not None and sock not in self._upstream:
+                    self._asked[peer] = data
+                dropping = self._muted and sock in self._upstream and (
+                    self._mute_only is None or self._mute_only in self._asked.get(sock, b""))
             if data and peer is not None:
                 if not dropping:
                     peer.sendall(data)
@@ -219,9 +229,11 @@ class TcpProxy:
         with self._lock:
             self._pairs.pop(sock, None)
             self._upstream.discard(sock)
+            self._asked.pop(sock, None)
             if peer is not None:
                 self._pairs.pop(peer, None)
                 self._upstream.discard(peer)
+                self._asked.pop(peer, None)
         sock.close()
         if peer is not None:
             peer.close()

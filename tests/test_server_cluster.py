@@ -365,3 +365,21 @@ def test_a_history_read_that_fails_keeps_the_view_and_says_so(
         assert wait_until(lambda: say_works(newcomer, "#other"), timeout=20)
     finally:
         proxy.close()
+
+
+def test_answers_do_not_wait_for_ever_for_a_stalled_stream(start_server: StartServer) -> None:
+    one = start_server()
+    proxy = TcpProxy(cluster_redis(one).port)
+    try:
+        node = start_server("--redis", proxy.url, "--node-timeout", "30")
+        alice = user(node, "alice")
+        proxy.mute(only=b"XREAD")  # Redis stores, but the node reads nothing back
+        alice.send({"type": "say", "text": "stored", "channel": "#lobby"})
+        alice.send({"type": "ping", "token": "behind it"})
+        error = alice.recv(timeout=30)  # not silence until the stream moves again
+        assert error["code"] == "server_error" and "unavailable" in error["message"]
+        proxy.unmute()
+        assert alice.recv_until("message", timeout=30)["text"] == "stored"
+        assert sync(alice) == []
+    finally:
+        proxy.close()
