@@ -38,6 +38,7 @@ from protocol import (
     Bye,
     ByeReason,
     DeopUser,
+    ErrorCode,
     Hello,
     History,
     HistoryQuery,
@@ -96,7 +97,15 @@ from server.redis_apply import (
     StreamId,
     parse_stream_id,
 )
-from server.redis_scripts import APPLY, BEAT, REAP, SNAPSHOT
+from server.redis_scripts import (
+    APPLY,
+    BEAT,
+    NODE_LOST,
+    NOT_ADMIN,
+    NOT_IDENTIFIED,
+    REAP,
+    SNAPSHOT,
+)
 from server.rules import SERVER_SCOPE, Ban, ban_to_json
 from server.tokens import ResumeTokens
 
@@ -679,20 +688,21 @@ class RedisHub:
         channel = result.get("c") or getattr(frame, "channel", None) or self._config.default_channel
         nick = str(getattr(frame, "nick", None) or getattr(frame, "to", ""))
         refusals: dict[str, Callable[[], ProtocolError]] = {
-            "nick_taken": nick_taken,
-            "too_many_channels": lambda: too_many_channels(self._config.max_channels_per_user),
-            "not_in_channel": lambda: not_in_channel(channel),
-            "no_such_user": lambda: no_such_user(nick),
-            "nick_registered": nick_registered,
-            "not_registered": lambda: NotRegistered(f"{nick} is not a registered nick."),
-            "not_identified": lambda: BadRequest(
+            ErrorCode.NICK_TAKEN: nick_taken,
+            ErrorCode.TOO_MANY_CHANNELS:
+                lambda: too_many_channels(self._config.max_channels_per_user),
+            ErrorCode.NOT_IN_CHANNEL: lambda: not_in_channel(channel),
+            ErrorCode.NO_SUCH_USER: lambda: no_such_user(nick),
+            ErrorCode.NICK_REGISTERED: nick_registered,
+            ErrorCode.NOT_REGISTERED: lambda: NotRegistered(f"{nick} is not a registered nick."),
+            NOT_IDENTIFIED: lambda: BadRequest(
                 f"{nick} is not identified; only accounts run channels."),
-            "not_operator": lambda: not_operator(channel),
-            "not_admin": not_admin,
-            "invite_only": lambda: InviteOnly(
+            ErrorCode.NOT_OPERATOR: lambda: not_operator(channel),
+            NOT_ADMIN: not_admin,
+            ErrorCode.INVITE_ONLY: lambda: InviteOnly(
                 f"{channel} is invite-only; ask one of its operators."),
-            "banned": lambda: self._banned(command, result),
-            "node_lost": store_unavailable,  # reaped: this node reloads before it takes anyone
+            ErrorCode.BANNED: lambda: self._banned(command, result),
+            NODE_LOST: store_unavailable,  # reaped: this node reloads before it takes anyone
         }
         return refusals.get(code, not_welcomed)()
 

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["APPLY", "BEAT", "REAP", "SNAPSHOT"]
+__all__ = ["APPLY", "BEAT", "NODE_LOST", "NOT_ADMIN", "NOT_IDENTIFIED", "REAP", "SNAPSHOT"]
+
+# APPLY refuses a request with {err = CODE}: a wire error code (protocol.ErrorCode) the
+# node words for its request, or one of these, which are no wire codes.
+NOT_IDENTIFIED: Final = "not_identified"
+"""Only a user identified to an account may be made an operator."""
+NOT_ADMIN: Final = "not_admin"
+"""A server-wide request from someone who is no server admin."""
+NODE_LOST: Final = "node_lost"
+"""A hello through a node that was reaped and has not rejoined yet."""
 
 _COMMON: Final = r"""
 local function now()

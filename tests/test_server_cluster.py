@@ -383,3 +383,16 @@ def test_answers_do_not_wait_for_ever_for_a_stalled_stream(start_server: StartSe
         assert sync(alice) == []
     finally:
         proxy.close()
+
+
+def test_the_history_limit_trims_each_log(start_server: StartServer) -> None:
+    one, two = start_server("--history-limit", "10"), start_server("--history-limit", "10")
+    alice, bob = user(one, "alice", "#a"), user(two, "bob", "#a")
+    sent = 300
+    for i in range(sent):
+        alice.send({"type": "say", "text": f"m{i}", "channel": "#a"})
+    alice.recv_until("message", timeout=30, text=f"m{sent - 1}")
+    stored = [m["text"] for m in channel_history(bob, "#a")]
+    # Redis trims in whole blocks (MAXLEN ~): the newest 10 at least, never all
+    assert 10 <= len(stored) < sent
+    assert stored[-10:] == [f"m{i}" for i in range(sent - 10, sent)]
