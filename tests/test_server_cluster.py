@@ -396,3 +396,27 @@ def test_the_history_limit_trims_each_log(start_server: StartServer) -> None:
     # Redis trims in whole blocks (MAXLEN ~): the newest 10 at least, never all
     assert 10 <= len(stored) < sent
     assert stored[-10:] == [f"m{i}" for i in range(sent - 10, sent)]
+
+
+def test_a_nick_taken_during_a_partition_is_held_once(start_server: StartServer) -> None:
+    one = start_server()
+    proxy = TcpProxy(cluster_redis(one).port)
+    try:
+        cut_off = start_server("--redis", proxy.url)
+        watcher = user(one, "watcher", "#a")
+        dave = user(cut_off, "dave", "#a")
+        sync(watcher)
+        proxy.cut()
+        watcher.recv_until("leave", timeout=NODE_TIMEOUT_S + 5, nick="dave")
+        usurper = user(one, "dave", "#a")  # the nick is free in the cluster now
+        proxy.restore()
+        bye = dave.wait_closed(timeout=NODE_TIMEOUT_S + 10)[-1]
+        assert (bye["type"], bye["reason"]) == ("bye", "server_shutdown")
+        assert wait_until(lambda: RawClient(cut_off.port).hello("dave")["code"] == "nick_taken",
+                          timeout=15)  # the node is back in the cluster, and knows
+        late = user(cut_off, "late", "#a")
+        late.send({"type": "who", "channel": "#a"})
+        assert late.recv_until("roster")["users"] == ["dave", "late", "watcher"]
+        assert [f["type"] for f in sync(usurper) if f["type"] in ("leave", "bye")] == []
+    finally:
+        proxy.close()
