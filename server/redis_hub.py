@@ -204,6 +204,8 @@ class _Command:
     action: Callable[[], None] | None = None
     session: str = ""
     tag: str | None = None
+    routed: bool = False
+    """Answered (or handed on to be); a failed batch leaves it alone."""
 
 
 class _Outage:
@@ -532,8 +534,9 @@ class RedisHub:
     def _fail(self, batch: list[_Command]) -> None:
         """Answer what a failed batch left unanswered with server_error."""
         for command in batch:
-            if command.future is not None and command.future.done():
+            if command.routed or command.future is not None and command.future.done():
                 continue
+            command.routed = True
             if command.kind == "hello" and command.session:
                 self._unsure(command, store_failed())
             elif command.future is not None:
@@ -572,6 +575,7 @@ class RedisHub:
             outcome = next(outcomes, {}) if results is not None and command.request else None
             try:
                 self._route(command, outcome)
+                command.routed = True
             except Exception:  # a bug: it costs this request alone
                 log.exception("answering a %s request failed", command.kind)
                 self._fail([command])
