@@ -258,7 +258,7 @@ class ChatServer:
         self._stop_w.send(b"\0")
         if self._acceptor.is_alive():
             self._acceptor.join()
-            self._reaper.stop()
+        self._reaper.stop()  # also when the accept loop died on its own
         for listener in self._listeners:
             listener.close()
         if self._hub is not None:
