@@ -441,6 +441,9 @@ class LocalHub:
         resume = self._tokens.check(hello.resume, hello.nick)
         if holder is not None and resume is None:
             raise nick_taken()
+        kept = holder.channels.keys() if holder is not None else set()  # a resume keeps them
+        if len(kept | {channel_key(n) for n in names}) > self._config.max_channels_per_user:
+            raise too_many_channels(self._config.max_channels_per_user)
         registered = self._rules.account(key) is not None
         identified = registered and (proved or (resume is not None and resume.identified))
         if registered and not identified:
