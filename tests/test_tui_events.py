@@ -115,8 +115,11 @@ def test_reconnect_fills_each_gap_once_and_counts_it_unread() -> None:
     assert client.buffer("#b").unread == 1 and client.buffer("#b").highlight
     assert client.buffer("#a").unread == 0  # shown
     assert ids(client.buffer("bob")) == [5] and client.buffer("bob").highlight
-    assert any("reconnected as me (3 missed" in t for t in texts(client.buffers.server))
+    assert "-- reconnected as me (3 missed messages loaded)" in texts(client.buffers.server)
     assert [b.name for b in client.buffers] == ["server", "#a", "#b", "bob"]
+    client.apply(NetStatus(Status.RECONNECTING, 1.0))
+    client.apply(welcome(chan("#a", msg(6)), chan("#b")))
+    assert "-- reconnected as me (1 missed message loaded)" in texts(client.buffers.server)
 
 
 def test_a_channel_missing_from_the_rewelcome_is_marked_left() -> None:

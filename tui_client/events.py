@@ -250,7 +250,8 @@ class EventApplier:
             if entered and self._buffers.current is server:
                 self._buffers.switch_to(entered[0])
         else:
-            self._notice(f"-- reconnected as {frame.nick} ({missed} missed messages loaded)")
+            plural = "" if missed == 1 else "s"
+            self._notice(f"-- reconnected as {frame.nick} ({missed} missed message{plural} loaded)")
         return alert
 
     def _on_bye(self, frame: Bye) -> bool:
