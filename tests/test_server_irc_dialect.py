@@ -206,6 +206,9 @@ def test_moderation_events_read_as_irc_lines() -> None:
     assert flags[0].params == ["#c", "+b", "x!*@*"]
     locked = lines(dialect.encode(Mode(channel="#c", by="bob", ts=TS, topic_lock=False)))
     assert locked[0].params == ["#c", "-t"]
+    both = lines(dialect.encode(Mode(channel="#c", by="bob", ts=TS, op="wee", topic_lock=True,
+                                     invite_only=False)))
+    assert [m.params for m in both] == [["#c", "+ot-i", "wee"]]
     invite = Invite(channel="#c", nick="wee", by="bob", ts=TS)
     assert lines(dialect.encode(invite, "wee"))[0].raw == ":bob!bob@termchat INVITE wee #c"
     assert lines(dialect.encode(invite, "bob"))[0].params == ["bob", "wee", "#c"]  # 341

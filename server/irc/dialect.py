@@ -55,6 +55,7 @@ from server.hub import (
 )
 from server.irc.asks import Ask
 from server.irc.lines import MAX_LINE_BYTES, Line
+from server.irc.modes import mode_string
 from server.irc.nicks import is_mask, matches
 from server.irc.numerics import NUMERICS, numeric
 from server.irc.replies import CLIENT, IrcReply
@@ -617,15 +618,17 @@ def _mode(d: IrcDialect, frame: Mode, nick: str, _ask: Ask) -> list[Line | bytes
             f"lifted the server ban on {frame.unban}"
         return [Line("NOTICE", (nick, f"{frame.by} {change}"), d.door.server_name,
                      trailing=True)]
-    changes = [("+o", frame.op), ("-o", frame.deop),
-               ("+b", f"{frame.ban}!*@*" if frame.ban else None),
-               ("-b", f"{frame.unban}!*@*" if frame.unban else None)]
-    params = [(mode, arg) for mode, arg in changes if arg]
-    flags = [("+t" if frame.topic_lock else "-t", None)] if frame.topic_lock is not None else []
-    flags += [("+i" if frame.invite_only else "-i", None)] if frame.invite_only is not None \
-        else []
-    return [Line("MODE", (frame.channel, mode, *([arg] if arg else [])), source,
-                 d._event_tags(frame.ts)) for mode, arg in params + flags]
+    ban = f"{frame.ban}!*@*" if frame.ban else None
+    unban = f"{frame.unban}!*@*" if frame.unban else None
+    changes = [(on, letter, arg) for on, letter, arg in (
+        (True, "o", frame.op), (False, "o", frame.deop), (True, "b", ban), (False, "b", unban))
+        if arg]
+    changes += [(flag, letter, "") for letter, flag in (
+        ("t", frame.topic_lock), ("i", frame.invite_only)) if flag is not None]
+    if not changes:
+        return []
+    return [Line("MODE", (frame.channel, *mode_string(changes)), source,
+                 d._event_tags(frame.ts))]
 
 
 def _invite(d: IrcDialect, frame: Invite, nick: str, _ask: Ask) -> list[Line | bytes]:

@@ -18,6 +18,7 @@ reaper's PING, and "SendQ exceeded" for a slow consumer.
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import logging
 import select
@@ -68,7 +69,7 @@ from server.irc.dialect import BYE_TEXTS, motd
 from server.irc.door import IrcDoor
 from server.irc.history import BadHistoryRequest, parse_chathistory
 from server.irc.lines import BadEncoding, InputTooLong, Line, LineDecoder, LineError
-from server.irc.modes import ModeChange, mask_nick, parse_modes
+from server.irc.modes import ModeChange, ParsedModes, mask_nick, parse_modes
 from server.irc.nicks import check_nick, irc_ident, is_mask
 from server.irc.numerics import numeric
 from server.irc.replies import CLIENT, IrcReply
@@ -543,20 +544,52 @@ class IrcSession:
             ask = self._ask(line, command="UMODE", arg=target, extra=modes)
             self.hub.lookup(self.link, nicks=[target], tag=ask.to_tag())
             return
-        ask = self._ask(line, arg=target)
         if not modes:
-            self.hub.lookup(self.link, channel=target, tag=ask.to_tag())
+            self.hub.lookup(self.link, channel=target, tag=self._ask(line, arg=target).to_tag())
             return
-        changes, unknown = parse_modes(modes, list(line.params[2:]))
-        for letter in unknown:
-            self._reply(ask, numeric("ERR_UNKNOWNMODE", CLIENT, letter))
-        changes = [c for c in changes if c.letter != "n"]  # always on
-        for index, change in enumerate(changes, 1):
-            self._change_mode(line, target, change, index, len(changes))
+        steps = self._mode_steps(line, target, parse_modes(modes, list(line.params[2:])))
+        if not steps:
+            self._reply(self._ask(line, arg=target))  # only +n, always on: nothing to say
+        for index, step in enumerate(steps, 1):
+            step(index, len(steps))
+
+    def _mode_steps(self, line: Line, channel: str,
+                    parsed: ParsedModes) -> list[Callable[[int, int], None]]:
+        """The parts of a channel MODE line's answer, each sent when called with its number.
+
+        Refusals come first, then one request for the flags (one MODE line back,
+        however many letters), then each operator, ban and list query in turn.
+        """
+        steps: list[Callable[[int, int], None]] = []
+        refusals = [numeric("ERR_UNKNOWNMODE", CLIENT, letter) for letter in parsed.unknown]
+        if parsed.missing:
+            refusals.append(numeric("ERR_NEEDMOREPARAMS", CLIENT, "MODE"))
+        if refusals:
+            steps.append(lambda part, parts: self._reply(
+                self._ask(line, arg=channel, part=part, parts=parts), *refusals))
+        flags = {c.letter: bool(c.on) for c in parsed.changes
+                 if c.letter in "ti" and c.on is not None}
+        if flags:
+            steps.append(lambda part, parts: self._set_flags(
+                self._ask(line, arg=channel, part=part, parts=parts), channel, flags))
+        for change in parsed.changes:
+            if change.letter not in "tin":
+                steps.append(functools.partial(self._change_mode, line, channel, change))
+        return steps
+
+    def _set_flags(self, ask: Ask, channel: str, flags: dict[str, bool]) -> None:
+        self._charge()
+        try:
+            request = SetMode(channel=channel, topic_lock=flags.get("t"),
+                              invite_only=flags.get("i"))
+        except ProtocolError as exc:
+            self._refuse(ask, exc)
+            return
+        self.hub.mode(self.link, request, tag=ask.to_tag())
 
     def _change_mode(self, line: Line, channel: str, change: ModeChange, part: int,
                      parts: int) -> None:
-        """Ask the hub for one change of a MODE line (one part of its answer)."""
+        """Ask the hub for one operator, ban or list query of a MODE line (one part of it)."""
         ask = self._ask(line, arg=channel, extra=change.arg, part=part, parts=parts)
         tag = ask.to_tag()
         if change.on is None:
@@ -573,15 +606,12 @@ class IrcSession:
                 request: OpUser | DeopUser = (OpUser if change.on else DeopUser)(
                     channel=channel, nick=change.arg)
                 self.hub.op(self.link, request, tag=tag)
-            elif change.letter == "b":
-                nick = mask_nick(change.arg)
-                if change.on:
-                    self.hub.ban(self.link, BanUser(nick=nick, channel=channel), tag=tag)
-                else:
-                    self.hub.unban(self.link, UnbanUser(nick=nick, channel=channel), tag=tag)
+            elif change.on:
+                self.hub.ban(self.link, BanUser(nick=mask_nick(change.arg), channel=channel),
+                             tag=tag)
             else:
-                flag = {"topic_lock" if change.letter == "t" else "invite_only": change.on}
-                self.hub.mode(self.link, SetMode(channel=channel, **flag), tag=tag)
+                self.hub.unban(self.link, UnbanUser(nick=mask_nick(change.arg),
+                                                    channel=channel), tag=tag)
         except ProtocolError as exc:
             self._refuse(ask, exc)
 

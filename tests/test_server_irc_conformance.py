@@ -1,0 +1,80 @@
+"""The IRC door against the specs, over raw sockets: the cases an IRC test suite tries.
+
+Odd but legal input (a mode letter without its parameter, empty target lists,
+labeled commands that have nothing to say) must get the numeric the specs
+name and leave the connection open.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import HUBS, StartServer
+from helpers import ServerProcess
+from irc_support import IrcClient, Msg, irc_user
+from test_server_irc_accounts import finish_registration, register_native, sasl_user
+
+LABELS = ("batch", "labeled-response")
+
+
+@pytest.fixture
+def irc(start_server: StartServer) -> ServerProcess:
+    return start_server("--irc-port", "0", "--irc-server-name", "irc.test")
+
+
+def commands(lines: list[Msg]) -> list[str]:
+    return [m.command for m in lines]
+
+
+def operator(server: ServerProcess, nick: str, *channels: str,
+             caps: tuple[str, ...] = ()) -> IrcClient:
+    """An IRC user with an account (registered natively), operator of the ``channels`` it opens."""
+    register_native(server, nick)
+    client, _numerics = sasl_user(server, nick)
+    if caps:
+        client.send(f"CAP REQ :{' '.join(caps)}")
+        client.recv_until("CAP")
+    finish_registration(client, nick)
+    for channel in channels:
+        client.send(f"JOIN {channel}")
+        client.recv_until("366")
+    client.sync()
+    return client
+
+
+def test_a_mode_letter_without_its_parameter_is_461_not_a_dropped_connection(
+        irc: ServerProcess) -> None:
+    alice = irc_user(irc.irc_port, "alice", "#a")
+    for line in ("MODE #a +o", "MODE #a -o", "MODE #a +ob", "MODE #a +o :"):
+        alice.send(line)
+        reply = alice.sync()
+        assert [(m.command, m.params[1]) for m in reply][:1] == [("461", "MODE")], line
+    alice.send("MODE #a +zy")
+    assert [(m.command, m.params[1]) for m in alice.sync()] == [("472", "z"), ("472", "y")]
+    alice.send("MODE #a +b")  # no mask: the ban list
+    assert commands(alice.sync()) == ["368"]
+    alice.send("MODE #a +n")  # always on: nothing to say
+    assert alice.sync() == []
+
+
+def test_the_refusals_of_a_labeled_mode_line_make_one_batch(irc: ServerProcess) -> None:
+    alice = irc_user(irc.irc_port, "alice", "#a", caps=LABELS)
+    alice.send("@label=m MODE #a +zyo")
+    out = alice.sync()
+    assert commands(out) == ["BATCH", "472", "472", "461", "BATCH"]
+    assert out[0].tags == {"label": "m"}
+    alice.send("@label=n MODE #a +n")
+    assert [(m.command, m.tags) for m in alice.sync()] == [("ACK", {"label": "n"})]
+
+
+@pytest.mark.parametrize("hub", HUBS, indirect=True)
+def test_several_flags_come_back_as_one_mode_line(irc: ServerProcess) -> None:
+    chief = operator(irc, "chief", "#ops")
+    guest = irc_user(irc.irc_port, "guest", "#ops")
+    chief.sync()
+    chief.send("MODE #ops +it")
+    modes = [m for m in chief.sync() if m.command == "MODE"]
+    assert [m.params for m in modes] == [["#ops", "+ti"]]
+    assert [m.params for m in guest.sync() if m.command == "MODE"] == [["#ops", "+ti"]]
+    chief.send("MODE #ops -t+z-i")
+    out = chief.sync()
+    assert sorted((m.command, m.params[1]) for m in out) == [("472", "z"), ("MODE", "-ti")]
