@@ -78,3 +78,38 @@ def test_several_flags_come_back_as_one_mode_line(irc: ServerProcess) -> None:
     chief.send("MODE #ops -t+z-i")
     out = chief.sync()
     assert sorted((m.command, m.params[1]) for m in out) == [("472", "z"), ("MODE", "-ti")]
+
+
+def test_a_labeled_command_with_nothing_to_say_gets_an_ack(irc: ServerProcess) -> None:
+    alice = irc_user(irc.irc_port, "alice", "#a", caps=LABELS)
+    _bob = irc_user(irc.irc_port, "bob", "#a")
+    alice.recv_until("JOIN")
+    for line in ("PRIVMSG bob,#a :hi", "NOTICE bob,#a,ghost :hi", "PONG irc.test", "NOTICE ,"):
+        alice.send(f"@label=q {line}")
+        assert [(m.command, m.tags) for m in alice.sync()] == [("ACK", {"label": "q"})], line
+    alice.send("@label=r PRIVMSG bob,ghost,#a :hi")
+    out = alice.sync()
+    assert commands(out) == ["BATCH", "401", "BATCH"] and out[0].tags == {"label": "r"}
+
+
+def test_invalid_utf8_keeps_the_label_when_the_tags_can_be_read(irc: ServerProcess) -> None:
+    alice = irc_user(irc.irc_port, "alice", "#a", caps=LABELS)
+    alice.send_raw(b"@label=u PRIVMSG #a :caf\xe9\r\n")
+    (fail,) = alice.sync()
+    assert (fail.command, fail.params[:2], fail.tags) == (
+        "FAIL", ["PRIVMSG", "INVALID_UTF8"], {"label": "u"})
+    alice.send_raw(b"@label=\xe9 PRIVMSG #a :caf\xe9\r\n")
+    (fail,) = alice.sync()
+    assert (fail.command, fail.tags) == ("FAIL", {})
+
+
+def test_empty_target_lists_are_461_or_411(irc: ServerProcess) -> None:
+    alice = irc_user(irc.irc_port, "alice", "#a")
+    expected = {"JOIN ,": ("461", "JOIN"), "PART ,,": ("461", "PART"),
+                "KICK #a ,": ("461", "KICK"), "KICK #a": ("461", "KICK"),
+                "PRIVMSG , :hi": ("411", "PRIVMSG")}
+    for line, (code, param) in expected.items():
+        alice.send(line)
+        assert [(m.command, m.params[1]) for m in alice.sync()] == [(code, param)], line
+    alice.send("NOTICE , :hi")
+    assert alice.sync() == []

@@ -161,12 +161,16 @@ class IrcDialect:
         return self.render(frame, nick, ask)
 
     def _labeled(self, lines: list[Line | bytes], ask: Ask) -> list[Line | bytes]:
-        """Wrap an answer for labeled-response: an ACK, one labeled line, or a batch."""
+        """Wrap an answer for labeled-response: an ACK, one labeled line, or a batch.
+
+        The parts of one command make one batch, opened by the first part with
+        something to say; if none had anything, the last part is the ACK.
+        """
         label = ask.label
         if label is None:
             return lines
         if ask.parts == 1 and not lines:
-            return [Line("ACK", (), self.door.server_name, {"label": label})]
+            return [self._ack(label)]
         if ask.parts == 1 and len(lines) == 1 and isinstance(lines[0], Line):
             return [lines[0].with_tags({"label": label})]
         batch = f"L{ask.serial}"
@@ -175,12 +179,18 @@ class IrcDialect:
             if isinstance(line, Line) and "batch" not in line.tags else line
             for line in lines
         ]
-        if ask.first:
+        batches = self.door.batches
+        if lines and (ask.parts == 1 or batches.open(ask.serial)):
             inner.insert(0, Line("BATCH", ("+" + batch, "labeled-response"),
                                  self.door.server_name, {"label": label}))
-        if ask.last:
+        if ask.parts == 1 or (ask.last and batches.close(ask.serial)):
             inner.append(Line("BATCH", ("-" + batch,), self.door.server_name))
+        elif ask.last:
+            inner.append(self._ack(label))
         return inner
+
+    def _ack(self, label: str) -> Line:
+        return Line("ACK", (), self.door.server_name, {"label": label})
 
     # Pieces.
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import itertools
 import logging
 import select
 import socket
@@ -133,8 +132,9 @@ class IrcSession:
         self._lag_step_s = 1.0 / config.rate_limit_per_s if config.rate_limit_per_s > 0 else 0.0
         self._on_exit = on_exit
         self._decoder = LineDecoder()
-        self._serials = itertools.count(1)
         self._serial = 0
+        self._asked = False
+        """Whether the command being handled made an Ask (so it will be answered)."""
         self._wanted: str | None = None
         self._user: tuple[str, str] | None = None
         self._password: str | None = None
@@ -249,7 +249,8 @@ class IrcSession:
         log.info("[%s] disconnected (%s)", self.peer, self._bye or reason)
 
     def _handle(self, item: Line | LineError) -> None:
-        self._serial = next(self._serials)
+        self._serial = self.door.next_serial()
+        self._asked = False
         if isinstance(item, LineError):
             self._line_error(item)
             return
@@ -266,20 +267,24 @@ class IrcSession:
             handler(self, line)
         except ProtocolError as exc:
             self._refuse(self._ask(line, arg=_first(line)), exc)
+        if not self._asked and "label" in line.tags and not self._done:
+            self._reply(self._ask(line))  # nothing to say (a PONG, a NOTICE to nobody): an ACK
 
     def _line_error(self, error: LineError) -> None:
         self._note_refusal(error.command, error.message)
+        ask = self._ask(Line(error.command, tags=error.tags))
         if isinstance(error, InputTooLong):
-            self._reply(None, numeric("ERR_INPUTTOOLONG", CLIENT))
+            self._reply(ask, numeric("ERR_INPUTTOOLONG", CLIENT))
         elif isinstance(error, BadEncoding):
-            self._reply(None, Line("FAIL", (error.command, "INVALID_UTF8",
-                                            "This server takes UTF-8 only."), trailing=True))
+            self._reply(ask, Line("FAIL", (error.command, "INVALID_UTF8",
+                                           "This server takes UTF-8 only."), trailing=True))
 
     # Sending.
 
     def _ask(self, line: Line, command: str | None = None, arg: str = "", extra: str = "",
              part: int = 1, parts: int = 1) -> Ask:
         """The Ask for (a part of) ``line``: what its answer needs to know."""
+        self._asked = True
         caps = self.caps
         labeled = caps.has("labeled-response") and caps.has("batch")
         flags = ("b" if caps.has("batch") else "") + ("u" if caps.has("userhost-in-names") else "")
@@ -481,9 +486,10 @@ class IrcSession:
     # Channels.
 
     def _on_join(self, line: Line) -> None:
-        if not self._need(line, 1):
+        names = [n for n in line.params[0].split(",") if n] if line.params else []
+        if not names:
+            self._reply(self._ask(line), numeric("ERR_NEEDMOREPARAMS", CLIENT, "JOIN"))
             return
-        names = [n for n in line.params[0].split(",") if n]
         for index, name in enumerate(names, 1):
             ask = self._ask(line, arg=name, part=index, parts=len(names))
             try:
@@ -495,9 +501,10 @@ class IrcSession:
             self.hub.join(self.link, request, tag=ask.to_tag())
 
     def _on_part(self, line: Line) -> None:
-        if not self._need(line, 1):
+        names = [n for n in line.params[0].split(",") if n] if line.params else []
+        if not names:
+            self._reply(self._ask(line), numeric("ERR_NEEDMOREPARAMS", CLIENT, "PART"))
             return
-        names = [n for n in line.params[0].split(",") if n]
         reason = format_in(line.params[1]) if len(line.params) > 1 and line.params[1] else None
         for index, name in enumerate(names, 1):
             ask = self._ask(line, arg=name, part=index, parts=len(names))
@@ -616,10 +623,11 @@ class IrcSession:
             self._refuse(ask, exc)
 
     def _on_kick(self, line: Line) -> None:
-        if not self._need(line, 2):
+        nicks = [n for n in line.params[1].split(",") if n] if len(line.params) > 1 else []
+        if not line.params or not line.params[0] or not nicks:
+            self._reply(self._ask(line), numeric("ERR_NEEDMOREPARAMS", CLIENT, "KICK"))
             return
         channel = line.params[0]
-        nicks = [n for n in line.params[1].split(",") if n]
         reason = format_in(line.params[2]) if len(line.params) > 2 and line.params[2] else None
         for index, nick in enumerate(nicks, 1):
             ask = self._ask(line, arg=channel, extra=nick, part=index, parts=len(nicks))
@@ -709,11 +717,12 @@ class IrcSession:
 
     def _on_privmsg(self, line: Line) -> None:
         notice = line.command == "NOTICE"
-        if not line.params or not line.params[0]:
+        targets = [t for t in line.params[0].split(",") if t] if line.params else []
+        if not targets:
             if not notice:
                 self._reply(self._ask(line), numeric("ERR_NORECIPIENT", CLIENT, line.command))
             return
-        targets = [t for t in line.params[0].split(",") if t][:MAX_TARGETS]
+        targets = targets[:MAX_TARGETS]
         text = line.params[1] if len(line.params) > 1 else ""
         for index, target in enumerate(targets, 1):
             ask = self._ask(line, arg=target, part=index, parts=len(targets))
