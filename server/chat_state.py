@@ -382,10 +382,13 @@ class ChatState:
     def describe(member: Member, now: float) -> Whois:
         """Return what is known of ``member`` for a ``whois``."""
         last = member.spoke or member.since
+        channels = member.channels.values()
+        running = [c.name for c in channels if c.is_operator(member)] \
+            if member.account is not None else []  # only accounts run channels
         return Whois(
-            nick=member.nick, channels=[c.name for c in member.channels.values()],
+            nick=member.nick, channels=[c.name for c in channels],
             idle=max(0, int(now - last)) if last else 0, connected_since=member.since,
-            away=member.away, account=member.account,
+            away=member.away, account=member.account, operator_of=running or None,
         )
 
     def census(self) -> Census:

@@ -113,3 +113,19 @@ def test_empty_target_lists_are_461_or_411(irc: ServerProcess) -> None:
         assert [(m.command, m.params[1]) for m in alice.sync()] == [(code, param)], line
     alice.send("NOTICE , :hi")
     assert alice.sync() == []
+
+
+@pytest.mark.parametrize("hub", HUBS, indirect=True)
+def test_whois_marks_the_channels_one_is_operator_of(irc: ServerProcess) -> None:
+    chief = operator(irc, "chief", "#ops", "#more")
+    guest = irc_user(irc.irc_port, "guest", "#ops")
+    guest.send("JOIN #guests")  # opened by someone else: not chief's to run
+    guest.sync()
+    chief.send("JOIN #guests")
+    chief.sync()
+    guest.send("WHOIS chief")
+    (channels,) = [m for m in guest.sync() if m.command == "319"]
+    assert sorted(channels.params[2].split()) == ["#guests", "@#more", "@#ops"]
+    chief.send("WHOIS guest")
+    (channels,) = [m for m in chief.sync() if m.command == "319"]
+    assert sorted(channels.params[2].split()) == ["#guests", "#ops"]

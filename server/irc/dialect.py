@@ -456,7 +456,9 @@ def _whois(d: IrcDialect, frame: Whois, nick: str, ask: Ask) -> list[Line | byte
     lines: list[Line | bytes] = [
         d._num("RPL_WHOISUSER", nick, target, ident.user, ident.host, "*", text=ident.realname)]
     if frame.channels:
-        lines.append(d._num("RPL_WHOISCHANNELS", nick, target, text=" ".join(frame.channels)))
+        ops = {nick_key(name) for name in frame.operator_of or ()}
+        shown = [("@" if nick_key(name) in ops else "") + name for name in frame.channels]
+        lines.append(d._num("RPL_WHOISCHANNELS", nick, target, text=" ".join(shown)))
     lines.append(d._num("RPL_WHOISSERVER", nick, target, d.door.server_name,
                         text=f"termchat ({d.door.network})"))
     if frame.away is not None:
