@@ -408,7 +408,8 @@ class ChatState:
                             topic_ts=record.topic_ts if record.topic else None,
                             operators=operators or [], topic_lock=channel.topic_lock,
                             invite_only=channel.invite_only,
-                            bans=[b.target or b.value for b in channel.bans if b.active(now)])
+                            bans=[b.target or b.value for b in channel.bans if b.active(now)],
+                            created=channel.created)
         if nicks is None:
             return Presence(users=[self.describe(m, now) for m in self.nicks.values()])
         asked = nicks

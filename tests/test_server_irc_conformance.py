@@ -7,6 +7,8 @@ name and leave the connection open.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import HUBS, StartServer
 from helpers import ServerProcess
@@ -129,3 +131,14 @@ def test_whois_marks_the_channels_one_is_operator_of(irc: ServerProcess) -> None
     chief.send("WHOIS guest")
     (channels,) = [m for m in chief.sync() if m.command == "319"]
     assert sorted(channels.params[2].split()) == ["#guests", "#ops"]
+
+
+@pytest.mark.parametrize("hub", HUBS, indirect=True)
+def test_a_channel_mode_query_says_when_the_channel_was_created(irc: ServerProcess) -> None:
+    before = int(time.time())
+    alice = irc_user(irc.irc_port, "alice", "#a")
+    alice.send("MODE #a")
+    modes, created = alice.sync()
+    assert (modes.command, modes.params) == ("324", ["alice", "#a", "+n"])
+    assert (created.command, created.params[:2]) == ("329", ["alice", "#a"])
+    assert before <= int(created.params[2]) <= time.time()

@@ -517,8 +517,12 @@ def _topic_query(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Li
 def _mode_query(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
     if not frame.users:
         return [d._num("ERR_NOSUCHCHANNEL", nick, ask.arg)]
+    channel = frame.channel or ask.arg
     modes = "+n" + ("t" if frame.topic_lock else "") + ("i" if frame.invite_only else "")
-    return [d._num("RPL_CHANNELMODEIS", nick, frame.channel or ask.arg, modes)]
+    lines: list[Line | bytes] = [d._num("RPL_CHANNELMODEIS", nick, channel, modes)]
+    if frame.created is not None:
+        lines.append(d._num("RPL_CREATIONTIME", nick, channel, str(int(frame.created))))
+    return lines
 
 
 def _ban_list(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:

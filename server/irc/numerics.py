@@ -62,6 +62,7 @@ NUMERICS: Final[dict[str, Numeric]] = {
     "RPL_LIST": Numeric("322"),
     "RPL_LISTEND": Numeric("323", "End of /LIST"),
     "RPL_CHANNELMODEIS": Numeric("324"),
+    "RPL_CREATIONTIME": Numeric("329"),
     "RPL_NOTOPIC": Numeric("331", "No topic is set"),
     "RPL_TOPIC": Numeric("332"),
     "RPL_TOPICWHOTIME": Numeric("333"),
