@@ -264,7 +264,7 @@ def test_mode_queries(irc: ServerProcess) -> None:
     asked = {
         "MODE #a": ["324", "329"], "MODE #a b": ["368"], "MODE #a +b": ["368"],
         "MODE #a +o bob": ["482"],
-        "MODE #nowhere": ["403"], "MODE alice": ["221"], "MODE alice +i": ["501"],
+        "MODE #nowhere": ["403"], "MODE alice": ["221"], "MODE alice +z": ["501"],
         "MODE bob": ["502"], "MODE ghost": ["401"],
     }
     for line, expected in asked.items():

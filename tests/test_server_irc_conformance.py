@@ -142,3 +142,24 @@ def test_a_channel_mode_query_says_when_the_channel_was_created(irc: ServerProce
     assert (modes.command, modes.params) == ("324", ["alice", "#a", "+n"])
     assert (created.command, created.params[:2]) == ("329", ["alice", "#a"])
     assert before <= int(created.params[2]) <= time.time()
+
+
+def test_irssis_mode_plus_i_at_login_is_accepted_and_shown(irc: ServerProcess) -> None:
+    alice = IrcClient(irc.irc_port)
+    welcome = alice.register("alice")
+    (myinfo,) = [m for m in welcome if m.command == "004"]
+    assert myinfo.params[3] == "iw"  # the user modes one may set
+    alice.send("MODE alice +i")
+    (mode,) = alice.sync()
+    assert (mode.command, mode.nick, mode.params) == ("MODE", "alice", ["alice", "+i"])
+    alice.send("MODE alice +i")  # already set: nothing changes, nothing to say
+    assert alice.sync() == []
+    alice.send("MODE alice")
+    assert [(m.command, m.params) for m in alice.sync()] == [("221", ["alice", "+i"])]
+    alice.send("MODE alice -i+wz")
+    assert [(m.command, m.params[:2]) for m in alice.sync()] == [
+        ("MODE", ["alice", "-i+w"]), ("501", ["alice", "Unknown MODE flag"])]
+    alice.send("NICK alicia")
+    alice.sync()
+    alice.send("MODE alicia")
+    assert [m.params for m in alice.sync()] == [["alicia", "+w"]]  # the modes follow the nick

@@ -55,7 +55,7 @@ from server.hub import (
 )
 from server.irc.asks import Ask
 from server.irc.lines import MAX_LINE_BYTES, Line
-from server.irc.modes import mode_string
+from server.irc.modes import USER_MODES, mode_string, parse_user_modes
 from server.irc.nicks import is_mask, matches
 from server.irc.numerics import NUMERICS, numeric
 from server.irc.replies import CLIENT, IrcReply
@@ -285,7 +285,7 @@ def _welcome(d: IrcDialect, frame: Welcome, nick: str, _ask: Ask) -> list[Line |
         d._num("RPL_YOURHOST", nick, text=f"Your host is {door.server_name}, running version "
                                           f"{door.version}"),
         d._num("RPL_CREATED", nick, text=f"This server was created {created}"),
-        d._num("RPL_MYINFO", nick, door.server_name, door.version, "*", "bint", "bo"),
+        d._num("RPL_MYINFO", nick, door.server_name, door.version, USER_MODES, "bint", "bo"),
     ]
     lines += [d._num("RPL_ISUPPORT", nick, *tokens) for tokens in door.isupport()]
     return lines
@@ -537,9 +537,17 @@ def _user_mode(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line
         return [d._num("ERR_NOSUCHNICK", nick, ask.arg)]
     if nick_key(frame.users[0].nick) != nick_key(nick):
         return [d._num("ERR_USERSDONTMATCH", nick)]
-    if ask.extra:
-        return [d._num("ERR_UMODEUNKNOWNFLAG", nick)]
-    return [d._num("RPL_UMODEIS", nick, "+")]
+    if not ask.extra:
+        return [d._num("RPL_UMODEIS", nick, "+" + d.door.idents.ident(nick).modes)]
+    changes, unknown = parse_user_modes(ask.extra)
+    done = d.door.idents.change_modes(nick, changes)  # our user, as the hub knows it now
+    lines: list[Line | bytes] = []
+    if done:
+        lines.append(Line("MODE", (nick, *mode_string([(on, c, "") for on, c in done])),
+                          d._mask(nick)))
+    if unknown:
+        lines.append(d._num("ERR_UMODEUNKNOWNFLAG", nick))
+    return lines
 
 
 _PRESENCE: Final[dict[str, Renderer]] = {

@@ -1,4 +1,4 @@
-"""Channel MODE strings (``+ob-t nick mask``) as the changes the chat knows. Pure code.
+"""MODE strings (``+ob-t nick mask``, ``+i``) as the changes the chat knows. Pure code.
 
 The chat's channels have operators (``o``), bans (``b``, by nick or account:
 a mask's nick part), a topic lock (``t``), invite only (``i``), and are always
@@ -13,10 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["CHANMODES", "ModeChange", "ParsedModes", "mode_string", "parse_modes"]
+__all__ = [
+    "CHANMODES", "USER_MODES", "ModeChange", "ParsedModes", "mask_nick", "mode_string",
+    "parse_modes", "parse_user_modes",
+]
 
 CHANMODES: Final = "b,,,int"
 """The ISUPPORT CHANMODES value: list modes, then those with and without parameters."""
+USER_MODES: Final = "iw"
+"""User modes a client may set on itself (irssi asks for ``+i`` at every connect): kept and
+shown in 221, with no effect on who sees what."""
 _WITH_ARG: Final = frozenset("ob")
 _LISTS: Final = frozenset("beI")
 _FLAGS: Final = frozenset("int")
@@ -66,6 +72,21 @@ def parse_modes(modes: str, args: list[str]) -> ParsedModes:
         else:
             unknown.append(letter)
     return ParsedModes(changes, unknown, missing)
+
+
+def parse_user_modes(modes: str) -> tuple[list[tuple[bool, str]], list[str]]:
+    """Return the ``(on, letter)`` user mode changes of a MODE string, and the unknown letters."""
+    changes: list[tuple[bool, str]] = []
+    unknown: list[str] = []
+    on = True
+    for letter in modes:
+        if letter in "+-":
+            on = letter == "+"
+        elif letter in USER_MODES:
+            changes.append((on, letter))
+        else:
+            unknown.append(letter)
+    return changes, unknown
 
 
 def mode_string(changes: list[tuple[bool, str, str]]) -> list[str]:
