@@ -163,3 +163,23 @@ def test_irssis_mode_plus_i_at_login_is_accepted_and_shown(irc: ServerProcess) -
     alice.sync()
     alice.send("MODE alicia")
     assert [m.params for m in alice.sync()] == [["alicia", "+w"]]  # the modes follow the nick
+
+
+def test_join_0_parts_every_channel(irc: ServerProcess) -> None:
+    chief = operator(irc, "chief", "#locked")
+    chief.send("MODE #locked +i")
+    chief.sync()
+    alice = irc_user(irc.irc_port, "alice", "#a", "#b", caps=LABELS)
+    bob = irc_user(irc.irc_port, "bob", "#b")
+    alice.recv_until("JOIN")
+    alice.send("JOIN #locked")
+    assert commands(alice.sync()) == ["473"]  # refused: not one to part
+    alice.send("@label=z JOIN 0")
+    out = alice.sync()
+    assert commands(out) == ["BATCH", "PART", "PART", "BATCH"] and out[0].tags == {"label": "z"}
+    assert sorted(m.params[0] for m in out[1:3]) == ["#a", "#b"]
+    assert [(m.command, m.nick, m.params) for m in bob.sync()] == [("PART", "alice", ["#b"])]
+    alice.send("JOIN 0")
+    assert alice.sync() == []
+    alice.send("WHOIS alice")
+    assert "319" not in commands(alice.sync())

@@ -588,8 +588,8 @@ _TWO_NAMES: Final = frozenset({"KICK", "INVITE", "MODE"})
 """Commands that name a channel (their Ask's arg) and a user (its extra)."""
 _USER_CODES: Final = frozenset({ErrorCode.NO_SUCH_USER, ErrorCode.NICK_INVALID})
 """Errors about the user a command names, not its channel."""
-_SILENT: Final = frozenset({"NOTICE", "TAGMSG"})
-"""Commands no error is ever answered to (RFC 2812 3.3.2)."""
+_SILENT: Final = frozenset({"NOTICE", "TAGMSG", "PARTALL"})
+"""Commands no error is ever answered to (RFC 2812 3.3.2; JOIN 0's parts)."""
 _FAIL_CODES: Final = {ErrorCode.NOT_IN_CHANNEL: "INVALID_TARGET",
                       ErrorCode.CHANNEL_INVALID: "INVALID_TARGET",
                       ErrorCode.NICK_INVALID: "INVALID_TARGET"}

@@ -53,6 +53,7 @@ from protocol import (
     SetTopic,
     UnbanUser,
     WhoisQuery,
+    channel_key,
     is_channel,
     nick_key,
     validate_channel,
@@ -93,6 +94,8 @@ _BEFORE_REGISTRATION: Final = frozenset({"CAP", "PASS", "NICK", "USER", "PING", 
 SASL_CHUNK: Final = 400
 """Bytes of base64 per AUTHENTICATE line; a full one means more follows."""
 SASL_MAX: Final = 2000
+JOINED_PER_CHANNEL_LIMIT: Final = 4
+"""Channels remembered for JOIN 0, per channel of CHANLIMIT (refused joins count too)."""
 _LIST_MODES: Final = {"e": "RPL_ENDOFEXCEPTLIST", "I": "RPL_ENDOFINVITELIST"}
 """Lists that are always empty here (bans are asked of the hub)."""
 
@@ -141,6 +144,8 @@ class IrcSession:
         self._sasl_buffer: str | None = None
         """What a SASL PLAIN exchange has sent so far (None: none under way)."""
         self._proved_account: str | None = None
+        self._joined: dict[str, str] = {}
+        """The channels this connection asked to join and has not parted, by key (for JOIN 0)."""
         self._refusals = 0
         self._stopping = threading.Event()
         self._done = False
@@ -490,6 +495,9 @@ class IrcSession:
         if not names:
             self._reply(self._ask(line), numeric("ERR_NEEDMOREPARAMS", CLIENT, "JOIN"))
             return
+        if names == ["0"]:
+            self._part_all(line)
+            return
         for index, name in enumerate(names, 1):
             ask = self._ask(line, arg=name, part=index, parts=len(names))
             try:
@@ -498,7 +506,28 @@ class IrcSession:
                 self._refuse(ask, exc)
                 continue
             self._charge()
+            self._remember_joined(request.channel)
             self.hub.join(self.link, request, tag=ask.to_tag())
+
+    def _remember_joined(self, name: str) -> None:
+        joined = self._joined
+        joined.pop(channel_key(name), None)
+        joined[channel_key(name)] = name
+        while len(joined) > JOINED_PER_CHANNEL_LIMIT * self.door.max_channels:
+            del joined[next(iter(joined))]  # the oldest: most likely a join refused long ago
+
+    def _part_all(self, line: Line) -> None:
+        """JOIN 0: leave every channel this connection joined (a channel it is no longer in,
+        kicked or never let in, is passed over in silence)."""
+        names = list(self._joined.values())
+        self._joined.clear()
+        if not names:
+            self._reply(self._ask(line))
+            return
+        for index, name in enumerate(names, 1):
+            ask = self._ask(line, command="PARTALL", arg=name, part=index, parts=len(names))
+            self._charge()
+            self.hub.part(self.link, Part(channel=name), tag=ask.to_tag())
 
     def _on_part(self, line: Line) -> None:
         names = [n for n in line.params[0].split(",") if n] if line.params else []
@@ -514,6 +543,7 @@ class IrcSession:
                 self._refuse(ask, exc)
                 continue
             self._charge()
+            self._joined.pop(channel_key(request.channel), None)
             self.hub.part(self.link, request, tag=ask.to_tag())
 
     def _on_topic(self, line: Line) -> None:
