@@ -183,3 +183,21 @@ def test_join_0_parts_every_channel(irc: ServerProcess) -> None:
     assert alice.sync() == []
     alice.send("WHOIS alice")
     assert "319" not in commands(alice.sync())
+
+
+def test_targets_beyond_targmax_are_407_not_dropped_in_silence(irc: ServerProcess) -> None:
+    alice = IrcClient(irc.irc_port)
+    welcome = alice.register("alice", caps=LABELS)
+    (targmax,) = [t for m in welcome if m.command == "005" for t in m.params
+                  if t.startswith("TARGMAX=")]
+    assert {"PRIVMSG:4", "NOTICE:4"} <= set(targmax.removeprefix("TARGMAX=").split(","))
+    bob = irc_user(irc.irc_port, "bob")
+    alice.send("PRIVMSG bob,bob,bob,bob,ghost1,ghost2 :hi")
+    assert [(m.command, m.params[1]) for m in alice.sync()] == [("407", "ghost1"),
+                                                               ("407", "ghost2")]
+    assert len([m for m in bob.sync() if m.command == "PRIVMSG"]) == 4
+    alice.send("@label=t PRIVMSG bob,bob,bob,bob,ghost1 :hi")
+    out = alice.sync()
+    assert commands(out) == ["BATCH", "407", "BATCH"] and out[0].tags == {"label": "t"}
+    alice.send("NOTICE bob,bob,bob,bob,ghost1 :hi")
+    assert alice.sync() == []

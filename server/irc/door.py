@@ -27,11 +27,15 @@ from server.irc.dialect import IrcDialect
 from server.irc.modes import CHANMODES
 from server.irc.nicks import MAX_USER_CHARS, Idents
 
-__all__ = ["NETWORK", "IrcDoor", "OpenBatches"]
+__all__ = ["MAX_TARGETS", "MAX_USERHOST", "NETWORK", "IrcDoor", "OpenBatches"]
 
 NETWORK: Final = "termchat"
 TOKENS_PER_LINE: Final = 13
 """RPL_ISUPPORT tokens per line (a reply has at most 15 parameters)."""
+MAX_TARGETS: Final = 4
+"""PRIVMSG and NOTICE targets per line (TARGMAX); more are refused (407, silently for NOTICE)."""
+MAX_USERHOST: Final = 5
+"""Nicks per USERHOST (TARGMAX); more are left out."""
 MAX_OPEN_BATCHES: Final = 4096
 """Labeled batches remembered as open; the oldest is forgotten past this (its link died)."""
 
@@ -108,7 +112,8 @@ class IrcDoor:
             f"CHATHISTORY={MAX_HISTORY_LIMIT}", "CLIENTTAGDENY=*", "ELIST=MNU",
             "MSGREFTYPES=msgid,timestamp", f"NETWORK={self.network}",
             f"NICKLEN={MAX_NICK_CHARS}", "PREFIX=(o)@",
-            "TARGMAX=PRIVMSG:4,NOTICE:4,NAMES:1,WHOIS:1,USERHOST:5,ISON:",
+            f"TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS},NAMES:1,WHOIS:1,"
+            f"USERHOST:{MAX_USERHOST},ISON:",
             f"TOPICLEN={MAX_TOPIC_CHARS}", f"USERLEN={MAX_USER_CHARS + 1}", "UTF8ONLY",
             "WHOX",
         ]

@@ -91,6 +91,7 @@ NUMERICS: Final[dict[str, Numeric]] = {
     "ERR_CANNOTSENDTOCHAN": Numeric("404", "Cannot send to channel"),
     "ERR_TOOMANYCHANNELS": Numeric("405", "You have joined too many channels"),
     "ERR_WASNOSUCHNICK": Numeric("406", "There was no such nickname"),
+    "ERR_TOOMANYTARGETS": Numeric("407", "Too many recipients"),
     "ERR_NORECIPIENT": Numeric("411", "No recipient given"),
     "ERR_NOTEXTTOSEND": Numeric("412", "No text to send"),
     "ERR_INPUTTOOLONG": Numeric("417", "Input line was too long"),

@@ -66,7 +66,7 @@ from server.hub import Hub, Link
 from server.irc.asks import Ask
 from server.irc.caps import CapNegotiation
 from server.irc.dialect import BYE_TEXTS, motd
-from server.irc.door import IrcDoor
+from server.irc.door import MAX_TARGETS, MAX_USERHOST, IrcDoor
 from server.irc.history import BadHistoryRequest, parse_chathistory
 from server.irc.lines import BadEncoding, InputTooLong, Line, LineDecoder, LineError
 from server.irc.modes import ModeChange, ParsedModes, mask_nick, parse_modes
@@ -86,9 +86,6 @@ RECV_BYTES: Final = 64 * 1024
 FAREWELL: Final = b"\r\nERROR :Closing link: SendQ exceeded\r\n"
 """Sent instead of the queue to a client that falls too far behind."""
 LOUD_REFUSALS: Final = 5
-MAX_TARGETS: Final = 4
-"""PRIVMSG and NOTICE targets per line (TARGMAX); more are ignored."""
-MAX_USERHOST: Final = 5
 _BEFORE_REGISTRATION: Final = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT",
                                          "AUTHENTICATE"})
 SASL_CHUNK: Final = 400
@@ -752,10 +749,13 @@ class IrcSession:
             if not notice:
                 self._reply(self._ask(line), numeric("ERR_NORECIPIENT", CLIENT, line.command))
             return
-        targets = targets[:MAX_TARGETS]
+        targets, excess = targets[:MAX_TARGETS], targets[MAX_TARGETS:]
+        if notice:
+            excess = []  # never an error for a NOTICE
+        parts = len(targets) + bool(excess)
         text = line.params[1] if len(line.params) > 1 else ""
         for index, target in enumerate(targets, 1):
-            ask = self._ask(line, arg=target, part=index, parts=len(targets))
+            ask = self._ask(line, arg=target, part=index, parts=parts)
             incoming = from_irc(text, notice=notice, private=not is_channel(target))
             if incoming is None:  # a CTCP request or reply other than ACTION: not carried
                 self._reply(ask)
@@ -776,6 +776,11 @@ class IrcSession:
                                   tag=ask.to_tag())
             except ProtocolError as exc:
                 self._refuse(ask, exc)
+        if excess:
+            self._reply(self._ask(line, part=parts, parts=parts),
+                        *(numeric("ERR_TOOMANYTARGETS", CLIENT, target,
+                                  text=f"Too many recipients; at most {MAX_TARGETS} a line")
+                          for target in excess))
 
     def _on_tagmsg(self, line: Line) -> None:
         """Client-only tags are not relayed (CLIENTTAGDENY=*): a TAGMSG carries nothing."""
