@@ -201,3 +201,15 @@ def test_targets_beyond_targmax_are_407_not_dropped_in_silence(irc: ServerProces
     assert commands(out) == ["BATCH", "407", "BATCH"] and out[0].tags == {"label": "t"}
     alice.send("NOTICE bob,bob,bob,bob,ghost1 :hi")
     assert alice.sync() == []
+
+
+def test_invite_errors_name_what_was_wrong(irc: ServerProcess) -> None:
+    alice = irc_user(irc.irc_port, "alice", "#a")
+    _bob = irc_user(irc.irc_port, "bob")
+    expected = {"INVITE bob #bad!name": ("403", "#bad!name"),
+                "INVITE bob nochannel": ("403", "nochannel"),
+                "INVITE bad[nick] #a": ("401", "bad[nick]"), "INVITE ghost #a": ("401", "ghost"),
+                "INVITE bob #elsewhere": ("442", "#elsewhere")}
+    for line, (code, named) in expected.items():
+        alice.send(line)
+        assert [(m.command, m.params[1]) for m in alice.sync()] == [(code, named)], line

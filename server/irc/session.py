@@ -672,7 +672,12 @@ class IrcSession:
         nick, channel = line.params[0], line.params[1]
         ask = self._ask(line, arg=channel, extra=nick)
         self._charge()
-        self.hub.invite(self.link, InviteUser(channel=channel, nick=nick), tag=ask.to_tag())
+        try:
+            request = InviteUser(channel=channel, nick=nick)
+        except ProtocolError as exc:
+            self._refuse(ask, exc)  # 403 names the channel, 401 the nick
+            return
+        self.hub.invite(self.link, request, tag=ask.to_tag())
 
     def _on_kill(self, line: Line) -> None:
         if not self._need(line, 1):
