@@ -7,13 +7,14 @@ name and leave the connection open.
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
 from conftest import HUBS, StartServer
 from helpers import ServerProcess
 from irc_support import IrcClient, Msg, irc_user
-from test_server_irc_accounts import finish_registration, register_native, sasl_user
+from test_server_irc_accounts import PASSWORD, finish_registration, register_native, sasl_user
 
 LABELS = ("batch", "labeled-response")
 
@@ -213,3 +214,25 @@ def test_invite_errors_name_what_was_wrong(irc: ServerProcess) -> None:
     for line, (code, named) in expected.items():
         alice.send(line)
         assert [(m.command, m.params[1]) for m in alice.sync()] == [(code, named)], line
+
+
+def test_passwords_never_reach_the_debug_log(irc: ServerProcess) -> None:
+    register_native(irc, "owner")  # the server logs at DEBUG in every test
+    by_pass = IrcClient(irc.irc_port)
+    by_pass.send(f"PASS owner:{PASSWORD}")
+    assert finish_registration(by_pass, "owner")[0] == "001"
+    by_pass.send("QUIT")
+    irc.wait_for_log("owner left")
+    _client, numerics = sasl_user(irc, "owner")
+    assert numerics == ["900", "903"]
+    _wrong, numerics = sasl_user(irc, "owner", password="wrong horse")
+    assert numerics == ["904"]
+    oper = irc_user(irc.irc_port, "oper")
+    oper.send("OPER root hunter2")
+    oper.sync()
+    payloads = [base64.b64encode(f"\0owner\0{pw}".encode()).decode()
+                for pw in (PASSWORD, "wrong horse")]
+    log = "\n".join(irc.log_lines)
+    assert "<- PASS (secret)" in log and "<- AUTHENTICATE (secret)" in log
+    for secret in (PASSWORD, "wrong horse", "hunter2", *payloads):
+        assert secret not in log, secret

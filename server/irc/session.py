@@ -88,6 +88,8 @@ FAREWELL: Final = b"\r\nERROR :Closing link: SendQ exceeded\r\n"
 LOUD_REFUSALS: Final = 5
 _BEFORE_REGISTRATION: Final = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT",
                                          "AUTHENTICATE"})
+_SECRET_PARAMS: Final = frozenset({"PASS", "AUTHENTICATE", "OPER"})
+"""Commands whose parameters are passwords or SASL payloads: logged without them."""
 SASL_CHUNK: Final = 400
 """Bytes of base64 per AUTHENTICATE line; a full one means more follows."""
 SASL_MAX: Final = 2000
@@ -257,7 +259,8 @@ class IrcSession:
             self._line_error(item)
             return
         line = item
-        log.debug("[%s] <- %s %s", self.peer, line.command, " ".join(line.params)[:200])
+        shown = "(secret)" if line.command in _SECRET_PARAMS else " ".join(line.params)[:200]
+        log.debug("[%s] <- %s %s", self.peer, line.command, shown)
         if not self.registered and line.command not in _BEFORE_REGISTRATION:
             self._reply(None, numeric("ERR_NOTREGISTERED", CLIENT))
             return
