@@ -236,3 +236,12 @@ def test_passwords_never_reach_the_debug_log(irc: ServerProcess) -> None:
     assert "<- PASS (secret)" in log and "<- AUTHENTICATE (secret)" in log
     for secret in (PASSWORD, "wrong horse", "hunter2", *payloads):
         assert secret not in log, secret
+
+
+def test_list_modes_of_a_channel_that_does_not_exist_are_403(irc: ServerProcess) -> None:
+    alice = irc_user(irc.irc_port, "alice", "#a")
+    for line, code in {"MODE #a b": "368", "MODE #a e": "349", "MODE #a I": "347",
+                       "MODE #nowhere b": "403", "MODE #nowhere +e": "403"}.items():
+        alice.send(line)
+        assert [(m.command, m.params[1]) for m in alice.sync()] == [
+            (code, line.split()[1])], line

@@ -525,11 +525,20 @@ def _mode_query(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Lin
     return lines
 
 
-def _ban_list(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
+def _mode_list(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
+    """A channel's ban list (``MODE #chan b``), or its exception or invite lists (empty here)."""
+    if not frame.users:
+        return [d._num("ERR_NOSUCHCHANNEL", nick, ask.arg)]
     channel = frame.channel or ask.arg
+    if ask.extra in _EMPTY_LISTS:
+        return [d._num(_EMPTY_LISTS[ask.extra], nick, channel)]
     lines: list[Line | bytes] = [d._num("RPL_BANLIST", nick, channel, f"{target}!*@*")
                                  for target in frame.bans]
     return [*lines, d._num("RPL_ENDOFBANLIST", nick, channel)]
+
+
+_EMPTY_LISTS: Final = {"e": "RPL_ENDOFEXCEPTLIST", "I": "RPL_ENDOFINVITELIST"}
+"""List modes with nothing in them here, by letter, and their end numerics."""
 
 
 def _user_mode(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
@@ -557,7 +566,7 @@ _PRESENCE: Final[dict[str, Renderer]] = {
     "USERHOST": _userhost,
     "TOPIC": _topic_query,
     "MODE": _mode_query,
-    "BANS": _ban_list,
+    "MODELIST": _mode_list,
     "UMODE": _user_mode,
 }
 """What a lookup's answer is, by the command that asked."""

@@ -95,8 +95,6 @@ SASL_CHUNK: Final = 400
 SASL_MAX: Final = 2000
 JOINED_PER_CHANNEL_LIMIT: Final = 4
 """Channels remembered for JOIN 0, per channel of CHANLIMIT (refused joins count too)."""
-_LIST_MODES: Final = {"e": "RPL_ENDOFEXCEPTLIST", "I": "RPL_ENDOFINVITELIST"}
-"""Lists that are always empty here (bans are asked of the hub)."""
 
 
 class IrcSession:
@@ -627,16 +625,13 @@ class IrcSession:
     def _change_mode(self, line: Line, channel: str, change: ModeChange, part: int,
                      parts: int) -> None:
         """Ask the hub for one operator, ban or list query of a MODE line (one part of it)."""
+        if change.on is None:  # a list: asked of the hub, which knows if the channel exists
+            self._charge()
+            self.hub.lookup(self.link, channel=channel, tag=self._ask(
+                line, "MODELIST", channel, change.letter, part=part, parts=parts).to_tag())
+            return
         ask = self._ask(line, arg=channel, extra=change.arg, part=part, parts=parts)
         tag = ask.to_tag()
-        if change.on is None:
-            if change.letter == "b":
-                self.hub.lookup(self.link, channel=channel,
-                                tag=self._ask(line, "BANS", channel, part=part,
-                                              parts=parts).to_tag())
-            else:
-                self._reply(ask, numeric(_LIST_MODES[change.letter], CLIENT, channel))
-            return
         self._charge()
         try:
             if change.letter == "o":
