@@ -270,7 +270,7 @@ class IrcSession:
             handler(self, line)
         except ProtocolError as exc:
             self._refuse(self._ask(line, arg=_first(line)), exc)
-        if not self._asked and "label" in line.tags and not self._done:
+        if not self._asked and "label" in line.tags and self.registered and not self._done:
             self._reply(self._ask(line))  # nothing to say (a PONG, a NOTICE to nobody): an ACK
 
     def _line_error(self, error: LineError) -> None:
