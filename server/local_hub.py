@@ -803,12 +803,9 @@ class LocalHub:
         if request.invite_only is not None:
             channel.invite_only = request.invite_only
         self._rules.save_modes(channel.key, channel.topic_lock, channel.invite_only)
-        for change in (
-            Mode(channel=channel.name, by=member.nick, ts=now, topic_lock=request.topic_lock),
-            Mode(channel=channel.name, by=member.nick, ts=now, invite_only=request.invite_only),
-        ):
-            if change.topic_lock is not None or change.invite_only is not None:
-                self._state.mode(channel, change, member)
+        self._state.mode(channel, Mode(channel=channel.name, by=member.nick, ts=now,
+                                       topic_lock=request.topic_lock,
+                                       invite_only=request.invite_only), member)
         log.info("[%s] %s set the modes of %s", link.peer, member.nick, channel.name)
 
     def _on_invite(self, link: Link, request: InviteUser) -> None:

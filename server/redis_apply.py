@@ -420,11 +420,14 @@ class EventApplier:
         channel = self.state.channel(event["c"])
         if channel is None:
             return
+        change: dict[str, bool] = {}
         for flag, attribute in (("tl", "topic_lock"), ("io", "invite_only")):
             value = event.get(flag)
             if isinstance(value, bool):
                 setattr(channel, attribute, value)
-                self._mode(event, **{attribute: value})
+                change[attribute] = value
+        if change:
+            self._mode(event, **change)  # one frame for both: one MODE line on IRC
 
     def _on_invite(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"])
