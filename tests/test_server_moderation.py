@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -170,3 +171,25 @@ def test_admins_ban_and_kill_server_wide(start_server: StartServer) -> None:
     root.send({"type": "unban", "nick": "victim"})
     root.recv_until("mode", unban="victim")
     assert RawClient(server.port).hello("victim")["type"] == "welcome"
+
+
+def timed_refusal(client: RawClient, frame: dict[str, Any]) -> float:
+    """Send ``frame``, wait for its error, and return how long the answer took."""
+    start = time.monotonic()
+    assert refused(client, frame)["code"] == "auth_failed"
+    return time.monotonic() - start
+
+
+def test_wrong_passwords_wait_longer_and_a_success_does_not_reset_it(
+        server: ServerProcess) -> None:
+    registered(server, "alice")
+    mine = registered(server, "mine")  # the guesser's own account
+    mine.send({"type": "quit"})
+    mine.wait_closed()
+    guesser = user(server, "guesser")
+    guess = {"type": "identify", "nick": "alice", "password": "a wrong guess"}
+    waits = [timed_refusal(guesser, guess) for _ in range(3)]
+    welcomed(server, "mine", nick_password=PASSWORD)  # a right password, from the same address
+    waits.append(timed_refusal(guesser, guess))
+    for wait, floor in zip(waits, [0.1, 0.2, 0.4, 0.8], strict=True):
+        assert wait >= floor, waits
