@@ -728,9 +728,12 @@ class LocalHub:
         now = time.time()
         target_key = nick_key(request.nick)
         target = self._state.nicks.get(target_key)
-        registered = self._rules.account(target_key) is not None
+        if target is not None:
+            account = target.account
+        else:
+            account = target_key if self._rules.account(target_key) is not None else None
         address = target.address if target is not None else None
-        bans = ban_for(request, target_key, registered, address, member.nick, now)
+        bans = ban_for(request, target_key, account, address, member.nick, now)
         if request.channel is None:
             check_admin(member, self._admins)
         else:

@@ -3,8 +3,9 @@
 Operators are accounts: the identified user who creates a channel, and whoever
 an operator makes one. Server admins (``--admin NICK``, registered nicks) may
 do what operators do in every channel, and ban or kill server-wide. A ban holds
-an account if the banned nick is registered, else the nick, and the address
-too when asked. Both hubs decide with these functions.
+the nick, and the account of the one banned (the one they are identified to,
+or the nick's own if registered), and the address too when asked. Both hubs
+decide with these functions.
 """
 
 from __future__ import annotations
@@ -74,14 +75,20 @@ def join_refusal(channel: Channel, member: Member, admins: Collection[str],
     return None
 
 
-def ban_for(request: BanUser, target_key: str, registered: bool, address: str | None,
+def ban_for(request: BanUser, target_key: str, account: str | None, address: str | None,
             by: str, now: float) -> list[Ban]:
-    """Return the bans a ban request makes (the account's or the nick's; the address's)."""
+    """Return the bans a ban request makes: the nick's, the account's, the address's.
+
+    ``account`` is the one an online target is identified to, else the nick's
+    own if it is registered. Both are banned, so that neither giving the
+    account up nor renaming away from the nick lifts the ban.
+    """
     scope = SERVER_SCOPE if request.channel is None else channel_key(request.channel)
     until = now + request.minutes * 60 if request.minutes is not None else None
     reason = request.reason or ""
-    kind = BY_ACCOUNT if registered else BY_NICK
-    bans = [Ban(scope, kind, target_key, until, reason, by, target_key)]
+    bans = [Ban(scope, BY_NICK, target_key, until, reason, by, target_key)]
+    if account is not None:
+        bans.append(Ban(scope, BY_ACCOUNT, account, until, reason, by, target_key))
     if request.address and address is not None:
         bans.append(Ban(scope, BY_ADDRESS, address, until, reason, by, target_key))
     return bans

@@ -395,15 +395,17 @@ class EventApplier:
 
     def _on_ban(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"]) if event.get("c") else None
-        if channel is not None:
-            channel.bans = [b for b in channel.bans if b.target != nick_key(event["nick"])]
-            channel.bans += [ban_from_json(json.dumps(b)) for b in _list(event.get("bans"))]
+        if channel is not None:  # each new ban replaces the one holding the same
+            bans = [ban_from_json(json.dumps(b)) for b in _list(event.get("bans"))]
+            held = {(b.kind, b.value) for b in bans}
+            channel.bans = [b for b in channel.bans if (b.kind, b.value) not in held] + bans
         self._mode(event, ban=event["nick"])
 
     def _on_unban(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"]) if event.get("c") else None
         if channel is not None:
-            channel.bans = [b for b in channel.bans if b.target != nick_key(event["nick"])]
+            key = nick_key(event["nick"])
+            channel.bans = [b for b in channel.bans if not b.lifted_by(key)]
         self._mode(event, unban=event["nick"])
 
     def _on_op(self, event: dict[str, Any]) -> None:

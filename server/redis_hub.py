@@ -785,11 +785,12 @@ class RedisHub:
 
     def _prepare_ban(self, command: _Command, _link: Link, frame: BanUser) -> None:
         target = nick_key(frame.nick)
-        registered = bool(self._redis.exists(f"tc:account:{target}"))
-        address = self._redis.hget(f"tc:user:{target}", "addr") if frame.address else None
-        bans = ban_for(frame, target, registered,
-                       address.decode() if isinstance(address, bytes) else None,
-                       "", time.time())
+        online, account, address = cast(list[bytes | None], self._redis.hmget(
+            f"tc:user:{target}", ["s", "acct", "addr"]))
+        if online is None:  # offline: the nick's own account, if it is registered
+            account = target.encode() if self._redis.exists(f"tc:account:{target}") else None
+        bans = ban_for(frame, target, account.decode() if account else None,
+                       address.decode() if address and frame.address else None, "", time.time())
         command.request = {
             "op": "ban", "s": command.session, "tk": target, "nick": frame.nick,
             "c": channel_key(frame.channel) if frame.channel else None,

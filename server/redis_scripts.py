@@ -370,7 +370,9 @@ function handlers.ban(r)
   if no then return no end
   local scope = ''
   if r.c and r.c ~= cjson.null then scope = r.c end
+  local by = redis.call('HGET', 'tc:user:' .. k, 'nick')
   for _, ban in ipairs(r.bans) do
+    ban.by = by
     redis.call('HSET', 'tc:bans:' .. scope, ban.kind .. ':' .. ban.value, cjson.encode(ban))
   end
   local ev = emit({t = 'ban', s = r.s, k = k, c = r.c, nick = r.nick, bans = r.bans}, r)
@@ -392,7 +394,10 @@ function handlers.unban(r)
   local gone = {}
   local flat = redis.call('HGETALL', 'tc:bans:' .. scope)
   for i = 1, #flat, 2 do
-    if cjson.decode(flat[i + 1]).target == r.tk then
+    local ban = cjson.decode(flat[i + 1])
+    -- made on that nick, or holding that nick or that account (as Ban.lifted_by)
+    if ban.target == r.tk or ((ban.kind == 'account' or ban.kind == 'nick')
+                              and ban.value == r.tk) then
       redis.call('HDEL', 'tc:bans:' .. scope, flat[i])
       table.insert(gone, flat[i])
     end

@@ -48,6 +48,14 @@ class Ban:
     def active(self, now: float) -> bool:
         return self.until is None or now < self.until
 
+    def lifted_by(self, key: str) -> bool:
+        """Tell whether an unban of nick key ``key`` lifts this ban.
+
+        It does if the ban was made on that nick, or holds that nick or that
+        account (banned under another nick it was using).
+        """
+        return self.target == key or (self.kind in (BY_ACCOUNT, BY_NICK) and self.value == key)
+
 
 def ban_to_json(ban: Ban) -> dict[str, object]:
     return asdict(ban)
@@ -154,7 +162,7 @@ class MemoryRules:
 
     def delete_bans(self, scope: str, target: str) -> list[Ban]:
         with self._lock:
-            gone = [b for b in self._bans.values() if b.scope == scope and b.target == target]
+            gone = [b for b in self._bans.values() if b.scope == scope and b.lifted_by(target)]
             for ban in gone:
                 del self._bans[(ban.scope, ban.kind, ban.value)]
             return gone
@@ -253,8 +261,10 @@ class SqliteRules:
                   (ban.scope, ban.kind, ban.value, ban.until, ban.reason, ban.by, ban.target))
 
     def delete_bans(self, scope: str, target: str) -> list[Ban]:
-        gone = [b for b in self.bans(scope) if b.target == target]
-        self._run("DELETE FROM bans WHERE scope = ? AND target = ?", (scope, target))
+        gone = [b for b in self.bans(scope) if b.lifted_by(target)]
+        for ban in gone:
+            self._run("DELETE FROM bans WHERE scope = ? AND kind = ? AND value = ?",
+                      (scope, ban.kind, ban.value))
         return gone
 
     def close(self) -> None:

@@ -193,3 +193,46 @@ def test_wrong_passwords_wait_longer_and_a_success_does_not_reset_it(
     waits.append(timed_refusal(guesser, guess))
     for wait, floor in zip(waits, [0.1, 0.2, 0.4, 0.8], strict=True):
         assert wait >= floor, waits
+
+
+def team_run_by_alice(server: ServerProcess) -> RawClient:
+    """Alice, registered, in #team which she made (so she runs it)."""
+    alice = registered(server, "alice")
+    alice.send({"type": "join", "channel": "#team"})
+    assert alice.recv_until("channel")["operators"] == ["alice"]
+    return alice
+
+
+def test_a_ban_on_a_registered_nick_outlives_a_rename_and_an_unregister(
+        server: ServerProcess) -> None:
+    alice = team_run_by_alice(server)
+    bob = registered(server, "bob", "#team")
+    sync(alice)
+    alice.send({"type": "ban", "channel": "#team", "nick": "bob", "reason": "troll"})
+    assert bob.recv_until("kick")["reason"] == "banned by alice: troll"
+    bob.send({"type": "nick", "nick": "bobby"})
+    bob.recv_until("rename")
+    assert refused(bob, {"type": "join", "channel": "#team"})["code"] == "banned"  # the account
+    bob.send({"type": "unregister", "password": PASSWORD})
+    assert bob.recv_until("account") == {"type": "account", "nick": "bobby"}
+    bob.send({"type": "nick", "nick": "bob"})
+    bob.recv_until("rename")
+    assert refused(bob, {"type": "join", "channel": "#team"})["code"] == "banned"  # the nick
+
+
+def test_a_ban_on_a_renamed_user_holds_its_account(server: ServerProcess) -> None:
+    alice = team_run_by_alice(server)
+    carol = registered(server, "carol", "#team")
+    carol.send({"type": "nick", "nick": "carol2"})
+    carol.recv_until("rename")
+    sync(alice)
+    alice.send({"type": "ban", "channel": "#team", "nick": "carol2"})
+    assert carol.recv_until("kick")["nick"] == "carol2"
+    carol.send({"type": "nick", "nick": "carol"})  # her own account's nick
+    carol.recv_until("rename")
+    error = refused(carol, {"type": "join", "channel": "#team"})
+    assert error["code"] == "banned" and "#team" in error["message"]
+    alice.send({"type": "unban", "channel": "#team", "nick": "carol"})  # lifts the account's
+    alice.recv_until("mode", unban="carol")
+    carol.send({"type": "join", "channel": "#team"})
+    assert carol.recv_until("channel")["name"] == "#team"
