@@ -100,6 +100,7 @@ from server.moderation import (
     check_operator,
     join_refusal,
     kick_reason,
+    nick_refusal,
     removal_reason,
 )
 from server.outbound import Sender
@@ -567,6 +568,10 @@ class LocalHub:
             raise nick_taken()
         if new_key != member.account and self._rules.account(new_key) is not None:
             raise nick_registered()
+        refusal = None if new_key == member.key else nick_refusal(
+            member, new_key, self._server_bans, self._admins, time.time())
+        if refusal is not None:
+            raise refusal
         self._state.rename(member, new, new_key, time.time(),
                            self._tokens.issue(new, member.account == new_key))
         log.info("[%s] %s is now known as %s", link.peer, old, new)

@@ -21,6 +21,7 @@ from server.rules import BY_ACCOUNT, BY_ADDRESS, BY_NICK, SERVER_SCOPE, Ban, fin
 
 __all__ = [
     "ban_for", "banned", "check_admin", "check_operator", "is_admin", "join_refusal",
+    "nick_refusal",
     "SERVER_BY", "kick_reason", "removal_reason",
 ]
 
@@ -54,11 +55,14 @@ def removal_reason(bye: str, by: str, reason: str | None) -> str:
     return f"{done} by {by}" + (f": {reason}" if reason else "")
 
 
-def banned(ban: Ban, where: str) -> Banned:
-    """The refusal a ban means, saying why and until when."""
+def banned(ban: Ban, where: str, nick: bool = False) -> Banned:
+    """The refusal a ban means, saying why and until when (``nick``: of a nick one wants)."""
     until = (f"until {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(ban.until))}"
              if ban.until is not None else "until an operator lifts it")
     reason = f": {ban.reason}" if ban.reason else ""
+    if nick:
+        return Banned(f"That nick is banned from {where} {until}{reason}; choose another.",
+                      ban.reason, ban.until)
     return Banned(f"You are banned from {where} {until}{reason}.", ban.reason, ban.until)
 
 
@@ -72,6 +76,27 @@ def join_refusal(channel: Channel, member: Member, admins: Collection[str],
         return banned(ban, channel.name)
     if channel.invite_only and member.key not in channel.invited:
         return InviteOnly(f"{channel.name} is invite-only; ask one of its operators.")
+    return None
+
+
+def nick_refusal(member: Member, key: str, server_bans: list[Ban], admins: Collection[str],
+                 now: float) -> Banned | None:
+    """Return why ``member`` may not rename to nick ``key``, or None.
+
+    Not if the nick is banned server-wide, or in a channel the member is in
+    (and does not run): as on IRC (ERR_BANONCHAN), a ban is not dodged by
+    renaming into it.
+    """
+    ban = find_ban(server_bans, now, None, key, None)
+    if ban is not None:
+        return banned(ban, "this server", nick=True)
+    if is_admin(member, admins):
+        return None
+    for channel in member.channels.values():
+        ban = None if channel.is_operator(member) else find_ban(channel.bans, now, None, key,
+                                                                 None)
+        if ban is not None:
+            return banned(ban, channel.name, nick=True)
     return None
 
 

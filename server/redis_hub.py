@@ -583,7 +583,7 @@ class RedisHub:
         ban = Ban(SERVER_SCOPE, "", "", float(until) if isinstance(until, int | float) else None,
                   str(result.get("reason") or ""), "")
         where = result.get("c") or getattr(command.frame, "channel", None) or "this server"
-        return banned(ban, where)
+        return banned(ban, where, nick=command.kind == "nick")
 
     def _shutdown(self, batch: list[_Command], bye_reason: str) -> None:
         """Take every local user out of the cluster, then close them all."""

@@ -252,6 +252,22 @@ function handlers.tell(r)
                      tk = r.tk}, r)}
 end
 
+local function nick_refusal(k, nk)
+  -- why user k may not rename to nk: the nick is banned server-wide, or in a channel of k's
+  -- (one k does not run), as moderation.nick_refusal
+  local ban = active_ban('', nil, nk, nil)
+  if ban then return {err = 'banned', reason = ban.reason, ['until'] = ban['until']} end
+  local acct = acct_of(k)
+  for _, c in ipairs(redis.call('SMEMBERS', 'tc:uchans:' .. k)) do
+    ban = (not is_op(acct, c)) and active_ban(c, nil, nk, nil)
+    if ban then
+      return {err = 'banned', reason = ban.reason, ['until'] = ban['until'],
+              c = redis.call('HGET', 'tc:chan:' .. c, 'name')}
+    end
+  end
+  return nil
+end
+
 function handlers.nick(r)
   local k = user_of(r.s)
   if not k then return {err = 'not_welcomed'} end
@@ -261,6 +277,10 @@ function handlers.nick(r)
   end
   if r.nk ~= acct_of(k) and redis.call('EXISTS', 'tc:account:' .. r.nk) == 1 then
     return {err = 'nick_registered'}
+  end
+  if r.nk ~= k then
+    local no = nick_refusal(k, r.nk)
+    if no then return no end
   end
   return {ev = rename(r.s, k, r.nk, r.nick, r)}
 end

@@ -236,3 +236,23 @@ def test_a_ban_on_a_renamed_user_holds_its_account(server: ServerProcess) -> Non
     alice.recv_until("mode", unban="carol")
     carol.send({"type": "join", "channel": "#team"})
     assert carol.recv_until("channel")["name"] == "#team"
+
+
+def test_nobody_renames_into_a_banned_nick(start_server: StartServer) -> None:
+    server = start_server("--admin", "root")
+    root = registered(server, "root")
+    alice = team_run_by_alice(server)
+    guest = user(server, "guest", "#team")
+    outsider = user(server, "outsider")
+    sync(alice)
+    root.send({"type": "ban", "nick": "spammer", "reason": "spam"})  # offline: the nick
+    root.recv_until("mode", ban="spammer")
+    alice.send({"type": "ban", "channel": "#team", "nick": "troll"})
+    alice.recv_until("mode", ban="troll")
+    error = refused(guest, {"type": "nick", "nick": "Spammer"})
+    assert (error["code"], error["reason"]) == ("banned", "spam")
+    error = refused(guest, {"type": "nick", "nick": "troll"})  # banned where guest is
+    assert error["code"] == "banned" and "#team" in error["message"]
+    assert refused(outsider, {"type": "nick", "nick": "spammer"})["code"] == "banned"
+    outsider.send({"type": "nick", "nick": "troll"})  # not banned where outsider is
+    assert outsider.recv_until("rename")["new"] == "troll"
