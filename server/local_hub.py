@@ -94,8 +94,10 @@ from server.hub import (
 )
 from server.membership import Channel, Member
 from server.moderation import (
+    SERVER_BY,
     ban_for,
     banned,
+    banned_in,
     check_admin,
     check_operator,
     join_refusal,
@@ -664,8 +666,11 @@ class LocalHub:
         record = self._rules.account(key)
         if record is None:
             raise NotRegistered(f"{nick} is not a registered nick.")
-        holder = self._state.nicks.get(key)
         now = time.time()
+        ban = find_ban(self._server_bans, now, key, key, member.address)
+        if ban is not None:
+            raise banned(ban, "this server")
+        holder = self._state.nicks.get(key)
         if holder is not None and holder is not member:
             self._close(holder, ByeReason.REPLACED, "replaced by its owner", now)
         self._state.identified(member, key)
@@ -675,6 +680,11 @@ class LocalHub:
                                self._tokens.issue(record.nick, True))
             log.info("[%s] %s is now known as %s", link.peer, old, record.nick)
         log.info("[%s] %s identified", link.peer, member.nick)
+        for channel, ban in banned_in(member, self._admins, now):
+            reason = removal_reason(ByeReason.BANNED, ban.by or SERVER_BY, ban.reason or None)
+            self._state.kick(channel, member, reason, None, now)
+            log.info("[%s] %s is banned from %s, put out (%s)", link.peer, member.nick,
+                     channel.name, reason)
         return Account(nick=member.nick, registered=True, identified=True)
 
     def _set_password(self, link: Link, record: AccountRecord) -> Account:

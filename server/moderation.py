@@ -20,7 +20,7 @@ from server.membership import Channel, Member
 from server.rules import BY_ACCOUNT, BY_ADDRESS, BY_NICK, SERVER_SCOPE, Ban, find_ban
 
 __all__ = [
-    "ban_for", "banned", "check_admin", "check_operator", "is_admin", "join_refusal",
+    "ban_for", "banned", "banned_in", "check_admin", "check_operator", "is_admin", "join_refusal",
     "nick_refusal",
     "SERVER_BY", "kick_reason", "removal_reason",
 ]
@@ -77,6 +77,23 @@ def join_refusal(channel: Channel, member: Member, admins: Collection[str],
     if channel.invite_only and member.key not in channel.invited:
         return InviteOnly(f"{channel.name} is invite-only; ask one of its operators.")
     return None
+
+
+def banned_in(member: Member, admins: Collection[str], now: float) -> list[tuple[Channel, Ban]]:
+    """Return the channels of ``member`` where a ban holds it, with the ban.
+
+    After an identify the member may be someone a channel banned (by account
+    or nick); it is put out of those, as a member banned there is.
+    """
+    if is_admin(member, admins):
+        return []
+    found = []
+    for channel in member.channels.values():
+        ban = None if channel.is_operator(member) else find_ban(
+            channel.bans, now, member.account, member.key, member.address)
+        if ban is not None:
+            found.append((channel, ban))
+    return found
 
 
 def nick_refusal(member: Member, key: str, server_bans: list[Ban], admins: Collection[str],

@@ -387,8 +387,9 @@ class EventApplier:
         target = self.state.nicks.get(event["tk"])
         if channel is None or target is None or not channel.has(target):
             return
-        by = self._by(event)
-        name, given = by.nick if by is not None else SERVER_BY, event.get("r") or None
+        by = self._by(event)  # none for a ban that holds someone who just identified
+        name = by.nick if by is not None else event.get("bn") or SERVER_BY
+        given = event.get("r") or None
         reason = (removal_reason(ByeReason.BANNED, name, given) if event.get("ban")
                   else kick_reason(name, given))
         self.state.kick(channel, target, reason, by, float(event["ts"]))

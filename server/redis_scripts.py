@@ -327,6 +327,9 @@ function handlers.identify(r)
   if not k then return {err = 'not_welcomed'} end
   local account = hash('tc:account:' .. r.ak)
   if not account.nick then return {err = 'not_registered'} end
+  local addr = redis.call('HGET', 'tc:user:' .. k, 'addr')
+  local ban = active_ban('', r.ak, r.ak, addr)
+  if ban then return {err = 'banned', reason = ban.reason, ['until'] = ban['until']} end
   local holder = hash('tc:user:' .. r.ak)
   if holder.s and holder.s ~= r.s then
     drop_user(r.ak, holder.s, holder.n, 'replaced by its owner', 'replaced')
@@ -335,7 +338,16 @@ function handlers.identify(r)
     rename(r.s, k, r.ak, account.nick, nil)
   end
   redis.call('HSET', 'tc:user:' .. r.ak, 'acct', r.ak)
-  return {ev = emit({t = 'account', s = r.s, k = r.ak, acct = r.ak}, r), nick = account.nick}
+  local ev = emit({t = 'account', s = r.s, k = r.ak, acct = r.ak}, r)
+  for _, c in ipairs(redis.call('SMEMBERS', 'tc:uchans:' .. r.ak)) do
+    -- put out of the channels that ban who they now are (as moderation.banned_in)
+    ban = (not is_op(r.ak, c)) and active_ban(c, r.ak, r.ak, addr)
+    if ban then
+      leave_channel(r.ak, c)
+      ev = emit({t = 'kick', s = r.s, c = c, tk = r.ak, r = ban.reason, ban = 1, bn = ban.by})
+    end
+  end
+  return {ev = ev, nick = account.nick}
 end
 
 function handlers.set_password(r)

@@ -9,6 +9,7 @@ import pytest
 from conftest import HUBS, StartServer
 from helpers import RawClient, ServerProcess
 from test_server_channels import sync, user, welcomed
+from test_server_irc_accounts import sasl_user
 
 pytestmark = pytest.mark.parametrize("hub", HUBS, indirect=True)
 
@@ -256,3 +257,46 @@ def test_nobody_renames_into_a_banned_nick(start_server: StartServer) -> None:
     assert refused(outsider, {"type": "nick", "nick": "spammer"})["code"] == "banned"
     outsider.send({"type": "nick", "nick": "troll"})  # not banned where outsider is
     assert outsider.recv_until("rename")["new"] == "troll"
+
+
+def test_identifying_into_a_banned_account_is_refused_or_put_out(
+        start_server: StartServer) -> None:
+    server = start_server("--admin", "root")
+    root = registered(server, "root")
+    alice = team_run_by_alice(server)
+    victim = registered(server, "victim")
+    bob = registered(server, "bob", "#team")
+    sync(alice)
+    root.send({"type": "ban", "nick": "victim", "reason": "spam"})
+    victim.wait_closed()
+    guest = user(server, "guest", "#team")  # same address, but only the account is banned
+    error = refused(guest, {"type": "identify", "nick": "victim", "password": PASSWORD})
+    assert (error["code"], error["reason"]) == ("banned", "spam")
+    alice.send({"type": "ban", "channel": "#team", "nick": "bob", "reason": "troll"})
+    bob.recv_until("kick")
+    bob.close()
+    guest.send({"type": "identify", "nick": "bob", "password": PASSWORD})
+    assert guest.recv_until("rename")["new"] == "bob"
+    for client in (guest, alice):
+        kick = client.recv_until("kick")
+        assert (kick["channel"], kick["nick"], kick["reason"]) == (
+            "#team", "bob", "banned by alice: troll")
+    assert guest.recv_until("account")["identified"] is True
+    assert refused(guest, {"type": "join", "channel": "#team"})["code"] == "banned"
+
+
+def test_sasl_into_a_banned_account_is_refused(start_server: StartServer) -> None:
+    server = start_server("--admin", "root", "--irc-port", "0")
+    root = registered(server, "root")
+    victim = registered(server, "victim")
+    root.send({"type": "ban", "nick": "victim", "reason": "spam"})
+    victim.wait_closed()
+    client, numerics = sasl_user(server, "victim", password=PASSWORD)
+    assert numerics == ["900", "903"]  # the password is right ...
+    client.send("NICK guest")
+    client.send("USER u 0 * :U")
+    client.send("CAP END")
+    notice = client.recv_until("NOTICE")  # ... but the account is banned: still a guest
+    assert "banned" in notice.text and "spam" in notice.text
+    root.send({"type": "whois", "nick": "guest"})
+    assert root.recv_until("whois").get("account") is None
