@@ -795,18 +795,22 @@ class LocalHub:
         member = self._member(link)
         channel = self._joined(member, request.channel)
         check_operator(member, channel, self._admins)
-        target = self._target(request.nick)
         giving = isinstance(request, OpUser)
-        if target.account is None:
+        target = self._target(request.nick) if giving else self._state.nicks.get(
+            nick_key(request.nick))
+        if target is not None and target.account is None and giving:
             raise BadRequest(f"{target.nick} is not identified; only accounts run channels.")
-        self._rules.set_operator(channel.key, target.account, giving)
-        (channel.operators.add if giving else channel.operators.discard)(target.account)
+        # operators are kept by account: an offline one is deopped by its nick's account
+        account = nick_key(request.nick) if target is None else target.account
+        nick = request.nick if target is None else target.nick
+        if account is not None:
+            self._rules.set_operator(channel.key, account, giving)
+            (channel.operators.add if giving else channel.operators.discard)(account)
         change = Mode(channel=channel.name, by=member.nick, ts=time.time(),
-                      op=target.nick if giving else None,
-                      deop=None if giving else target.nick)
+                      op=nick if giving else None, deop=None if giving else nick)
         self._state.mode(channel, change, member)
         log.info("[%s] %s %s %s in %s", link.peer, member.nick,
-                 "opped" if giving else "deopped", target.nick, channel.name)
+                 "opped" if giving else "deopped", nick, channel.name)
 
     def _on_mode(self, link: Link, request: SetMode) -> None:
         member = self._member(link)

@@ -416,7 +416,7 @@ class EventApplier:
             return
         giving = bool(event.get("on"))
         (channel.operators.add if giving else channel.operators.discard)(event["acct"])
-        nick = target.nick if target is not None else event["tk"]
+        nick = target.nick if target is not None else event.get("nick") or event["tk"]
         self._mode(event, op=nick if giving else None, deop=None if giving else nick)
 
     def _on_mode(self, event: dict[str, Any]) -> None:

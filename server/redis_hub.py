@@ -804,7 +804,8 @@ class RedisHub:
 
     def _prepare_op(self, command: _Command, _link: Link, frame: OpUser | DeopUser) -> None:
         command.request = {"op": "op", "s": command.session, "c": channel_key(frame.channel),
-                           "tk": nick_key(frame.nick), "on": 1 if isinstance(frame, OpUser) else 0}
+                           "tk": nick_key(frame.nick), "on": 1 if isinstance(frame, OpUser) else 0,
+                           "nick": frame.nick}
 
     def _prepare_mode(self, command: _Command, _link: Link, frame: SetMode) -> None:
         command.request = {"op": "mode", "s": command.session, "c": channel_key(frame.channel),

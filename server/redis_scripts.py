@@ -441,7 +441,11 @@ function handlers.op(r)
   local k, no = moderator(r)
   if no then return no end
   local acct = acct_of(r.tk)
-  if not acct then return {err = 'not_identified'} end
+  if not acct and r.on == 1 then
+    if redis.call('EXISTS', 'tc:user:' .. r.tk) == 0 then return {err = 'no_such_user'} end
+    return {err = 'not_identified'}
+  end
+  if not acct then acct = r.tk end  -- operators are kept by account: deop an offline one
   if r.on == 1 then
     redis.call('SADD', 'tc:ops:' .. r.c, acct)
     redis.call('SADD', 'tc:opsof:' .. acct, r.c)
@@ -449,7 +453,8 @@ function handlers.op(r)
     redis.call('SREM', 'tc:ops:' .. r.c, acct)
     redis.call('SREM', 'tc:opsof:' .. acct, r.c)
   end
-  return {ev = emit({t = 'op', s = r.s, k = k, c = r.c, tk = r.tk, acct = acct, on = r.on}, r)}
+  return {ev = emit({t = 'op', s = r.s, k = k, c = r.c, tk = r.tk, acct = acct, on = r.on,
+                     nick = r.nick}, r)}
 end
 
 function handlers.mode(r)

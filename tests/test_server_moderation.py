@@ -300,3 +300,23 @@ def test_sasl_into_a_banned_account_is_refused(start_server: StartServer) -> Non
     assert "banned" in notice.text and "spam" in notice.text
     root.send({"type": "whois", "nick": "guest"})
     assert root.recv_until("whois").get("account") is None
+
+
+def test_deop_and_unban_reach_an_offline_account(server: ServerProcess) -> None:
+    alice = team_run_by_alice(server)
+    bob = registered(server, "bob", "#team")
+    alice.send({"type": "op", "channel": "#team", "nick": "bob"})
+    bob.recv_until("mode", op="bob")
+    bob.send({"type": "quit"})
+    bob.wait_closed()
+    alice.recv_until("leave", nick="bob")
+    alice.send({"type": "deop", "channel": "#team", "nick": "Bob"})
+    assert alice.recv_until("mode")["deop"] == "Bob"
+    alice.send({"type": "ban", "channel": "#team", "nick": "bob"})
+    alice.recv_until("mode", ban="bob")
+    alice.send({"type": "unban", "channel": "#team", "nick": "bob"})
+    alice.recv_until("mode", unban="bob")
+    back, welcome = welcomed(server, "bob", nick_password=PASSWORD, channels=["#team"])
+    assert welcome["channels"][0]["operators"] == ["alice"]
+    assert refused(back, {"type": "kick", "channel": "#team", "nick": "alice"})[
+        "code"] == "not_operator"
