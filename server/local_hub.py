@@ -839,6 +839,7 @@ class LocalHub:
         channel.invited.add(target.key)
         invite = Invite(channel=channel.name, nick=target.nick, by=member.nick, ts=time.time())
         self._state.invite(target, invite, member)
+        log.info("[%s] %s invited %s to %s", link.peer, member.nick, target.nick, channel.name)
 
     def _on_kill(self, link: Link, request: KillUser) -> None:
         member = self._member(link)

@@ -307,6 +307,9 @@ class EventApplier:
         reason, bye = event["r"], event.get("bye")
         if bye and "bk" in event:  # put out by a moderator
             reason = removal_reason(bye, self._by_name(event["bk"]), reason or None)
+            if bye == ByeReason.KILLED:
+                self._log_action(self.state.nicks.get(event["bk"]), "killed %s (%s)",
+                                 member.nick, reason)
         self.state.leave(member, reason, float(event["ts"]))
         link = member.link
         if link is not None:
@@ -362,6 +365,12 @@ class EventApplier:
         if member is not None:
             self.state.identified(member, event.get("acct"))
 
+    @staticmethod
+    def _log_action(by: Member | None, what: str, *args: object) -> None:
+        """Log a moderation action on the node whose user asked for it (only there)."""
+        if by is not None and by.link is not None:
+            log.info("[%s] %s " + what, by.link.peer, by.nick, *args)
+
     def _by(self, event: dict[str, Any]) -> Member | None:
         return self.state.nicks.get(event.get("k", ""))
 
@@ -393,6 +402,8 @@ class EventApplier:
         reason = (removal_reason(ByeReason.BANNED, name, given) if event.get("ban")
                   else kick_reason(name, given))
         self.state.kick(channel, target, reason, by, float(event["ts"]))
+        if not event.get("ban"):
+            self._log_action(by, "kicked %s from %s (%s)", target.nick, channel.name, reason)
 
     def _on_ban(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"]) if event.get("c") else None
@@ -401,6 +412,8 @@ class EventApplier:
             held = {(b.kind, b.value) for b in bans}
             channel.bans = [b for b in channel.bans if (b.kind, b.value) not in held] + bans
         self._mode(event, ban=event["nick"])
+        self._log_action(self._by(event), "banned %s from %s", event["nick"],
+                         channel.name if channel is not None else "the server")
 
     def _on_unban(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"]) if event.get("c") else None
@@ -408,6 +421,8 @@ class EventApplier:
             key = nick_key(event["nick"])
             channel.bans = [b for b in channel.bans if not b.lifted_by(key)]
         self._mode(event, unban=event["nick"])
+        self._log_action(self._by(event), "lifted the ban on %s in %s", event["nick"],
+                         channel.name if channel is not None else "the server")
 
     def _on_op(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"])
@@ -418,6 +433,8 @@ class EventApplier:
         (channel.operators.add if giving else channel.operators.discard)(event["acct"])
         nick = target.nick if target is not None else event.get("nick") or event["tk"]
         self._mode(event, op=nick if giving else None, deop=None if giving else nick)
+        self._log_action(self._by(event), "%s %s in %s", "opped" if giving else "deopped", nick,
+                         channel.name)
 
     def _on_mode(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"])
@@ -428,6 +445,7 @@ class EventApplier:
             if isinstance(value, bool):
                 setattr(channel, attribute, value)
                 self._mode(event, **{attribute: value})
+        self._log_action(self._by(event), "set the modes of %s", channel.name)
 
     def _on_invite(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"])
@@ -437,6 +455,7 @@ class EventApplier:
         channel.invited.add(target.key)
         self.state.invite(target, Invite(channel=channel.name, nick=target.nick, by=by.nick,
                                          ts=float(event["ts"])), by)
+        self._log_action(by, "invited %s to %s", target.nick, channel.name)
 
     def _on_away(self, event: dict[str, Any]) -> None:
         member = self._member(event)

@@ -544,10 +544,12 @@ class RedisHub:
                 command.action = lambda: self._tell_refusals(link, refused)
                 self._answer(command)
         elif command.kind in _ACCOUNT_KINDS:
-            assert command.future is not None
+            assert command.future is not None and command.link is not None
             registered = command.kind != "unregister"
-            command.future.set_result(Account(nick=str(result.get("nick") or ""),
-                                              registered=registered, identified=registered))
+            nick = str(result.get("nick") or "")
+            log.info("[%s] %s %s", command.link.peer, nick, _ACCOUNT_KINDS[command.kind])
+            command.future.set_result(Account(nick=nick, registered=registered,
+                                              identified=registered))
         elif command.kind == "leave" or "again" in result or "ev" not in result:
             self._answer(command)
 
@@ -931,7 +933,11 @@ _PREPARE: Final[dict[str, Callable[[RedisHub, _Command, Link, Any], None]]] = {
 }
 """How each request is turned into a Redis request or an answer made on this node."""
 
-_ACCOUNT_KINDS: Final = frozenset({"register", "identify", "set_password", "unregister"})
+_ACCOUNT_KINDS: Final = {
+    "register": "registered the nick", "identify": "identified",
+    "set_password": "changed the nick's password", "unregister": "unregistered the nick",
+}
+"""Account requests, and what the console says when one is done (never a password)."""
 
 _LOCAL_CHANGES: Final = frozenset({"redial"})
 """Commands made on this node alone that change how later events are delivered."""

@@ -320,3 +320,43 @@ def test_deop_and_unban_reach_an_offline_account(server: ServerProcess) -> None:
     assert welcome["channels"][0]["operators"] == ["alice"]
     assert refused(back, {"type": "kick", "channel": "#team", "nick": "alice"})[
         "code"] == "not_operator"
+
+
+def test_every_moderation_and_account_action_is_logged(start_server: StartServer) -> None:
+    server = start_server("--admin", "root")
+    root = registered(server, "root")
+    alice = team_run_by_alice(server)
+    bob = registered(server, "bob", "#team")
+    victim = user(server, "victim", "#team")
+    server.wait_for_log("root registered the nick")
+    sync(alice)
+    requests: list[tuple[dict[str, Any], str]] = [
+        ({"type": "op", "channel": "#team", "nick": "bob"}, "alice opped bob in #team"),
+        ({"type": "deop", "channel": "#team", "nick": "bob"}, "alice deopped bob in #team"),
+        ({"type": "mode", "channel": "#team", "invite_only": True},
+         "alice set the modes of #team"),
+        ({"type": "invite", "channel": "#team", "nick": "root"}, "alice invited root to #team"),
+        ({"type": "kick", "channel": "#team", "nick": "victim"},
+         "alice kicked victim from #team"),
+        ({"type": "ban", "channel": "#team", "nick": "victim"}, "alice banned victim from #team"),
+        ({"type": "unban", "channel": "#team", "nick": "victim"},
+         "alice lifted the ban on victim in #team"),
+    ]
+    for frame, line in requests:
+        alice.send(frame)
+        server.wait_for_log(line)
+    root.send({"type": "kill", "nick": "victim", "reason": "flood"})
+    victim.wait_closed()
+    server.wait_for_log("root killed victim")
+    root.send({"type": "ban", "nick": "victim"})
+    server.wait_for_log("root banned victim from the server")
+    root.send({"type": "unban", "nick": "victim"})
+    server.wait_for_log("root lifted the ban on victim in the server")
+    bob.send({"type": "set_password", "old": PASSWORD, "new": "a new password"})
+    server.wait_for_log("bob changed the nick's password")
+    bob.send({"type": "unregister", "password": "a new password"})
+    server.wait_for_log("bob unregistered the nick")
+    guest = user(server, "guest")
+    guest.send({"type": "identify", "nick": "alice", "password": PASSWORD})
+    server.wait_for_log("alice identified")
+    assert not any(PASSWORD in line or "a new password" in line for line in server.log_lines)
