@@ -360,3 +360,14 @@ def test_every_moderation_and_account_action_is_logged(start_server: StartServer
     guest.send({"type": "identify", "nick": "alice", "password": PASSWORD})
     server.wait_for_log("alice identified")
     assert not any(PASSWORD in line or "a new password" in line for line in server.log_lines)
+
+
+def test_an_unregistered_admin_nick_is_warned_of_at_start(start_server: StartServer) -> None:
+    server = start_server("--admin", "root", "--admin", "boss")
+    line = next(line for line in server.log_lines if "--admin" in line)
+    assert "WARNING" in line and "root, boss" in line
+    registered(server, "root")
+    server.stop()
+    again = start_server("--admin", "root", "--admin", "boss", db_path=server.db_path)
+    line = next(line for line in again.log_lines if "--admin" in line)
+    assert "boss" in line and "root" not in line
