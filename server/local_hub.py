@@ -106,9 +106,9 @@ from server.moderation import (
     removal_reason,
 )
 from server.outbound import Sender
-from server.rules import SERVER_SCOPE, MemoryRules, RulesStore, find_ban
+from server.rules import SERVER_SCOPE, ClaimChange, MemoryRules, RulesStore, find_ban
 from server.store import ChannelRecord, HistoryStore, StoreError
-from server.tokens import ResumeTokens
+from server.tokens import RESUME_TOKEN_TTL_S, Claim, ResumeTokens, new_claim_id
 
 __all__ = ["LocalHub"]
 
@@ -133,6 +133,59 @@ Handler = Callable[["LocalHub", Any, Any], None]
 _T = TypeVar("_T")
 _Item = tuple[Handler, "Link | None", Any, "str | None"]
 """A queued request: its handler, link, argument and tag."""
+
+
+class _Claims:
+    """The claim each nick is held under, kept in the rules store (see ``server.tokens``).
+
+    Changes are written once per batch (:meth:`flush`, one transaction), and
+    read from here until then. A crash before the write loses the batch's
+    changes: its tokens then do not resume. Hub thread only.
+    """
+
+    def __init__(self, rules: RulesStore) -> None:
+        self._rules = rules
+        self._due: list[ClaimChange] = []
+        self._taken: dict[str, Claim] = {}
+        now = time.time()
+        rules.release_claims(now, now + RESUME_TOKEN_TTL_S)  # their sessions died with us
+
+    def current(self, key: str) -> Claim | None:
+        taken = self._taken.get(key)
+        return taken if taken is not None else self._rules.claim(key)
+
+    def take(self, key: str) -> str:
+        """Hold ``key`` under a new claim (earlier tokens of the nick are void); return it."""
+        claim = new_claim_id()
+        self._taken[key] = Claim(claim)
+        self._due.append(ClaimChange(key, claim, taken=True))
+        return claim
+
+    def keep(self, key: str, claim: Claim) -> str:
+        """Hold ``key`` again under ``claim`` (a resume); return its id."""
+        if claim.until is not None:
+            self._taken[key] = Claim(claim.id)
+            self._due.append(ClaimChange(key, claim.id, taken=True))
+        return claim.id
+
+    def release(self, member: Member) -> None:
+        """``member`` no longer holds its nick: its claim lasts a day more."""
+        until = time.time() + RESUME_TOKEN_TTL_S
+        taken = self._taken.get(member.key)
+        if taken is not None and taken.id == member.claim:
+            self._taken[member.key] = Claim(member.claim, until)
+        self._due.append(ClaimChange(member.key, member.claim, until))
+
+    def flush(self) -> None:
+        """Write the changes of this batch in one transaction."""
+        if not self._due:
+            return
+        due, self._due = self._due, []
+        self._taken.clear()
+        try:
+            self._rules.save_claims(due)
+        except StoreError as exc:  # the tokens issued meanwhile will not resume: safe
+            log.error("%s", exc)
 
 
 @dataclass(slots=True)
@@ -167,6 +220,7 @@ class LocalHub:
         self._default = config.default_channel
         self._on_stored = on_stored
         self._tokens = ResumeTokens(store.secret(TOKEN_SECRET))
+        self._claims = _Claims(self._rules)
         self._state = ChatState(flusher, SERVER_NAME, config.motd)
         self._inbox: queue.Queue[_Item] = queue.Queue(INBOX_CAPACITY)
         self._segment: list[_Draft] = []
@@ -314,6 +368,7 @@ class LocalHub:
                     else:
                         self._work(handler, link, arg, tag)
                 self._deliver_segment_safely()
+                self._claims.flush()
                 due = self._state.batcher.due
                 if due is not None and time.monotonic() >= due:
                     self._state.flush_presence()
@@ -441,7 +496,8 @@ class LocalHub:
             raise too_many_channels(self._config.max_channels_per_user)
         key = nick_key(hello.nick)
         holder = state.nicks.get(key)
-        resume = self._tokens.check(hello.resume, hello.nick)
+        claim = self._claims.current(key) if hello.resume else None
+        resume = self._tokens.check(hello.resume, hello.nick, claim)
         if holder is not None and resume is None:
             raise nick_taken()
         registered = self._rules.account(key) is not None
@@ -468,9 +524,11 @@ class LocalHub:
                 hello.nick, hello.since, RESUME_HISTORY_CAP,
                 not_before=resume.issued - TOKEN_SKEW_S,
             )
+        member.claim = (self._claims.keep(key, claim) if resume is not None and claim is not None
+                        else self._claims.take(key))
         order = state.welcome(
             member, wanted, lambda c: self._since(c, hello.since), holder, private,
-            self._tokens.issue(member.nick, identified), now,
+            self._tokens.issue(member.nick, member.claim, identified), now,
         )
         for refusal in refused:
             state.reply(link, error_frame(refusal))
@@ -548,6 +606,7 @@ class LocalHub:
         try:
             member = self._state.local.get(link)
             if member is not None:
+                self._claims.release(member)
                 self._state.leave(member, reason, time.time())
                 log.info("[%s] %s left (%s)", link.peer, member.nick, reason)
             if bye is not None:
@@ -557,6 +616,8 @@ class LocalHub:
             self._flusher.release(link.outbox)
 
     def _on_shutdown(self, _link: None, bye_reason: str) -> None:
+        for member in self._state.local.values():
+            self._claims.release(member)
         self._state.shutdown(bye_reason)
         self._stopped = True
 
@@ -574,8 +635,11 @@ class LocalHub:
             member, new_key, self._server_bans, self._admins, time.time())
         if refusal is not None:
             raise refusal
+        if new_key != member.key:  # a nick taken without a token: a new claim
+            self._claims.release(member)
+            member.claim = self._claims.take(new_key)
         self._state.rename(member, new, new_key, time.time(),
-                           self._tokens.issue(new, member.account == new_key))
+                           self._tokens.issue(new, member.claim, member.account == new_key))
         log.info("[%s] %s is now known as %s", link.peer, old, new)
 
     # Messages: decided now, numbered, stored and delivered with the segment.
@@ -658,7 +722,8 @@ class LocalHub:
         self._rules.save_account(dataclasses.replace(record, nick=member.nick))
         self._state.identified(member, member.key)
         log.info("[%s] %s registered the nick", link.peer, member.nick)
-        return Account(nick=member.nick, registered=True, identified=True)
+        member.claim = self._claims.take(member.key)
+        return self._account(member)
 
     def _identify(self, link: Link, nick: str) -> Account:
         member = self._member(link)
@@ -674,10 +739,14 @@ class LocalHub:
         if holder is not None and holder is not member:
             self._close(holder, ByeReason.REPLACED, "replaced by its owner", now)
         self._state.identified(member, key)
-        if member.key != key:
+        renamed = member.key != key
+        if renamed:
+            self._claims.release(member)
+        member.claim = self._claims.take(key)  # the holder's tokens are void now
+        if renamed:
             old = member.nick
             self._state.rename(member, record.nick, key, now,
-                               self._tokens.issue(record.nick, True))
+                               self._tokens.issue(record.nick, member.claim, True))
             log.info("[%s] %s is now known as %s", link.peer, old, record.nick)
         log.info("[%s] %s identified", link.peer, member.nick)
         for channel, ban in banned_in(member, self._admins, now):
@@ -685,7 +754,7 @@ class LocalHub:
             self._state.kick(channel, member, reason, None, now)
             log.info("[%s] %s is banned from %s, put out (%s)", link.peer, member.nick,
                      channel.name, reason)
-        return Account(nick=member.nick, registered=True, identified=True)
+        return self._account(member)
 
     def _set_password(self, link: Link, record: AccountRecord) -> Account:
         member = self._member(link)
@@ -695,7 +764,8 @@ class LocalHub:
         self._rules.save_account(dataclasses.replace(record, nick=current.nick,
                                                      created=current.created))
         log.info("[%s] %s changed the nick's password", link.peer, member.nick)
-        return Account(nick=member.nick, registered=True, identified=True)
+        member.claim = self._claims.take(member.key)  # tokens from before are void
+        return self._account(member)
 
     def _unregister(self, link: Link, _arg: None) -> Account:
         member = self._member(link)
@@ -706,13 +776,21 @@ class LocalHub:
             channel.operators.discard(member.account)
         self._state.identified(member, None)
         log.info("[%s] %s unregistered the nick", link.peer, member.nick)
-        return Account(nick=member.nick, registered=False, identified=False)
+        member.claim = self._claims.take(member.key)  # tokens from before are void
+        return self._account(member)
+
+    def _account(self, member: Member) -> Account:
+        """The answer to an account request, with a fresh token for the session's claim."""
+        owned = member.account is not None
+        return Account(nick=member.nick, registered=owned, identified=owned,
+                       resume=self._tokens.issue(member.nick, member.claim, owned))
 
     def _close(self, member: Member, bye: str, reason: str, now: float) -> None:
         """Take ``member`` out of the chat with ``reason`` and close its link with ``bye``.
 
         The member is told ``reason`` too: who put them out, and why.
         """
+        self._claims.release(member)
         self._state.leave(member, reason, now)
         if member.link is not None:
             self._state.reply(member.link, Bye(reason=bye, text=reason))

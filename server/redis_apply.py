@@ -268,8 +268,9 @@ class EventApplier:
         since: int | None = None
         if arrival is not None:
             since = arrival.since
-            token = self._tokens.issue(member.nick, member.account is not None)
-            if arrival.issued is not None and since is not None:
+            token = self._tokens.issue(member.nick, event.get("cl") or "",
+                                       member.account is not None)
+            if event.get("res") and arrival.issued is not None and since is not None:
                 private = self.private_after(key, since, arrival.issued - TOKEN_SKEW_S)
         order = self.state.welcome(
             member, wanted, lambda c: self.since(c, since), holder, private, token,
@@ -342,7 +343,8 @@ class EventApplier:
         if member is None:
             return
         old = member.nick
-        token = (self._tokens.issue(event["nick"], member.account == event["nk"])
+        token = (self._tokens.issue(event["nick"], event.get("cl") or "",
+                                    member.account == event["nk"])
                  if member.link is not None else None)
         self.state.rename(member, event["nick"], event["nk"], float(event["ts"]), token)
         if member.link is not None:

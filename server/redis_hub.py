@@ -97,7 +97,7 @@ from server.redis_apply import (
 )
 from server.redis_scripts import APPLY, BEAT, REAP, SNAPSHOT
 from server.rules import SERVER_SCOPE, Ban, ban_to_json
-from server.tokens import ResumeTokens
+from server.tokens import Claim, ResumeTokens, new_claim_id
 
 __all__ = ["BackplaneError", "RedisHub", "connect", "describe_url"]
 
@@ -548,8 +548,9 @@ class RedisHub:
             registered = command.kind != "unregister"
             nick = str(result.get("nick") or "")
             log.info("[%s] %s %s", command.link.peer, nick, _ACCOUNT_KINDS[command.kind])
+            token = self._tokens.issue(nick, str(result.get("cl") or ""), registered)
             command.future.set_result(Account(nick=nick, registered=registered,
-                                              identified=registered))
+                                              identified=registered, resume=token))
         elif command.kind == "leave" or "again" in result or "ev" not in result:
             self._answer(command)
 
@@ -634,7 +635,8 @@ class RedisHub:
         names = hello.channels if hello.channels is not None else [self._config.default_channel]
         if len(names) > self._config.max_channels_per_user:
             raise too_many_channels(self._config.max_channels_per_user)
-        resume = self._tokens.check(hello.resume, hello.nick)
+        claim = self._claim(hello.nick) if hello.resume else None
+        resume = self._tokens.check(hello.resume, hello.nick, claim)
         session = f"{self._node}:{next(self._counter)}"
         command.session = session
         assert self._applier is not None
@@ -646,7 +648,18 @@ class RedisHub:
             "takeover": 1 if resume is not None else 0,
             "tident": 1 if resume is not None and resume.identified else 0,
             "ident": 1 if identified else 0, "addr": address_of(link),
+            "cl": claim.id if resume is not None and claim is not None else "",
+            "nc": new_claim_id(),
         }
+
+    def _claim(self, nick: str) -> Claim | None:
+        """The claim ``nick`` is held under now (Redis expires it a day after the drop)."""
+        try:
+            value = self._redis.get(f"tc:claim:{nick_key(nick)}")
+        except redis.RedisError as exc:
+            self._outage.down(exc)
+            raise store_unavailable() from None
+        return Claim(value.decode()) if isinstance(value, bytes) else None
 
     def _prepare_leave(self, command: _Command, link: Link) -> None:
         reason, bye = command.frame
@@ -692,7 +705,7 @@ class RedisHub:
 
     def _prepare_nick(self, command: _Command, _link: Link, frame: Nick) -> None:
         command.request = {"op": "nick", "s": command.session, "nk": nick_key(frame.nick),
-                           "nick": frame.nick}
+                           "nick": frame.nick, "nc": new_claim_id()}
 
     def _prepare_topic(self, command: _Command, _link: Link, frame: SetTopic) -> None:
         command.request = {"op": "topic", "s": command.session, "c": channel_key(frame.channel),
@@ -773,13 +786,14 @@ class RedisHub:
     def _prepare_secret(self, command: _Command, _link: Link, record: AccountRecord) -> None:
         command.request = {"op": command.kind, "s": command.session, "salt": record.salt.hex(),
                            "digest": record.digest.hex(), "n": record.n, "r": record.r,
-                           "p": record.p}
+                           "p": record.p, "nc": new_claim_id()}
 
     def _prepare_identify(self, command: _Command, _link: Link, nick: str) -> None:
-        command.request = {"op": "identify", "s": command.session, "ak": nick_key(nick)}
+        command.request = {"op": "identify", "s": command.session, "ak": nick_key(nick),
+                           "nc": new_claim_id()}
 
     def _prepare_unregister(self, command: _Command, _link: Link, _arg: None) -> None:
-        command.request = {"op": "unregister", "s": command.session}
+        command.request = {"op": "unregister", "s": command.session, "nc": new_claim_id()}
 
     def _prepare_kick(self, command: _Command, _link: Link, frame: KickUser) -> None:
         command.request = {"op": "kick", "s": command.session, "c": channel_key(frame.channel),

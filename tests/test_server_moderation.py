@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from typing import Any
 
 import pytest
 from conftest import HUBS, StartServer
-from helpers import RawClient, ServerProcess
+from helpers import ROOT, RawClient, ServerProcess
 from test_server_channels import sync, user, welcomed
 from test_server_irc_accounts import sasl_user
 
@@ -19,9 +21,15 @@ PASSWORD = "correct horse battery"
 def registered(server: ServerProcess, nick: str, *channels: str) -> RawClient:
     client = user(server, nick, *channels)
     client.send({"type": "register", "password": PASSWORD})
-    assert client.recv_until("account") == {"type": "account", "nick": nick,
-                                            "registered": True, "identified": True}
+    assert without_token(client.recv_until("account")) == {
+        "type": "account", "nick": nick, "registered": True, "identified": True}
     return client
+
+
+def without_token(frame: dict[str, Any]) -> dict[str, Any]:
+    """An account answer without its (fresh, random) resume token, which must be there."""
+    assert frame["resume"]
+    return {k: v for k, v in frame.items() if k != "resume"}
 
 
 def refused(client: RawClient, frame: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +79,7 @@ def test_identify_set_password_and_unregister(server: ServerProcess) -> None:
     other = RawClient(server.port)
     assert other.hello("alice", nick_password=PASSWORD)["code"] in ("auth_failed", "nick_taken")
     guest.send({"type": "unregister", "password": "another good one"})
-    assert guest.recv_until("account") == {"type": "account", "nick": "alice"}
+    assert without_token(guest.recv_until("account")) == {"type": "account", "nick": "alice"}
     stranger = user(server, "stranger")
     assert refused(stranger, {"type": "set_password", "old": "a" * 8, "new": "b" * 8})[
         "code"] == "not_registered"
@@ -215,7 +223,7 @@ def test_a_ban_on_a_registered_nick_outlives_a_rename_and_an_unregister(
     bob.recv_until("rename")
     assert refused(bob, {"type": "join", "channel": "#team"})["code"] == "banned"  # the account
     bob.send({"type": "unregister", "password": PASSWORD})
-    assert bob.recv_until("account") == {"type": "account", "nick": "bobby"}
+    assert without_token(bob.recv_until("account")) == {"type": "account", "nick": "bobby"}
     bob.send({"type": "nick", "nick": "bob"})
     bob.recv_until("rename")
     assert refused(bob, {"type": "join", "channel": "#team"})["code"] == "banned"  # the nick
@@ -371,3 +379,44 @@ def test_an_unregistered_admin_nick_is_warned_of_at_start(start_server: StartSer
     again = start_server("--admin", "root", "--admin", "boss", db_path=server.db_path)
     line = next(line for line in again.log_lines if "--admin" in line)
     assert "boss" in line and "root" not in line
+
+
+def test_account_changes_void_earlier_tokens_and_hand_out_a_fresh_one(
+        server: ServerProcess) -> None:
+    alice, welcome = welcomed(server, "alice")
+    watcher = user(server, "watcher")
+    alice.send({"type": "register", "password": PASSWORD})
+    registered_token = alice.recv_until("account")["resume"]
+    alice.send({"type": "set_password", "old": PASSWORD, "new": "a new password"})
+    token = alice.recv_until("account")["resume"]
+    alice.close()
+    watcher.recv_until("leave", nick="alice")
+    for old in (welcome["resume"], registered_token):  # from before the password changed
+        assert RawClient(server.port).hello("alice", resume=old)["code"] == "nick_registered"
+    back, _ = welcomed(server, "alice", resume=token)  # the fresh one proves the account
+    back.send({"type": "unregister", "password": "a new password"})
+    fresh = back.recv_until("account")["resume"]
+    assert RawClient(server.port).hello("alice", resume=token)["code"] == "nick_taken"
+    again, _ = welcomed(server, "alice", resume=fresh)
+    assert back.wait_closed()[-1]["reason"] == "replaced"
+
+
+def test_reset_password_sets_a_new_one_and_voids_tokens(server: ServerProcess) -> None:
+    alice, welcome = welcomed(server, "alice")
+    watcher = user(server, "watcher")
+    alice.send({"type": "register", "password": PASSWORD})
+    token = alice.recv_until("account")["resume"]
+    alice.close()
+    watcher.recv_until("leave", nick="alice")
+    cluster = ["--redis", server.redis.url] if server.redis is not None else []
+    reset = subprocess.run(  # no terminal (a session of its own): getpass reads stdin
+        [sys.executable, "-m", "server", "--reset-password", "Alice", "--db",
+         str(server.db_path), *cluster],
+        input="brand new password\nbrand new password\n", capture_output=True, text=True,
+        cwd=ROOT, start_new_session=True, timeout=30, check=False)
+    assert reset.returncode == 0, reset.stderr
+    assert "the password of alice was reset" in reset.stderr
+    assert "brand new password" not in reset.stderr + reset.stdout
+    assert RawClient(server.port).hello("alice", resume=token)["code"] == "nick_registered"
+    assert RawClient(server.port).hello("alice", nick_password=PASSWORD)["code"] == "auth_failed"
+    welcomed(server, "alice", nick_password="brand new password")

@@ -11,8 +11,9 @@ from protocol import BanUser
 from server.accounts import SCRYPT_N, make_record, verify_password
 from server.membership import Channel, Member
 from server.moderation import ban_for, join_refusal
-from server.rules import MemoryRules, SqliteRules, find_ban
+from server.rules import ClaimChange, MemoryRules, SqliteRules, find_ban
 from server.store import ChannelRecord
+from server.tokens import Claim
 
 
 def test_a_password_is_kept_only_as_a_salted_scrypt_key() -> None:
@@ -92,4 +93,28 @@ def test_rules_are_kept(kind: str, tmp_path: Path) -> None:
     assert rules.account("alice").digest == b"x" * 32  # type: ignore[union-attr]
     rules.delete_account("alice")
     assert rules.account("alice") is None and rules.operators("#a") == set()
+    rules.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+def test_claims_are_kept_and_released(kind: str, tmp_path: Path) -> None:
+    memory = MemoryRules()
+
+    def open_rules() -> SqliteRules | MemoryRules:
+        return SqliteRules(tmp_path / "chat.db") if kind == "sqlite" else memory
+
+    rules = open_rules()
+    rules.save_claims([ClaimChange("sam", "c1", taken=True), ClaimChange("ann", "a1", taken=True),
+                       ClaimChange("old", "o1", taken=True), ClaimChange("old", "o1", 50.0)])
+    assert rules.claim("sam") == Claim("c1") and rules.claim("old") == Claim("o1", 50.0)
+    rules.save_claims([ClaimChange("sam", "c1", 500.0),  # dropped: a day more
+                       ClaimChange("sam", "c2", taken=True),  # someone else took it
+                       ClaimChange("sam", "c1", 900.0)])  # a late release of c1: no effect
+    assert rules.claim("sam") == Claim("c2")
+    rules.close()
+    rules = open_rules()  # a restart: every held claim is released, the old ones are gone
+    rules.release_claims(now=100.0, until=1000.0)
+    assert rules.claim("sam") == Claim("c2", 1000.0) and rules.claim("old") is None
+    rules.delete_claim("ann")  # a password reset
+    assert rules.claim("ann") is None
     rules.close()
