@@ -116,6 +116,10 @@ def test_operators_kick_and_run_modes(server: ServerProcess) -> None:
     assert refused(mallory, {"type": "topic", "channel": "#team", "text": "mine"})[
         "code"] == "not_operator"
     alice.send({"type": "mode", "channel": "#team", "invite_only": True, "topic_lock": False})
+    for client in (bob, mallory):
+        assert client.recv_until("mode", topic_lock=False)["by"] == "alice"
+        mode = client.recv_until("mode", invite_only=True)
+        assert (mode["channel"], mode["by"], mode["ts"] > 0) == ("#team", "alice", True)
     sync(alice)
     late = user(server, "late")
     assert refused(late, {"type": "join", "channel": "#team"})["code"] == "invite_only"
