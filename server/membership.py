@@ -46,6 +46,8 @@ class Member:
     """The key of the account the user proved they own, if any."""
     address: str | None = None
     """The user's IP address (for bans by address), if known here."""
+    claim: str = ""
+    """The id of the claim the user holds its nick under (see ``server.tokens``; in process)."""
 
 
 class Channel:
