@@ -588,6 +588,7 @@ _ERRORS: Final[dict[tuple[str, str], str]] = {
     (ErrorCode.TEXT_TOO_LONG, "*"): "ERR_INPUTTOOLONG",
     (ErrorCode.NOT_OPERATOR, "KILL"): "ERR_NOPRIVILEGES",
     (ErrorCode.NOT_OPERATOR, "*"): "ERR_CHANOPRIVSNEEDED",
+    (ErrorCode.BANNED, "NICK"): "ERR_ERRONEUSNICKNAME",  # the nick is banned: say why
     (ErrorCode.BANNED, "*"): "ERR_BANNEDFROMCHAN",
     (ErrorCode.INVITE_ONLY, "*"): "ERR_INVITEONLYCHAN",
 }
@@ -620,16 +621,18 @@ def _error(d: IrcDialect, frame: Error, nick: str, ask: Ask) -> list[Line | byte
     registered = frame.code in (ErrorCode.NICK_REGISTERED, ErrorCode.BANNED)
     named = ask.extra if ask.command in _TWO_NAMES and frame.code in _USER_CODES else ask.arg
     lines: list[Line | bytes] = [d._num(name, nick, named or ask.arg,
-                                        text=_explain(frame) if registered else None)]
+                                        text=_explain(frame, ask) if registered else None)]
     if ask.command == "WHOIS":
         lines.append(d._num("RPL_ENDOFWHOIS", nick, ask.arg))
     return lines
 
 
-def _explain(frame: Error) -> str:
+def _explain(frame: Error, ask: Ask) -> str:
     """The sentence of a refusal where IRC's usual one would mislead."""
     if frame.code == ErrorCode.NICK_REGISTERED:
         return "Nickname is registered; log in with SASL PLAIN (the nick and its password)"
+    if ask.command == "NICK":
+        return frame.message
     if frame.reason:
         return f"Cannot join channel (+b): {frame.reason}"
     return "Cannot join channel (+b)"
