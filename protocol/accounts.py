@@ -112,6 +112,8 @@ class Account(ServerFrame):
     nick: str
     registered: bool = False
     identified: bool = False
+    resume: str | None = None
+    """A fresh resume token for the session: an account change voids the earlier ones."""
 
 
 # Moderation: requests.

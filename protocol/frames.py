@@ -697,6 +697,8 @@ class Whois(ServerFrame):
     connected_since: float
     away: str | None = None
     account: str | None = None
+    operator_of: list[str] | None = None
+    """Those of ``channels`` the user is an operator of (None: none)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

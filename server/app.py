@@ -118,6 +118,7 @@ class ChatServer:
         self._reaper.start()
         if self._auth.required:
             log.info("a password is required to join")
+        self._warn_unregistered_admins()
         if self._tls_context is not None:
             log.info("TLS is on (certificate %s)", config.certfile)
         log.info("listening on %s:%d", *self.address)
@@ -126,6 +127,14 @@ class ChatServer:
                 log.info("IRC %slistening on %s:%d as %s", "with TLS " if kind == IRC_TLS else "",
                          *sock.getsockname()[:2], config.irc_server_name)
         return self.address
+
+    def _warn_unregistered_admins(self) -> None:
+        """Name the ``--admin`` nicks nobody registered: the first to register one is admin."""
+        assert self._hub is not None
+        free = [nick for nick in self.config.admins if self._hub.account_record(nick) is None]
+        if free:
+            log.warning("--admin %s: not registered yet; whoever registers it first becomes an "
+                        "admin, so register it now", ", ".join(free))
 
     def _listen(self, port: int, kind: str) -> socket.socket:
         sock = socket.create_server((self.config.host, port), backlog=LISTEN_BACKLOG,
@@ -258,7 +267,7 @@ class ChatServer:
         self._stop_w.send(b"\0")
         if self._acceptor.is_alive():
             self._acceptor.join()
-            self._reaper.stop()
+        self._reaper.stop()  # also when the accept loop died on its own
         for listener in self._listeners:
             listener.close()
         if self._hub is not None:

@@ -382,10 +382,13 @@ class ChatState:
     def describe(member: Member, now: float) -> Whois:
         """Return what is known of ``member`` for a ``whois``."""
         last = member.spoke or member.since
+        channels = member.channels.values()
+        running = [c.name for c in channels if c.is_operator(member)] \
+            if member.account is not None else []  # only accounts run channels
         return Whois(
-            nick=member.nick, channels=[c.name for c in member.channels.values()],
+            nick=member.nick, channels=[c.name for c in channels],
             idle=max(0, int(now - last)) if last else 0, connected_since=member.since,
-            away=member.away, account=member.account,
+            away=member.away, account=member.account, operator_of=running or None,
         )
 
     def census(self) -> Census:
@@ -405,7 +408,8 @@ class ChatState:
                             topic_ts=record.topic_ts if record.topic else None,
                             operators=operators or [], topic_lock=channel.topic_lock,
                             invite_only=channel.invite_only,
-                            bans=[b.target or b.value for b in channel.bans if b.active(now)])
+                            bans=[b.target or b.value for b in channel.bans if b.active(now)],
+                            created=channel.created)
         if nicks is None:
             return Presence(users=[self.describe(m, now) for m in self.nicks.values()])
         asked = nicks

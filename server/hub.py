@@ -95,6 +95,8 @@ class Presence(Internal):
     invite_only: bool = False
     bans: list[str] = dataclasses.field(default_factory=list)
     """The nicks (or accounts) banned from the channel."""
+    created: float | None = None
+    """When the channel was first seen (unix seconds)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

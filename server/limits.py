@@ -48,7 +48,9 @@ class TokenBucket:
 class FailureDelays:
     """Make repeated failures from one address wait longer: 0.1 s, doubling, up to 5 s.
 
-    Failures are forgotten after ten minutes, or at the first success. Thread-safe.
+    Failures are forgotten ten minutes after the latest one, not at a success:
+    else a guesser would log in to an account of its own between guesses and
+    never wait. Thread-safe.
     """
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
@@ -57,12 +59,12 @@ class FailureDelays:
         self._failures: dict[str, tuple[int, float]] = {}
 
     def record(self, address: str, ok: bool) -> None:
+        """Note a check from ``address``; only a failure counts (a success changes nothing)."""
+        if ok:
+            return
         with self._lock:
-            if ok:
-                self._failures.pop(address, None)
-            else:
-                count, _ = self._recent(address)
-                self._failures[address] = (count + 1, self._clock())
+            count, _ = self._recent(address)
+            self._failures[address] = (count + 1, self._clock())
 
     def delay_s(self, address: str) -> float:
         """How long to hold the answer to ``address`` after its latest failure."""

@@ -94,18 +94,21 @@ from server.hub import (
 )
 from server.membership import Channel, Member
 from server.moderation import (
+    SERVER_BY,
     ban_for,
     banned,
+    banned_in,
     check_admin,
     check_operator,
     join_refusal,
     kick_reason,
+    nick_refusal,
     removal_reason,
 )
 from server.outbound import Sender
-from server.rules import SERVER_SCOPE, MemoryRules, RulesStore, find_ban
+from server.rules import SERVER_SCOPE, ClaimChange, MemoryRules, RulesStore, find_ban
 from server.store import ChannelRecord, HistoryStore, StoreError
-from server.tokens import ResumeTokens
+from server.tokens import RESUME_TOKEN_TTL_S, Claim, ResumeTokens, new_claim_id
 
 __all__ = ["LocalHub"]
 
@@ -130,6 +133,59 @@ Handler = Callable[["LocalHub", Any, Any], None]
 _T = TypeVar("_T")
 _Item = tuple[Handler, "Link | None", Any, "str | None"]
 """A queued request: its handler, link, argument and tag."""
+
+
+class _Claims:
+    """The claim each nick is held under, kept in the rules store (see ``server.tokens``).
+
+    Changes are written once per batch (:meth:`flush`, one transaction), and
+    read from here until then. A crash before the write loses the batch's
+    changes: its tokens then do not resume. Hub thread only.
+    """
+
+    def __init__(self, rules: RulesStore) -> None:
+        self._rules = rules
+        self._due: list[ClaimChange] = []
+        self._taken: dict[str, Claim] = {}
+        now = time.time()
+        rules.release_claims(now, now + RESUME_TOKEN_TTL_S)  # their sessions died with us
+
+    def current(self, key: str) -> Claim | None:
+        taken = self._taken.get(key)
+        return taken if taken is not None else self._rules.claim(key)
+
+    def take(self, key: str) -> str:
+        """Hold ``key`` under a new claim (earlier tokens of the nick are void); return it."""
+        claim = new_claim_id()
+        self._taken[key] = Claim(claim)
+        self._due.append(ClaimChange(key, claim, taken=True))
+        return claim
+
+    def keep(self, key: str, claim: Claim) -> str:
+        """Hold ``key`` again under ``claim`` (a resume); return its id."""
+        if claim.until is not None:
+            self._taken[key] = Claim(claim.id)
+            self._due.append(ClaimChange(key, claim.id, taken=True))
+        return claim.id
+
+    def release(self, member: Member) -> None:
+        """``member`` no longer holds its nick: its claim lasts a day more."""
+        until = time.time() + RESUME_TOKEN_TTL_S
+        taken = self._taken.get(member.key)
+        if taken is not None and taken.id == member.claim:
+            self._taken[member.key] = Claim(member.claim, until)
+        self._due.append(ClaimChange(member.key, member.claim, until))
+
+    def flush(self) -> None:
+        """Write the changes of this batch in one transaction."""
+        if not self._due:
+            return
+        due, self._due = self._due, []
+        self._taken.clear()
+        try:
+            self._rules.save_claims(due)
+        except StoreError as exc:  # the tokens issued meanwhile will not resume: safe
+            log.error("%s", exc)
 
 
 @dataclass(slots=True)
@@ -164,6 +220,7 @@ class LocalHub:
         self._default = config.default_channel
         self._on_stored = on_stored
         self._tokens = ResumeTokens(store.secret(TOKEN_SECRET))
+        self._claims = _Claims(self._rules)
         self._state = ChatState(flusher, SERVER_NAME, config.motd)
         self._inbox: queue.Queue[_Item] = queue.Queue(INBOX_CAPACITY)
         self._segment: list[_Draft] = []
@@ -311,6 +368,7 @@ class LocalHub:
                     else:
                         self._work(handler, link, arg, tag)
                 self._deliver_segment_safely()
+                self._claims.flush()
                 due = self._state.batcher.due
                 if due is not None and time.monotonic() >= due:
                     self._state.flush_presence()
@@ -438,9 +496,13 @@ class LocalHub:
             raise too_many_channels(self._config.max_channels_per_user)
         key = nick_key(hello.nick)
         holder = state.nicks.get(key)
-        resume = self._tokens.check(hello.resume, hello.nick)
+        claim = self._claims.current(key) if hello.resume else None
+        resume = self._tokens.check(hello.resume, hello.nick, claim)
         if holder is not None and resume is None:
             raise nick_taken()
+        kept = holder.channels.keys() if holder is not None else set()  # a resume keeps them
+        if len(kept | {channel_key(n) for n in names}) > self._config.max_channels_per_user:
+            raise too_many_channels(self._config.max_channels_per_user)
         registered = self._rules.account(key) is not None
         identified = registered and (proved or (resume is not None and resume.identified))
         if registered and not identified:
@@ -465,9 +527,11 @@ class LocalHub:
                 hello.nick, hello.since, RESUME_HISTORY_CAP,
                 not_before=resume.issued - TOKEN_SKEW_S,
             )
+        member.claim = (self._claims.keep(key, claim) if resume is not None and claim is not None
+                        else self._claims.take(key))
         order = state.welcome(
             member, wanted, lambda c: self._since(c, hello.since), holder, private,
-            self._tokens.issue(member.nick, identified), now,
+            self._tokens.issue(member.nick, member.claim, identified), now,
         )
         for refusal in refused:
             state.reply(link, error_frame(refusal))
@@ -545,6 +609,7 @@ class LocalHub:
         try:
             member = self._state.local.get(link)
             if member is not None:
+                self._claims.release(member)
                 self._state.leave(member, reason, time.time())
                 log.info("[%s] %s left (%s)", link.peer, member.nick, reason)
             if bye is not None:
@@ -554,6 +619,8 @@ class LocalHub:
             self._flusher.release(link.outbox)
 
     def _on_shutdown(self, _link: None, bye_reason: str) -> None:
+        for member in self._state.local.values():
+            self._claims.release(member)
         self._state.shutdown(bye_reason)
         self._stopped = True
 
@@ -567,8 +634,15 @@ class LocalHub:
             raise nick_taken()
         if new_key != member.account and self._rules.account(new_key) is not None:
             raise nick_registered()
+        refusal = None if new_key == member.key else nick_refusal(
+            member, new_key, self._server_bans, self._admins, time.time())
+        if refusal is not None:
+            raise refusal
+        if new_key != member.key:  # a nick taken without a token: a new claim
+            self._claims.release(member)
+            member.claim = self._claims.take(new_key)
         self._state.rename(member, new, new_key, time.time(),
-                           self._tokens.issue(new, member.account == new_key))
+                           self._tokens.issue(new, member.claim, member.account == new_key))
         log.info("[%s] %s is now known as %s", link.peer, old, new)
 
     # Messages: decided now, numbered, stored and delivered with the segment.
@@ -651,7 +725,8 @@ class LocalHub:
         self._rules.save_account(dataclasses.replace(record, nick=member.nick))
         self._state.identified(member, member.key)
         log.info("[%s] %s registered the nick", link.peer, member.nick)
-        return Account(nick=member.nick, registered=True, identified=True)
+        member.claim = self._claims.take(member.key)
+        return self._account(member)
 
     def _identify(self, link: Link, nick: str) -> Account:
         member = self._member(link)
@@ -659,18 +734,30 @@ class LocalHub:
         record = self._rules.account(key)
         if record is None:
             raise NotRegistered(f"{nick} is not a registered nick.")
-        holder = self._state.nicks.get(key)
         now = time.time()
+        ban = find_ban(self._server_bans, now, key, key, member.address)
+        if ban is not None:
+            raise banned(ban, "this server")
+        holder = self._state.nicks.get(key)
         if holder is not None and holder is not member:
             self._close(holder, ByeReason.REPLACED, "replaced by its owner", now)
         self._state.identified(member, key)
-        if member.key != key:
+        renamed = member.key != key
+        if renamed:
+            self._claims.release(member)
+        member.claim = self._claims.take(key)  # the holder's tokens are void now
+        if renamed:
             old = member.nick
             self._state.rename(member, record.nick, key, now,
-                               self._tokens.issue(record.nick, True))
+                               self._tokens.issue(record.nick, member.claim, True))
             log.info("[%s] %s is now known as %s", link.peer, old, record.nick)
         log.info("[%s] %s identified", link.peer, member.nick)
-        return Account(nick=member.nick, registered=True, identified=True)
+        for channel, ban in banned_in(member, self._admins, now):
+            reason = removal_reason(ByeReason.BANNED, ban.by or SERVER_BY, ban.reason or None)
+            self._state.kick(channel, member, reason, None, now)
+            log.info("[%s] %s is banned from %s, put out (%s)", link.peer, member.nick,
+                     channel.name, reason)
+        return self._account(member)
 
     def _set_password(self, link: Link, record: AccountRecord) -> Account:
         member = self._member(link)
@@ -680,7 +767,8 @@ class LocalHub:
         self._rules.save_account(dataclasses.replace(record, nick=current.nick,
                                                      created=current.created))
         log.info("[%s] %s changed the nick's password", link.peer, member.nick)
-        return Account(nick=member.nick, registered=True, identified=True)
+        member.claim = self._claims.take(member.key)  # tokens from before are void
+        return self._account(member)
 
     def _unregister(self, link: Link, _arg: None) -> Account:
         member = self._member(link)
@@ -691,13 +779,21 @@ class LocalHub:
             channel.operators.discard(member.account)
         self._state.identified(member, None)
         log.info("[%s] %s unregistered the nick", link.peer, member.nick)
-        return Account(nick=member.nick, registered=False, identified=False)
+        member.claim = self._claims.take(member.key)  # tokens from before are void
+        return self._account(member)
+
+    def _account(self, member: Member) -> Account:
+        """The answer to an account request, with a fresh token for the session's claim."""
+        owned = member.account is not None
+        return Account(nick=member.nick, registered=owned, identified=owned,
+                       resume=self._tokens.issue(member.nick, member.claim, owned))
 
     def _close(self, member: Member, bye: str, reason: str, now: float) -> None:
         """Take ``member`` out of the chat with ``reason`` and close its link with ``bye``.
 
         The member is told ``reason`` too: who put them out, and why.
         """
+        self._claims.release(member)
         self._state.leave(member, reason, now)
         if member.link is not None:
             self._state.reply(member.link, Bye(reason=bye, text=reason))
@@ -728,9 +824,12 @@ class LocalHub:
         now = time.time()
         target_key = nick_key(request.nick)
         target = self._state.nicks.get(target_key)
-        registered = self._rules.account(target_key) is not None
+        if target is not None:
+            account = target.account
+        else:
+            account = target_key if self._rules.account(target_key) is not None else None
         address = target.address if target is not None else None
-        bans = ban_for(request, target_key, registered, address, member.nick, now)
+        bans = ban_for(request, target_key, account, address, member.nick, now)
         if request.channel is None:
             check_admin(member, self._admins)
         else:
@@ -777,18 +876,22 @@ class LocalHub:
         member = self._member(link)
         channel = self._joined(member, request.channel)
         check_operator(member, channel, self._admins)
-        target = self._target(request.nick)
         giving = isinstance(request, OpUser)
-        if target.account is None:
+        target = self._target(request.nick) if giving else self._state.nicks.get(
+            nick_key(request.nick))
+        if target is not None and target.account is None and giving:
             raise BadRequest(f"{target.nick} is not identified; only accounts run channels.")
-        self._rules.set_operator(channel.key, target.account, giving)
-        (channel.operators.add if giving else channel.operators.discard)(target.account)
+        # operators are kept by account: an offline one is deopped by its nick's account
+        account = nick_key(request.nick) if target is None else target.account
+        nick = request.nick if target is None else target.nick
+        if account is not None:
+            self._rules.set_operator(channel.key, account, giving)
+            (channel.operators.add if giving else channel.operators.discard)(account)
         change = Mode(channel=channel.name, by=member.nick, ts=time.time(),
-                      op=target.nick if giving else None,
-                      deop=None if giving else target.nick)
+                      op=nick if giving else None, deop=None if giving else nick)
         self._state.mode(channel, change, member)
         log.info("[%s] %s %s %s in %s", link.peer, member.nick,
-                 "opped" if giving else "deopped", target.nick, channel.name)
+                 "opped" if giving else "deopped", nick, channel.name)
 
     def _on_mode(self, link: Link, request: SetMode) -> None:
         member = self._member(link)
@@ -800,12 +903,9 @@ class LocalHub:
         if request.invite_only is not None:
             channel.invite_only = request.invite_only
         self._rules.save_modes(channel.key, channel.topic_lock, channel.invite_only)
-        for change in (
-            Mode(channel=channel.name, by=member.nick, ts=now, topic_lock=request.topic_lock),
-            Mode(channel=channel.name, by=member.nick, ts=now, invite_only=request.invite_only),
-        ):
-            if change.topic_lock is not None or change.invite_only is not None:
-                self._state.mode(channel, change, member)
+        self._state.mode(channel, Mode(channel=channel.name, by=member.nick, ts=now,
+                                       topic_lock=request.topic_lock,
+                                       invite_only=request.invite_only), member)
         log.info("[%s] %s set the modes of %s", link.peer, member.nick, channel.name)
 
     def _on_invite(self, link: Link, request: InviteUser) -> None:
@@ -817,6 +917,7 @@ class LocalHub:
         channel.invited.add(target.key)
         invite = Invite(channel=channel.name, nick=target.nick, by=member.nick, ts=time.time())
         self._state.invite(target, invite, member)
+        log.info("[%s] %s invited %s to %s", link.peer, member.nick, target.nick, channel.name)
 
     def _on_kill(self, link: Link, request: KillUser) -> None:
         member = self._member(link)

@@ -10,6 +10,7 @@ the hub's thread.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -45,13 +46,15 @@ class Member:
     """The key of the account the user proved they own, if any."""
     address: str | None = None
     """The user's IP address (for bans by address), if known here."""
+    claim: str = ""
+    """The id of the claim the user holds its nick under (see ``server.tokens``; in process)."""
 
 
 class Channel:
     """A channel with members."""
 
     __slots__ = ("key", "record", "members", "roster", "recent", "outboxes", "operators",
-                 "topic_lock", "invite_only", "bans", "invited")
+                 "topic_lock", "invite_only", "bans", "invited", "created")
 
     def __init__(self, key: str, record: ChannelRecord, recent: list[Message]) -> None:
         self.key = key
@@ -67,6 +70,8 @@ class Channel:
         self.bans: list[Ban] = []
         self.invited: set[str] = set()
         """Nick keys let in once while the channel is invite-only."""
+        self.created = time.time()
+        """When this hub first had the channel in memory (unix seconds): its IRC creation time."""
 
     def is_operator(self, member: Member) -> bool:
         return member.account is not None and member.account in self.operators

@@ -422,6 +422,9 @@ class Flusher:
                 box.close_deadline = min(box.close_deadline, time.monotonic() + timeout)
         self._wake()
         self._thread.join(timeout + 1.0)
+        if self._thread.is_alive():
+            log.warning("the flusher is still busy %.1f s after being told to stop; "
+                        "leaving it (unflushed bytes may be lost)", timeout + 1.0)
 
 
 def _consume(buffers: list[Buffer], sent: int) -> None:

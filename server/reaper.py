@@ -62,5 +62,7 @@ class IdleReaper:
                 session.ping()
 
     def stop(self) -> None:
+        """Stop and join the thread (if it was started). Idempotent."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._thread.join()

@@ -429,8 +429,9 @@ class EventApplier:
         since: int | None = None
         if arrival is not None:
             since = arrival.since
-            token = self._tokens.issue(member.nick, member.account is not None)
-            if arrival.issued is not None and since is not None:
+            token = self._tokens.issue(member.nick, event.get("cl") or "",
+                                       member.account is not None)
+            if event.get("res") and arrival.issued is not None and since is not None:
                 not_before = arrival.issued - TOKEN_SKEW_S
                 private = self._read(lambda: self.private_after(key, since, not_before),
                                      arrival.link)
@@ -473,6 +474,9 @@ class EventApplier:
         reason, bye = event["r"], event.get("bye")
         if bye and "bk" in event:  # put out by a moderator
             reason = removal_reason(bye, self._by_name(event["bk"]), reason or None)
+            if bye == ByeReason.KILLED:
+                self._log_action(self.state.nicks.get(event["bk"]), "killed %s (%s)",
+                                 member.nick, reason)
         self.state.leave(member, reason, float(event["ts"]))
         link = member.link
         if link is not None:
@@ -505,7 +509,8 @@ class EventApplier:
         if member is None:
             return
         old = member.nick
-        token = (self._tokens.issue(event["nick"], member.account == event["nk"])
+        token = (self._tokens.issue(event["nick"], event.get("cl") or "",
+                                    member.account == event["nk"])
                  if member.link is not None else None)
         self.state.rename(member, event["nick"], event["nk"], float(event["ts"]), token)
         if member.link is not None:
@@ -527,6 +532,12 @@ class EventApplier:
                 channel.operators.discard(gone)
         if member is not None:
             self.state.identified(member, event.get("acct"))
+
+    @staticmethod
+    def _log_action(by: Member | None, what: str, *args: object) -> None:
+        """Log a moderation action on the node whose user asked for it (only there)."""
+        if by is not None and by.link is not None:
+            log.info("[%s] %s " + what, by.link.peer, by.nick, *args)
 
     def _by(self, event: dict[str, Any]) -> Member | None:
         return self.state.nicks.get(event.get("k", ""))
@@ -553,24 +564,33 @@ class EventApplier:
         target = self.state.nicks.get(event["tk"])
         if channel is None or target is None or not channel.has(target):
             return
-        by = self._by(event)
-        name, given = by.nick if by is not None else SERVER_BY, event.get("r") or None
+        by = self._by(event)  # none for a ban that holds someone who just identified
+        name = by.nick if by is not None else event.get("bn") or SERVER_BY
+        given = event.get("r") or None
         reason = (removal_reason(ByeReason.BANNED, name, given) if event.get("ban")
                   else kick_reason(name, given))
         self.state.kick(channel, target, reason, by, float(event["ts"]))
+        if not event.get("ban"):
+            self._log_action(by, "kicked %s from %s (%s)", target.nick, channel.name, reason)
 
     def _on_ban(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"]) if event.get("c") else None
-        if channel is not None:
-            channel.bans = [b for b in channel.bans if b.target != nick_key(event["nick"])]
-            channel.bans += [ban_from_json(json.dumps(b)) for b in _list(event.get("bans"))]
+        if channel is not None:  # each new ban replaces the one holding the same
+            bans = [ban_from_json(json.dumps(b)) for b in _list(event.get("bans"))]
+            held = {(b.kind, b.value) for b in bans}
+            channel.bans = [b for b in channel.bans if (b.kind, b.value) not in held] + bans
         self._mode(event, ban=event["nick"])
+        self._log_action(self._by(event), "banned %s from %s", event["nick"],
+                         channel.name if channel is not None else "the server")
 
     def _on_unban(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"]) if event.get("c") else None
         if channel is not None:
-            channel.bans = [b for b in channel.bans if b.target != nick_key(event["nick"])]
+            key = nick_key(event["nick"])
+            channel.bans = [b for b in channel.bans if not b.lifted_by(key)]
         self._mode(event, unban=event["nick"])
+        self._log_action(self._by(event), "lifted the ban on %s in %s", event["nick"],
+                         channel.name if channel is not None else "the server")
 
     def _on_op(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"])
@@ -579,18 +599,24 @@ class EventApplier:
             return
         giving = bool(event.get("on"))
         (channel.operators.add if giving else channel.operators.discard)(event["acct"])
-        nick = target.nick if target is not None else event["tk"]
+        nick = target.nick if target is not None else event.get("nick") or event["tk"]
         self._mode(event, op=nick if giving else None, deop=None if giving else nick)
+        self._log_action(self._by(event), "%s %s in %s", "opped" if giving else "deopped", nick,
+                         channel.name)
 
     def _on_mode(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"])
         if channel is None:
             return
+        change: dict[str, bool] = {}
         for flag, attribute in (("tl", "topic_lock"), ("io", "invite_only")):
             value = event.get(flag)
             if isinstance(value, bool):
                 setattr(channel, attribute, value)
-                self._mode(event, **{attribute: value})
+                change[attribute] = value
+        if change:
+            self._mode(event, **change)  # one frame for both: one MODE line on IRC
+        self._log_action(self._by(event), "set the modes of %s", channel.name)
 
     def _on_invite(self, event: dict[str, Any]) -> None:
         channel = self.state.channel(event["c"])
@@ -600,6 +626,7 @@ class EventApplier:
         channel.invited.add(target.key)
         self.state.invite(target, Invite(channel=channel.name, nick=target.nick, by=by.nick,
                                          ts=float(event["ts"])), by)
+        self._log_action(by, "invited %s to %s", target.nick, channel.name)
 
     def _on_away(self, event: dict[str, Any]) -> None:
         member = self._member(event)

@@ -107,7 +107,7 @@ from server.redis_scripts import (
     SNAPSHOT,
 )
 from server.rules import SERVER_SCOPE, Ban, ban_to_json
-from server.tokens import ResumeTokens
+from server.tokens import Claim, ResumeTokens, new_claim_id
 
 __all__ = ["BackplaneError", "RedisHub", "connect", "describe_url"]
 
@@ -679,10 +679,13 @@ class RedisHub:
                 command.action = lambda: self._tell_refusals(link, refused)
                 self._answer(command)
         elif command.kind in _ACCOUNT_KINDS:
-            assert command.future is not None
+            assert command.future is not None and command.link is not None
             registered = command.kind != "unregister"
-            command.future.set_result(Account(nick=str(result.get("nick") or ""),
-                                              registered=registered, identified=registered))
+            nick = str(result.get("nick") or "")
+            log.info("[%s] %s %s", command.link.peer, nick, _ACCOUNT_KINDS[command.kind])
+            token = self._tokens.issue(nick, str(result.get("cl") or ""), registered)
+            command.future.set_result(Account(nick=nick, registered=registered,
+                                              identified=registered, resume=token))
         elif command.kind == "leave" or "again" in result or "ev" not in result:
             self._answer(command)
 
@@ -720,7 +723,7 @@ class RedisHub:
         ban = Ban(SERVER_SCOPE, "", "", float(until) if isinstance(until, int | float) else None,
                   str(result.get("reason") or ""), "")
         where = result.get("c") or getattr(command.frame, "channel", None) or "this server"
-        return banned(ban, where)
+        return banned(ban, where, nick=command.kind == "nick")
 
     def _shutdown(self, batch: list[_Command], bye_reason: str) -> None:
         """Take every local user out of the cluster, then close them all."""
@@ -782,7 +785,8 @@ class RedisHub:
         names = hello.channels if hello.channels is not None else [self._config.default_channel]
         if len(names) > self._config.max_channels_per_user:
             raise too_many_channels(self._config.max_channels_per_user)
-        resume = self._tokens.check(hello.resume, hello.nick)
+        claim = self._claim(hello.nick) if hello.resume else None
+        resume = self._tokens.check(hello.resume, hello.nick, claim)
         session = f"{self._node}:{next(self._counter)}"
         command.session = session
         assert self._applier is not None
@@ -794,7 +798,18 @@ class RedisHub:
             "takeover": 1 if resume is not None else 0,
             "tident": 1 if resume is not None and resume.identified else 0,
             "ident": 1 if identified else 0, "addr": address_of(link),
+            "cl": claim.id if resume is not None and claim is not None else "",
+            "nc": new_claim_id(),
         }
+
+    def _claim(self, nick: str) -> Claim | None:
+        """The claim ``nick`` is held under now (Redis expires it a day after the drop)."""
+        try:
+            value = self._redis.get(f"tc:claim:{nick_key(nick)}")
+        except redis.RedisError as exc:
+            self._outage.down(exc)
+            raise store_unavailable() from None
+        return Claim(value.decode()) if isinstance(value, bytes) else None
 
     def _prepare_leave(self, command: _Command, link: Link) -> None:
         reason, bye = command.frame
@@ -840,7 +855,7 @@ class RedisHub:
 
     def _prepare_nick(self, command: _Command, _link: Link, frame: Nick) -> None:
         command.request = {"op": "nick", "s": command.session, "nk": nick_key(frame.nick),
-                           "nick": frame.nick}
+                           "nick": frame.nick, "nc": new_claim_id()}
 
     def _prepare_topic(self, command: _Command, _link: Link, frame: SetTopic) -> None:
         command.request = {"op": "topic", "s": command.session, "c": channel_key(frame.channel),
@@ -921,13 +936,14 @@ class RedisHub:
     def _prepare_secret(self, command: _Command, _link: Link, record: AccountRecord) -> None:
         command.request = {"op": command.kind, "s": command.session, "salt": record.salt.hex(),
                            "digest": record.digest.hex(), "n": record.n, "r": record.r,
-                           "p": record.p}
+                           "p": record.p, "nc": new_claim_id()}
 
     def _prepare_identify(self, command: _Command, _link: Link, nick: str) -> None:
-        command.request = {"op": "identify", "s": command.session, "ak": nick_key(nick)}
+        command.request = {"op": "identify", "s": command.session, "ak": nick_key(nick),
+                           "nc": new_claim_id()}
 
     def _prepare_unregister(self, command: _Command, _link: Link, _arg: None) -> None:
-        command.request = {"op": "unregister", "s": command.session}
+        command.request = {"op": "unregister", "s": command.session, "nc": new_claim_id()}
 
     def _prepare_kick(self, command: _Command, _link: Link, frame: KickUser) -> None:
         command.request = {"op": "kick", "s": command.session, "c": channel_key(frame.channel),
@@ -935,11 +951,12 @@ class RedisHub:
 
     def _prepare_ban(self, command: _Command, _link: Link, frame: BanUser) -> None:
         target = nick_key(frame.nick)
-        registered = bool(self._redis.exists(f"tc:account:{target}"))
-        address = self._redis.hget(f"tc:user:{target}", "addr") if frame.address else None
-        bans = ban_for(frame, target, registered,
-                       address.decode() if isinstance(address, bytes) else None,
-                       "", time.time())
+        online, account, address = cast(list[bytes | None], self._redis.hmget(
+            f"tc:user:{target}", ["s", "acct", "addr"]))
+        if online is None:  # offline: the nick's own account, if it is registered
+            account = target.encode() if self._redis.exists(f"tc:account:{target}") else None
+        bans = ban_for(frame, target, account.decode() if account else None,
+                       address.decode() if address and frame.address else None, "", time.time())
         command.request = {
             "op": "ban", "s": command.session, "tk": target, "nick": frame.nick,
             "c": channel_key(frame.channel) if frame.channel else None,
@@ -953,7 +970,8 @@ class RedisHub:
 
     def _prepare_op(self, command: _Command, _link: Link, frame: OpUser | DeopUser) -> None:
         command.request = {"op": "op", "s": command.session, "c": channel_key(frame.channel),
-                           "tk": nick_key(frame.nick), "on": 1 if isinstance(frame, OpUser) else 0}
+                           "tk": nick_key(frame.nick), "on": 1 if isinstance(frame, OpUser) else 0,
+                           "nick": frame.nick}
 
     def _prepare_mode(self, command: _Command, _link: Link, frame: SetMode) -> None:
         command.request = {"op": "mode", "s": command.session, "c": channel_key(frame.channel),
@@ -1104,7 +1122,11 @@ _PREPARE: Final[dict[str, Callable[[RedisHub, _Command, Link, Any], None]]] = {
 }
 """How each request is turned into a Redis request or an answer made on this node."""
 
-_ACCOUNT_KINDS: Final = frozenset({"register", "identify", "set_password", "unregister"})
+_ACCOUNT_KINDS: Final = {
+    "register": "registered the nick", "identify": "identified",
+    "set_password": "changed the nick's password", "unregister": "unregistered the nick",
+}
+"""Account requests, and what the console says when one is done (never a password)."""
 
 _LOCAL_CHANGES: Final = frozenset({"redial"})
 """Commands made on this node alone that change how later events are delivered."""

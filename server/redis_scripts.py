@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from server.tokens import RESUME_TOKEN_TTL_S
+
 __all__ = ["APPLY", "BEAT", "NODE_LOST", "NOT_ADMIN", "NOT_IDENTIFIED", "REAP", "SNAPSHOT"]
 
 # APPLY refuses a request with {err = CODE}: a wire error code (protocol.ErrorCode) the
@@ -25,6 +27,7 @@ NODE_LOST: Final = "node_lost"
 """A hello through a node that was reaped and has not rejoined yet."""
 
 _COMMON: Final = r"""
+local claim_ttl_s = __CLAIM_TTL_S__
 local function now()
   local t = redis.call('TIME')
   return t[1], t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
@@ -75,9 +78,10 @@ local function drop_user(k, s, n, reason, bye, by)
   end
   redis.call('DEL', 'tc:uchans:' .. k, 'tc:user:' .. k, 'tc:sess:' .. s)
   redis.call('SREM', 'tc:nodesess:' .. n, s)
+  redis.call('EXPIRE', 'tc:claim:' .. k, claim_ttl_s)  -- its tokens resume for a day more
   return emit({t = 'quit', s = s, k = k, r = reason, bye = bye, bk = by})
 end
-"""
+""".replace("__CLAIM_TTL_S__", str(RESUME_TOKEN_TTL_S))
 
 APPLY: Final = _COMMON + r"""
 -- ARGV[1]: JSON list of requests; ARGV[3]: channels per user; ARGV[4]: log length (0: all);
@@ -149,8 +153,23 @@ local function acct_of(k)
   if acct then return acct end
   return nil
 end
-local function rename(s, k, nk, nick, r)
-  -- move the user held by session s from key k to nk, now spelt nick
+local function take_claim(k, nc)
+  -- hold nick k under the new claim nc: the tokens of earlier claims are void (server.tokens)
+  redis.call('SET', 'tc:claim:' .. k, nc)
+  return nc
+end
+local function rename_claim(k, nk, nc)
+  -- the claim a user renamed from k to nk holds it under: the same for the same key
+  if nk == k then
+    local held = redis.call('GET', 'tc:claim:' .. k)
+    if held then return held end
+  else
+    redis.call('EXPIRE', 'tc:claim:' .. k, claim_ttl_s)
+  end
+  return take_claim(nk, nc)
+end
+local function rename(s, k, nk, nick, r, cl)
+  -- move the user held by session s from key k to nk, now spelt nick, under claim cl
   local chans = redis.call('SMEMBERS', 'tc:uchans:' .. k)
   for _, c in ipairs(chans) do
     redis.call('HDEL', 'tc:members:' .. c, k)
@@ -162,7 +181,7 @@ local function rename(s, k, nk, nick, r)
     redis.call('SET', 'tc:sess:' .. s, nk)
   end
   redis.call('HSET', 'tc:user:' .. nk, 'nick', nick)
-  return emit({t = 'nick', s = s, k = k, nk = nk, nick = nick}, r)
+  return emit({t = 'nick', s = s, k = k, nk = nk, nick = nick, cl = cl}, r)
 end
 
 local handlers = {}
@@ -171,10 +190,12 @@ function handlers.hello(r)
   -- a node that was reaped takes no one in until it has rejoined (see BEAT)
   if redis.call('SISMEMBER', 'tc:nodes', r.n) == 0 then return {err = 'node_lost'} end
   local holder = hash('tc:user:' .. r.k)
-  if holder.s and r.takeover ~= 1 then return {err = 'nick_taken'} end
+  -- the node checked the token against claim r.cl: a resume if that is still the claim
+  local resumed = r.takeover == 1 and redis.call('GET', 'tc:claim:' .. r.k) == r.cl
+  if holder.s and not resumed then return {err = 'nick_taken'} end
   local acct = nil
   if redis.call('EXISTS', 'tc:account:' .. r.k) == 1 then
-    if r.ident ~= 1 and not (r.takeover == 1 and r.tident == 1) then
+    if r.ident ~= 1 and not (resumed and r.tident == 1) then
       return {err = 'nick_registered'}
     end
     acct = r.k
@@ -209,8 +230,11 @@ function handlers.hello(r)
   if acct then redis.call('HSET', 'tc:user:' .. r.k, 'acct', acct) end
   redis.call('SET', 'tc:sess:' .. r.s, r.k)
   redis.call('SADD', 'tc:nodesess:' .. r.n, r.s)
+  local claim = r.cl
+  if resumed then redis.call('PERSIST', 'tc:claim:' .. r.k) else claim = take_claim(r.k, r.nc) end
   return {ev = emit({t = 'hello', s = r.s, n = r.n, k = r.k, nick = r.nick, ch = wanted,
-                     rep = old, acct = acct}), refused = refused, acct = acct}
+                     rep = old, acct = acct, cl = claim, res = resumed}),
+          refused = refused, acct = acct}
 end
 
 function handlers.join(r)
@@ -263,6 +287,22 @@ function handlers.tell(r)
                      tk = r.tk}, r)}
 end
 
+local function nick_refusal(k, nk)
+  -- why user k may not rename to nk: the nick is banned server-wide, or in a channel of k's
+  -- (one k does not run), as moderation.nick_refusal
+  local ban = active_ban('', nil, nk, nil)
+  if ban then return {err = 'banned', reason = ban.reason, ['until'] = ban['until']} end
+  local acct = acct_of(k)
+  for _, c in ipairs(redis.call('SMEMBERS', 'tc:uchans:' .. k)) do
+    ban = (not is_op(acct, c)) and active_ban(c, nil, nk, nil)
+    if ban then
+      return {err = 'banned', reason = ban.reason, ['until'] = ban['until'],
+              c = redis.call('HGET', 'tc:chan:' .. c, 'name')}
+    end
+  end
+  return nil
+end
+
 function handlers.nick(r)
   local k = user_of(r.s)
   if not k then return {err = 'not_welcomed'} end
@@ -273,7 +313,11 @@ function handlers.nick(r)
   if r.nk ~= acct_of(k) and redis.call('EXISTS', 'tc:account:' .. r.nk) == 1 then
     return {err = 'nick_registered'}
   end
-  return {ev = rename(r.s, k, r.nk, r.nick, r)}
+  if r.nk ~= k then
+    local no = nick_refusal(k, r.nk)
+    if no then return no end
+  end
+  return {ev = rename(r.s, k, r.nk, r.nick, r, rename_claim(k, r.nk, r.nc))}
 end
 
 function handlers.topic(r)
@@ -310,7 +354,8 @@ function handlers.register(r)
   redis.call('HSET', 'tc:account:' .. k, 'nick', nick, 'salt', r.salt, 'digest', r.digest,
              'n', r.n, 'r', r.r, 'p', r.p, 'created', ts)
   redis.call('HSET', 'tc:user:' .. k, 'acct', k)
-  return {ev = emit({t = 'account', s = r.s, k = k, acct = k}, r), nick = nick}
+  return {ev = emit({t = 'account', s = r.s, k = k, acct = k}, r), nick = nick,
+          cl = take_claim(k, r.nc)}
 end
 
 function handlers.identify(r)
@@ -318,15 +363,29 @@ function handlers.identify(r)
   if not k then return {err = 'not_welcomed'} end
   local account = hash('tc:account:' .. r.ak)
   if not account.nick then return {err = 'not_registered'} end
+  local addr = redis.call('HGET', 'tc:user:' .. k, 'addr')
+  local ban = active_ban('', r.ak, r.ak, addr)
+  if ban then return {err = 'banned', reason = ban.reason, ['until'] = ban['until']} end
   local holder = hash('tc:user:' .. r.ak)
   if holder.s and holder.s ~= r.s then
     drop_user(r.ak, holder.s, holder.n, 'replaced by its owner', 'replaced')
   end
+  if r.ak ~= k then redis.call('EXPIRE', 'tc:claim:' .. k, claim_ttl_s) end
+  take_claim(r.ak, r.nc)  -- the holder's tokens are void now
   if r.ak ~= k or redis.call('HGET', 'tc:user:' .. k, 'nick') ~= account.nick then
-    rename(r.s, k, r.ak, account.nick, nil)
+    rename(r.s, k, r.ak, account.nick, nil, r.nc)
   end
   redis.call('HSET', 'tc:user:' .. r.ak, 'acct', r.ak)
-  return {ev = emit({t = 'account', s = r.s, k = r.ak, acct = r.ak}, r), nick = account.nick}
+  local ev = emit({t = 'account', s = r.s, k = r.ak, acct = r.ak}, r)
+  for _, c in ipairs(redis.call('SMEMBERS', 'tc:uchans:' .. r.ak)) do
+    -- put out of the channels that ban who they now are (as moderation.banned_in)
+    ban = (not is_op(r.ak, c)) and active_ban(c, r.ak, r.ak, addr)
+    if ban then
+      leave_channel(r.ak, c)
+      ev = emit({t = 'kick', s = r.s, c = c, tk = r.ak, r = ban.reason, ban = 1, bn = ban.by})
+    end
+  end
+  return {ev = ev, nick = account.nick, cl = r.nc}
 end
 
 function handlers.set_password(r)
@@ -336,7 +395,7 @@ function handlers.set_password(r)
   if not acct then return {err = 'not_registered'} end
   redis.call('HSET', 'tc:account:' .. acct, 'salt', r.salt, 'digest', r.digest, 'n', r.n,
              'r', r.r, 'p', r.p)
-  return {nick = redis.call('HGET', 'tc:user:' .. k, 'nick')}
+  return {nick = redis.call('HGET', 'tc:user:' .. k, 'nick'), cl = take_claim(k, r.nc)}
 end
 
 function handlers.unregister(r)
@@ -350,7 +409,7 @@ function handlers.unregister(r)
   redis.call('DEL', 'tc:account:' .. acct, 'tc:opsof:' .. acct)
   redis.call('HDEL', 'tc:user:' .. k, 'acct')
   return {ev = emit({t = 'account', s = r.s, k = k, gone = acct}, r),
-          nick = redis.call('HGET', 'tc:user:' .. k, 'nick')}
+          nick = redis.call('HGET', 'tc:user:' .. k, 'nick'), cl = take_claim(k, r.nc)}
 end
 
 -- Moderation: operators (and server admins) run channels.
@@ -381,7 +440,9 @@ function handlers.ban(r)
   if no then return no end
   local scope = ''
   if r.c and r.c ~= cjson.null then scope = r.c end
+  local by = redis.call('HGET', 'tc:user:' .. k, 'nick')
   for _, ban in ipairs(r.bans) do
+    ban.by = by
     redis.call('HSET', 'tc:bans:' .. scope, ban.kind .. ':' .. ban.value, cjson.encode(ban))
   end
   local ev = emit({t = 'ban', s = r.s, k = k, c = r.c, nick = r.nick, bans = r.bans}, r)
@@ -403,7 +464,10 @@ function handlers.unban(r)
   local gone = {}
   local flat = redis.call('HGETALL', 'tc:bans:' .. scope)
   for i = 1, #flat, 2 do
-    if cjson.decode(flat[i + 1]).target == r.tk then
+    local ban = cjson.decode(flat[i + 1])
+    -- made on that nick, or holding that nick or that account (as Ban.lifted_by)
+    if ban.target == r.tk or ((ban.kind == 'account' or ban.kind == 'nick')
+                              and ban.value == r.tk) then
       redis.call('HDEL', 'tc:bans:' .. scope, flat[i])
       table.insert(gone, flat[i])
     end
@@ -415,7 +479,11 @@ function handlers.op(r)
   local k, no = moderator(r)
   if no then return no end
   local acct = acct_of(r.tk)
-  if not acct then return {err = 'not_identified'} end
+  if not acct and r.on == 1 then
+    if redis.call('EXISTS', 'tc:user:' .. r.tk) == 0 then return {err = 'no_such_user'} end
+    return {err = 'not_identified'}
+  end
+  if not acct then acct = r.tk end  -- operators are kept by account: deop an offline one
   if r.on == 1 then
     redis.call('SADD', 'tc:ops:' .. r.c, acct)
     redis.call('SADD', 'tc:opsof:' .. acct, r.c)
@@ -423,7 +491,8 @@ function handlers.op(r)
     redis.call('SREM', 'tc:ops:' .. r.c, acct)
     redis.call('SREM', 'tc:opsof:' .. acct, r.c)
   end
-  return {ev = emit({t = 'op', s = r.s, k = k, c = r.c, tk = r.tk, acct = acct, on = r.on}, r)}
+  return {ev = emit({t = 'op', s = r.s, k = k, c = r.c, tk = r.tk, acct = acct, on = r.on,
+                     nick = r.nick}, r)}
 end
 
 function handlers.mode(r)

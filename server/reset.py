@@ -2,7 +2,9 @@
 
 Run on the server's machine by whoever runs the server: it asks for the new
 password twice on the terminal (never on the command line) and writes it
-straight into the chat's store (the SQLite file, or the cluster's Redis).
+straight into the chat's store (the SQLite file, or the cluster's Redis). It
+also voids the nick's resume tokens (see ``server.tokens``): whoever held a
+session of the account must log in with the new password.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def _reset_local(db_path: str, key: str, nick: str, password: str) -> int:
             return 2
         fresh = make_record(record.nick, password, time.time())
         rules.save_account(dataclasses.replace(fresh, created=record.created))
+        rules.delete_claim(key)  # no earlier resume token takes the nick now
     finally:
         rules.close()
     log.info("the password of %s was reset", record.nick)
@@ -72,13 +75,16 @@ def _reset_cluster(url: str, key: str, nick: str, password: str) -> int:
     from server.redis_hub import connect
 
     client = connect(url)
-    if not client.exists(f"tc:account:{key}"):
+    spelt = client.hget(f"tc:account:{key}", "nick")
+    if not isinstance(spelt, bytes):
         log.error("%s is not a registered nick.", nick)
         return 2
+    nick = spelt.decode()
     record = make_record(nick, password, time.time())
     client.hset(f"tc:account:{key}", mapping={
         "salt": record.salt.hex(), "digest": record.digest.hex(), "n": record.n,
         "r": record.r, "p": record.p,
     })
+    client.delete(f"tc:claim:{key}")  # no earlier resume token takes the nick now
     log.info("the password of %s was reset", nick)
     return 0

@@ -1,4 +1,4 @@
-"""The rules a server keeps: accounts, channel operators, channel modes and bans.
+"""The rules a server keeps: accounts, channel operators, channel modes, bans, nick claims.
 
 :class:`Ban` and :func:`find_ban` are pure. :class:`RulesStore` is what the
 in-process hub needs kept; :class:`SqliteRules` keeps it in the chat's SQLite
@@ -18,10 +18,11 @@ from typing import Any, Final, Protocol
 
 from server.accounts import AccountRecord
 from server.store import StoreError
+from server.tokens import Claim
 
 __all__ = [
-    "SERVER_SCOPE", "Ban", "MemoryRules", "RulesStore", "SqliteRules", "ban_from_json",
-    "ban_to_json", "find_ban",
+    "SERVER_SCOPE", "Ban", "ClaimChange", "MemoryRules", "RulesStore", "SqliteRules",
+    "ban_from_json", "ban_to_json", "find_ban",
 ]
 
 SERVER_SCOPE: Final = ""
@@ -47,6 +48,14 @@ class Ban:
 
     def active(self, now: float) -> bool:
         return self.until is None or now < self.until
+
+    def lifted_by(self, key: str) -> bool:
+        """Tell whether an unban of nick key ``key`` lifts this ban.
+
+        It does if the ban was made on that nick, or holds that nick or that
+        account (banned under another nick it was using).
+        """
+        return self.target == key or (self.kind in (BY_ACCOUNT, BY_NICK) and self.value == key)
 
 
 def ban_to_json(ban: Ban) -> dict[str, object]:
@@ -74,6 +83,20 @@ def find_ban(bans: list[Ban], now: float, account: str | None, nick: str,
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimChange:
+    """A change to a nick's claim (see ``server.tokens``).
+
+    ``taken``: the nick is now held under ``claim`` (whatever claim it had);
+    else the claim is released until ``until``, if it is still the nick's.
+    """
+
+    key: str
+    claim: str
+    until: float | None = None
+    taken: bool = False
+
+
 class RulesStore(Protocol):
     """What the in-process hub needs kept of accounts and moderation."""
 
@@ -97,6 +120,16 @@ class RulesStore(Protocol):
 
     def delete_bans(self, scope: str, target: str) -> list[Ban]: ...
 
+    def claim(self, key: str) -> Claim | None: ...
+
+    def save_claims(self, changes: list[ClaimChange]) -> None:
+        """Make the changes, in order, all or none."""
+
+    def release_claims(self, now: float, until: float) -> None:
+        """Release every claim still held (at start: their sessions are gone); drop old ones."""
+
+    def delete_claim(self, key: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -109,6 +142,7 @@ class MemoryRules:
         self._ops: dict[str, set[str]] = {}
         self._modes: dict[str, tuple[bool, bool]] = {}
         self._bans: dict[tuple[str, str, str], Ban] = {}
+        self._claims: dict[str, Claim] = {}
 
     def account(self, key: str) -> AccountRecord | None:
         with self._lock:
@@ -154,10 +188,32 @@ class MemoryRules:
 
     def delete_bans(self, scope: str, target: str) -> list[Ban]:
         with self._lock:
-            gone = [b for b in self._bans.values() if b.scope == scope and b.target == target]
+            gone = [b for b in self._bans.values() if b.scope == scope and b.lifted_by(target)]
             for ban in gone:
                 del self._bans[(ban.scope, ban.kind, ban.value)]
             return gone
+
+    def claim(self, key: str) -> Claim | None:
+        with self._lock:
+            return self._claims.get(key)
+
+    def save_claims(self, changes: list[ClaimChange]) -> None:
+        with self._lock:
+            for change in changes:
+                current = self._claims.get(change.key)
+                if change.taken:
+                    self._claims[change.key] = Claim(change.claim)
+                elif current is not None and current.id == change.claim:
+                    self._claims[change.key] = Claim(change.claim, change.until)
+
+    def release_claims(self, now: float, until: float) -> None:
+        with self._lock:
+            self._claims = {key: claim if claim.until is not None else Claim(claim.id, until)
+                            for key, claim in self._claims.items() if claim.active(now)}
+
+    def delete_claim(self, key: str) -> None:
+        with self._lock:
+            self._claims.pop(key, None)
 
     def close(self) -> None:
         """Nothing to close."""
@@ -178,6 +234,9 @@ CREATE TABLE IF NOT EXISTS bans (
     scope TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, until REAL,
     reason TEXT NOT NULL, by TEXT NOT NULL, target TEXT NOT NULL,
     PRIMARY KEY (scope, kind, value)
+);
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY, claim TEXT NOT NULL, until REAL
 )
 """
 
@@ -253,9 +312,41 @@ class SqliteRules:
                   (ban.scope, ban.kind, ban.value, ban.until, ban.reason, ban.by, ban.target))
 
     def delete_bans(self, scope: str, target: str) -> list[Ban]:
-        gone = [b for b in self.bans(scope) if b.target == target]
-        self._run("DELETE FROM bans WHERE scope = ? AND target = ?", (scope, target))
+        gone = [b for b in self.bans(scope) if b.lifted_by(target)]
+        for ban in gone:
+            self._run("DELETE FROM bans WHERE scope = ? AND kind = ? AND value = ?",
+                      (scope, ban.kind, ban.value))
         return gone
+
+    def claim(self, key: str) -> Claim | None:
+        rows = self._run("SELECT claim, until FROM claims WHERE key = ?", (key,))
+        return Claim(rows[0][0], rows[0][1]) if rows else None
+
+    def save_claims(self, changes: list[ClaimChange]) -> None:
+        """Make the changes in one transaction (one write to the disk for a batch)."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN")
+                for change in changes:
+                    if change.taken:
+                        self._db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, NULL)",
+                                         (change.key, change.claim))
+                    else:
+                        self._db.execute(
+                            "UPDATE claims SET until = ? WHERE key = ? AND claim = ?",
+                            (change.until, change.key, change.claim))
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise StoreError(f"Cannot keep nick claims in {self.path}: {exc}.") from None
+
+    def release_claims(self, now: float, until: float) -> None:
+        self._run("DELETE FROM claims WHERE until < ?", (now,))
+        self._run("UPDATE claims SET until = ? WHERE until IS NULL", (until,))
+
+    def delete_claim(self, key: str) -> None:
+        self._run("DELETE FROM claims WHERE key = ?", (key,))
 
     def close(self) -> None:
         with self._lock:

@@ -191,7 +191,7 @@ def test_server_frames_round_trip() -> None:
         Roster(users=["alice"], channel="#dev"),
         History(messages=[private], after=7, peer="bob"),
         Whois(nick="bob", channels=["#dev"], idle=3, connected_since=1.0, away="lunch",
-              account="bob"),
+              account="bob", operator_of=["#dev"]),
         Account(nick="bob", registered=True, identified=True),
         Kick(channel="#dev", nick="bob", reason="spam", by="alice", ts=6.0),
         Mode(channel="#dev", by="alice", ts=7.0, topic_lock=False),

@@ -372,3 +372,64 @@ def test_whois_and_private_history(server: ServerProcess) -> None:
     assert page["with"] == "alice" and page["after"] == first
     assert [m["text"] for m in page["messages"]] == ["two", "three"]
     assert all(m["to"] == "bob" for m in page["messages"])
+
+
+def test_a_bad_channel_name_is_channel_invalid_wherever_it_is_given(
+    server: ServerProcess,
+) -> None:
+    client = RawClient(server.port)
+    for bad in (["nohash"], ["#lobby", "#two words"], ["#" + "x" * 33]):
+        refused = client.hello("alice", channels=bad)
+        assert (refused["type"], refused["code"]) == ("error", "channel_invalid"), refused
+    assert client.hello("alice", channels=["#a"])["type"] == "welcome"  # may try again
+    requests: list[dict[str, Any]] = [
+        {"type": "say", "text": "hi", "channel": "a"},
+        {"type": "part", "channel": "#"},
+        {"type": "topic", "channel": "#bad name", "text": "x"},
+        {"type": "who", "channel": "##"},
+        {"type": "history", "channel": "#" + "y" * 33},
+    ]
+    for request in requests:
+        client.send(request)
+        assert client.recv_until("error")["code"] == "channel_invalid", request
+    assert [f["type"] for f in sync(client)] == []  # each refused alone; still connected
+
+
+def test_say_with_action_and_channel(server: ServerProcess) -> None:
+    alice, bob = user(server, "alice", "#a", "#b"), user(server, "bob", "#b")
+    alice.send({"type": "say", "text": "waves", "action": True, "channel": "#b"})
+    for client in (alice, bob):
+        frame = client.recv_until("message")
+        assert (frame["from"], frame["text"], frame["action"], frame["channel"]) == (
+            "alice", "waves", True, "#b")
+    alice.send({"type": "say", "text": "plain", "channel": "#b"})
+    assert "action" not in bob.recv_until("message", text="plain")
+
+
+def test_join_and_resume_with_since_bring_every_message_after_it_at_most_1000(
+    server: ServerProcess,
+) -> None:
+    alice, welcome = welcomed(server, "alice", channels=["#a"])
+    token = welcome["resume"]
+    bob = user(server, "bob", "#a")
+    bob.send({"type": "say", "text": "seen", "channel": "#a"})
+    since = alice.recv_until("message", text="seen")["id"]
+    sync(bob)
+    alice.close()  # away: everything below is missed
+    total = 1100
+    for i in range(total):
+        bob.send({"type": "say", "text": f"m{i}", "channel": "#a"})
+    ids = [f["id"] for f in sync(bob) if f["type"] == "message"]
+    assert len(ids) == total
+    texts = [f"m{i}" for i in range(total)]
+    _back, resumed = welcomed(server, "alice", channels=["#a"], since=since, resume=token)
+    history = resumed["channels"][0]["history"]
+    assert [m["text"] for m in history] == texts[-1000:]  # the newest 1,000 of 1,100
+    carol = user(server, "carol", "#lobby")
+    carol.send({"type": "join", "channel": "#a", "since": ids[1039]})
+    reply = carol.recv_until("channel")
+    assert [m["text"] for m in reply["history"]] == texts[1040:]  # 60: more than the last 50
+    carol.send({"type": "join", "channel": "#a", "since": since})  # in it already: the same
+    assert [m["text"] for m in carol.recv_until("channel")["history"]] == texts[-1000:]
+    carol.send({"type": "join", "channel": "#a"})
+    assert [m["text"] for m in carol.recv_until("channel")["history"]] == texts[-50:]

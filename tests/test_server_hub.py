@@ -171,6 +171,21 @@ def test_resume_replays_deep_gaps_and_private_messages(hub: LocalHub, bag: Mailb
     assert bag.closing[alice.outbox] == "replaced"
 
 
+def test_a_resume_counts_the_channels_it_keeps_against_the_limit(hub: LocalHub,
+                                                                 bag: Mailbag) -> None:
+    alice = Peer(hub, bag, "alice")
+    alice.hello("alice", channels=["#a", "#b", "#c"])  # the limit here is 3
+    token = alice.sync()[0]["resume"]
+    greedy = Peer(hub, bag, "alice-greedy")
+    with pytest.raises(ProtocolError) as refused:
+        greedy.hello("alice", channels=["#d"], resume=token)  # would be in 4
+    assert refused.value.code == "too_many_channels"
+    assert alice.outbox not in bag.closing  # the old session is untouched
+    again = Peer(hub, bag, "alice-again")
+    again.hello("alice", channels=["#B", "#a"], resume=token)
+    assert [c["name"] for c in again.sync()[0]["channels"]] == ["#b", "#a", "#c"]
+
+
 def test_a_leaving_link_is_released_after_its_bye(hub: LocalHub, bag: Mailbag) -> None:
     alice = peer(hub, bag, "alice")
     hub.leave(alice.link, "quit", bye="quit")

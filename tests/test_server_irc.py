@@ -262,8 +262,9 @@ def test_mode_queries(irc: ServerProcess) -> None:
     alice = irc_user(irc.irc_port, "alice", "#a")
     _bob = irc_user(irc.irc_port, "bob")
     asked = {
-        "MODE #a": ["324"], "MODE #a b": ["368"], "MODE #a +b": ["368"], "MODE #a +o bob": ["482"],
-        "MODE #nowhere": ["403"], "MODE alice": ["221"], "MODE alice +i": ["501"],
+        "MODE #a": ["324", "329"], "MODE #a b": ["368"], "MODE #a +b": ["368"],
+        "MODE #a +o bob": ["482"],
+        "MODE #nowhere": ["403"], "MODE alice": ["221"], "MODE alice +z": ["501"],
         "MODE bob": ["502"], "MODE ghost": ["401"],
     }
     for line, expected in asked.items():

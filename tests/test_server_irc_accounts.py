@@ -150,6 +150,11 @@ def test_an_irc_operator_runs_a_channel(door: ServerProcess) -> None:
     assert guest.recv_until("472").params[1] == "v"
     guest.send("KILL chief :no")
     assert guest.recv_until("481").command == "481"
+    chief.send("MODE #ops +b troll")
+    chief.recv_until("MODE")
+    guest.send("NICK troll")  # banned where guest is: a refused nick, not a refused join
+    refusal = guest.recv_until("432")
+    assert refusal.params[1] == "troll" and "#ops" in refusal.params[-1]
 
 
 def test_native_moderation_reaches_irc_users(door: ServerProcess) -> None:

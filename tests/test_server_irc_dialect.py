@@ -111,7 +111,10 @@ def test_the_parts_of_one_command_make_one_batch() -> None:
     error = Error(code="not_in_channel", message="no")
     two = lines(dialect.encode_answer([error], "wee", last.to_tag()))
     assert [m.command for m in one + two] == ["BATCH", "442", "BATCH"]
-    assert two[0].params == ["wee", "#b", "You're not on that channel"]
+    assert one == [] and two[1].params == ["wee", "#b", "You're not on that channel"]
+    quiet = [Ask("NOTICE", f"#{n}", serial=4, part=n, parts=3, label="q") for n in (1, 2, 3)]
+    out = [m for ask in quiet for m in lines(dialect.encode_answer([], "wee", ask.to_tag()))]
+    assert [(m.command, m.tags) for m in out] == [("ACK", {"label": "q"})]  # no empty batch
 
 
 def test_errors_read_as_the_command_calls_for() -> None:
@@ -206,6 +209,9 @@ def test_moderation_events_read_as_irc_lines() -> None:
     assert flags[0].params == ["#c", "+b", "x!*@*"]
     locked = lines(dialect.encode(Mode(channel="#c", by="bob", ts=TS, topic_lock=False)))
     assert locked[0].params == ["#c", "-t"]
+    both = lines(dialect.encode(Mode(channel="#c", by="bob", ts=TS, op="wee", topic_lock=True,
+                                     invite_only=False)))
+    assert [m.params for m in both] == [["#c", "+ot-i", "wee"]]
     invite = Invite(channel="#c", nick="wee", by="bob", ts=TS)
     assert lines(dialect.encode(invite, "wee"))[0].raw == ":bob!bob@termchat INVITE wee #c"
     assert lines(dialect.encode(invite, "bob"))[0].params == ["bob", "wee", "#c"]  # 341

@@ -102,6 +102,10 @@ def test_an_endless_line_is_reported_once_and_skipped() -> None:
 def test_a_line_that_is_not_utf8_is_refused_with_its_command() -> None:
     (error,) = LineDecoder().receive_data(b"privmsg #c :caf\xe9\r\n")
     assert isinstance(error, BadEncoding) and error.command == "PRIVMSG"
+    (error,) = LineDecoder().receive_data(b"@label=x;a=b privmsg #c :caf\xe9\r\n")
+    assert isinstance(error, BadEncoding) and error.tags == {"label": "x", "a": "b"}
+    (error,) = LineDecoder().receive_data(b"@label=\xe9 privmsg #c :caf\xe9\r\n")
+    assert isinstance(error, BadEncoding) and error.tags == {}  # the tags are not UTF-8
 
 
 def test_spelling_lines() -> None:

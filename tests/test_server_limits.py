@@ -49,6 +49,19 @@ def test_password_check_and_growing_delay() -> None:
     assert guard.delay_s("1.2.3.4") == MAX_AUTH_DELAY_S
     assert guard.delay_s("5.6.7.8") == 0
     assert guard.check("1.2.3.4", "s3cret")
+    assert guard.delay_s("1.2.3.4") == MAX_AUTH_DELAY_S  # a success does not wipe the record
+
+
+def test_a_success_between_guesses_does_not_reset_the_wait() -> None:
+    clock = FakeClock()
+    guard = AuthGuard("s3cret", clock)
+    waits = []
+    for _ in range(4):  # a guesser who logs in correctly between its guesses
+        assert not guard.check("1.2.3.4", "guess")
+        waits.append(guard.delay_s("1.2.3.4"))
+        assert guard.check("1.2.3.4", "s3cret")
+    assert waits == [0.1, 0.2, 0.4, 0.8]
+    clock.now += 601  # failures still expire after their window
     assert guard.delay_s("1.2.3.4") == 0
 
 

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from protocol import Message
-from tui_client.buffers import Buffer, BufferKind, Buffers, ChannelModes, EntryKind, Roster
+from tui_client.buffers import (
+    GAP_PAGE,
+    Buffer,
+    BufferKind,
+    Buffers,
+    ChannelModes,
+    EntryKind,
+    Gap,
+    Roster,
+)
 from tui_client.identity import Identity
 
 ME = Identity("me")
@@ -213,3 +222,56 @@ def test_identity_mentions_whole_words_only() -> None:
     assert me.mentions_me("hey ME!") and not me.mentions_me("meme time")
     me.set_nick("Мария")
     assert me.is_me("мария") and me.mentions_me("привет, мария")
+
+
+def test_a_gap_fills_page_by_page_in_order_and_closes_on_a_short_page() -> None:
+    buffer = channel("#dev", msg(1), msg(2))
+    buffer.expect_gap(1200)  # the replay, cut at its cap, starts at 1200
+    buffer.add_messages([msg(i) for i in range(1200, 1210)], ME)
+    assert buffer.maybe_gap_query() == Gap(2, 1200)
+    buffer.note_gap_requested()
+    assert buffer.maybe_gap_query() is None  # one page at a time
+    bottom = 2
+    for _page in range(2):
+        page = [msg(i) for i in range(bottom + 1, bottom + 1 + GAP_PAGE)]
+        assert buffer.add_gap_page(page, bottom, ME) == GAP_PAGE
+        bottom += GAP_PAGE
+        assert buffer.maybe_gap_query() == Gap(bottom, 1200)
+        buffer.note_gap_requested()
+    assert buffer.add_gap_page([msg(3)], 2, ME) == 0  # an answer for a bottom passed: ignored
+    buffer.add_gap_page([msg(i) for i in range(bottom + 1, 1200)], bottom, ME)
+    assert buffer.gap is None and buffer.maybe_gap_query() is None
+    assert ids(buffer) == list(range(1, 1210))
+    assert buffer.unread == 0  # shown; hidden, the missed ones would count
+
+
+def test_a_gap_needs_something_below_it_and_widens_on_the_next_reconnect() -> None:
+    empty = channel("#new")
+    empty.expect_gap(500)
+    assert empty.gap is None  # nothing loaded: nothing missing in the middle
+    buffer = channel("#dev", msg(10))
+    buffer.expect_gap(11)
+    assert buffer.gap is None  # adjacent ids: no room for a gap
+    buffer.expect_gap(2000)
+    buffer.note_gap_requested()
+    buffer.add_messages([msg(2000), msg(2001)], ME)
+    buffer.forget_requests()  # the connection dropped before the page came
+    buffer.expect_gap(5000)
+    assert buffer.maybe_gap_query() == Gap(10, 5000)
+
+
+def test_a_gap_too_big_to_keep_is_given_up_for_paging_back() -> None:
+    buffer = Buffer(BufferKind.CHANNEL, "#dev", max_entries=60)
+    buffer.add_messages([msg(i) for i in range(1, 11)], ME)
+    buffer.add_line("-- lost the connection")
+    buffer.expect_gap(9000)
+    buffer.add_messages([msg(i) for i in range(9000, 9040)], ME)
+    assert buffer.maybe_gap_query() == Gap(10, 9000)
+    buffer.add_messages([msg(i) for i in range(9040, 9050)], ME)
+    assert buffer.maybe_gap_query() is None  # 61 entries: full, so it gives the gap up
+    assert buffer.gap is None and ids(buffer) == list(range(9000, 9050))
+    assert buffer.wants_history()  # paging back from 9000 brings the middle
+    left = channel("#old", msg(5))
+    left.expect_gap(100)
+    left.leave()
+    assert left.maybe_gap_query() is None  # a channel we are not in asks nothing

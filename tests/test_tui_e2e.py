@@ -7,6 +7,7 @@ clients from ``helpers``. Every wait polls the screen with a timeout.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -468,3 +469,41 @@ def test_reconnect_rejoins_both_channels_and_fills_each_gap_once(
     assert pane.count("bob: before b") == 1 and pane.count("dave: gap b") == 1
     hellos = [m for m in server.log_lines[logged:] if "as alice in" in m]
     assert len(hellos) == 1 and hellos[0].endswith("as alice in #a, #b")  # one hello, both
+
+
+def test_a_gap_of_more_than_the_replay_cap_is_filled_in_order(server, start_client) -> None:
+    tui = start_client("alice", rows=60)
+    tui.wait_for("*alice")
+    bob = peer(server, "bob")
+    say_many(bob, ["before the gap"])
+    tui.wait_for("bob: before the gap")
+    port = server.port
+    bob.close()
+    server.stop()
+    tui.wait_for(lambda ls: "reconnecting" in ls[-2])
+    server.start()  # elsewhere, so the client cannot come back while the gap grows
+    dave = peer(server, "dave")
+    missed = 1200  # more than a resume replays (RESUME_HISTORY_CAP)
+    say_many(dave, [f"gap {i:04d}" for i in range(1, missed + 1)])
+    dave.close()
+    server.stop()
+    server.start(port=port)
+    tui.wait_for(lambda ls: "| connected |" in ls[-2] and "gap 1200" in "\n".join(ls),
+                 timeout=40)
+    seen: set[int] = set()
+    deadline = time.monotonic() + 30
+    while True:
+        pane = message_pane(tui.lines())
+        numbers = [int(n) for n in re.findall(r"dave: gap (\d{4})", pane)]
+        assert numbers == sorted(numbers), pane  # in order on every screen
+        seen.update(numbers)
+        if "bob: before the gap" in pane:
+            break
+        assert time.monotonic() < deadline, pane
+        tui.write(KEY_PGUP)
+        try:
+            tui.wait_for(lambda ls, p=pane: message_pane(ls) != p, timeout=1.0)
+        except AssertionError:
+            pass  # at the top, waiting for a page
+    assert pane.index("bob: before the gap") < pane.index("dave: gap 0001"), pane
+    assert seen == set(range(1, missed + 1))  # the middle the replay left out too

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 from protocol import (
+    RESUME_HISTORY_CAP,
+    WELCOME_HISTORY,
     Account,
     Bye,
     ByeReason,
@@ -27,7 +29,7 @@ from protocol import (
     Welcome,
     Whois,
 )
-from tui_client.buffers import Buffer, Buffers, EntryKind
+from tui_client.buffers import Buffer, Buffers, EntryKind, Gap
 from tui_client.events import EventApplier, format_duration, local_time, presence_text
 from tui_client.identity import Identity
 from tui_client.prefs import Prefs
@@ -113,8 +115,11 @@ def test_reconnect_fills_each_gap_once_and_counts_it_unread() -> None:
     assert client.buffer("#b").unread == 1 and client.buffer("#b").highlight
     assert client.buffer("#a").unread == 0  # shown
     assert ids(client.buffer("bob")) == [5] and client.buffer("bob").highlight
-    assert any("reconnected as me (3 missed" in t for t in texts(client.buffers.server))
+    assert "-- reconnected as me (3 missed messages loaded)" in texts(client.buffers.server)
     assert [b.name for b in client.buffers] == ["server", "#a", "#b", "bob"]
+    client.apply(NetStatus(Status.RECONNECTING, 1.0))
+    client.apply(welcome(chan("#a", msg(6)), chan("#b")))
+    assert "-- reconnected as me (1 missed message loaded)" in texts(client.buffers.server)
 
 
 def test_a_channel_missing_from_the_rewelcome_is_marked_left() -> None:
@@ -455,3 +460,27 @@ def test_presence_text_names_few_and_counts_many() -> None:
     assert presence_text(["a", "b", "c"], ["d", "e"]) == "-- a, b, c joined; d, e left"
     assert presence_text(["a", "b", "c", "d"], ["e", "f"]) == "-- 4 joined, 2 left"
     assert presence_text([], [f"n{i}" for i in range(57)]) == "-- 57 left"
+
+
+def test_a_resume_cut_at_its_cap_opens_a_gap_that_after_pages_fill() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a", msg(1)), chan("#b", msg(2))), NetStatus(Status.RECONNECTING))
+    replay = [msg(i) for i in range(5000, 5000 + RESUME_HISTORY_CAP)]
+    client.apply(welcome(chan("#a", *replay), chan("#b", msg(2), msg(6000))))
+    a, b = client.buffer("#a"), client.buffer("#b")
+    assert a.gap == Gap(1, 5000) and b.gap is None  # #b's replay was whole
+    client.apply(History([msg(3), msg(4)], before=5000, after=1, channel="#a"))
+    assert a.gap is None and ids(a) == [1, 3, 4, *range(5000, 5000 + RESUME_HISTORY_CAP)]
+    # a join's answer (the last 50) for a channel we had messages of: the middle too
+    client.apply(Leave("me", "part", 3.0, channel="#b"))
+    client.apply(chan("#b", *[msg(i) for i in range(7000, 7000 + WELCOME_HISTORY)]))
+    assert b.gap == Gap(6000, 7000)
+
+
+def test_a_reconnect_forgets_the_pages_asked_of_the_lost_connection() -> None:
+    client = Client()
+    client.apply(welcome(chan("#a", msg(10))))
+    a = client.buffer("#a")
+    a.note_history_requested()  # the answer is lost with the connection
+    client.apply(NetStatus(Status.RECONNECTING, 1.0), welcome(chan("#a", msg(10))))
+    assert a.wants_history()  # paging back works again

@@ -364,3 +364,25 @@ def test_a_new_nick_given_while_the_hello_is_on_its_way_is_not_lost(fake: FakeSe
         sock.close()
     finally:
         conn.stop()
+
+
+def test_an_account_answer_brings_the_token_a_reconnect_resumes_with(fake: FakeServer) -> None:
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
+    conn.start()
+    try:
+        sock, reader = fake.accept()
+        read_frame(reader)
+        sock.sendall(welcome("alice", [], resume="before"))
+        next_event(events, Welcome)
+        assert conn.send(Register("registered-pw"))
+        read_frame(reader)
+        sock.sendall(wire(Account("alice", registered=True, identified=True, resume="after")))
+        next_event(events, Account)
+        sock.shutdown(socket.SHUT_RDWR)
+        wait_reconnecting(events)
+        sock2, reader2 = fake.accept()
+        assert read_frame(reader2)["resume"] == "after"  # the server voided the one before
+        sock2.close()
+    finally:
+        conn.stop()

@@ -141,6 +141,39 @@ def test_plain_client_talks_in_the_current_channel_and_names_it(
     assert bob.recv_until("leave", nick="carol")
 
 
+def test_plain_client_prints_a_gap_beyond_the_replay_cap_whole_and_in_order(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    bob = RawClient(server.port)
+    assert bob.hello("bob")["type"] == "welcome"
+    proc, lines = start_plain(server, tmp_path, "carol")
+    assert proc.stdin is not None
+    bob.send({"type": "say", "text": "before the gap"})
+    wait_line(lines, "bob: before the gap")
+    port = server.port
+    bob.close()
+    server.stop()
+    wait_line(lines, "-- reconnecting in")
+    server.start()  # elsewhere, so the client cannot come back while the gap grows
+    dave = RawClient(server.port)
+    assert dave.hello("dave")["type"] == "welcome"
+    missed = 1200  # more than a resume replays (RESUME_HISTORY_CAP)
+    for i in range(1, missed + 1):
+        dave.send({"type": "say", "text": f"gap {i:04d}"})
+    dave.send({"type": "ping", "token": "sync"})
+    dave.recv_until("pong", token="sync", timeout=30)
+    dave.close()
+    server.stop()
+    server.start(port=port)
+    printed: list[str] = []
+    while not printed or "gap 1200" not in printed[-1]:
+        printed.append(lines.get(timeout=30))
+    numbers = [int(line.rsplit(" ", 1)[1]) for line in printed if "dave: gap " in line]
+    assert numbers == list(range(1, missed + 1))  # the cut middle first, each once
+    proc.stdin.close()
+    assert proc.wait(timeout=10) == 0
+
+
 def test_plain_help_lists_the_channel_commands(server: ServerProcess, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tui_client", "--port", str(server.port), "--nick", "erin",

@@ -23,6 +23,7 @@ from typing import Any, Final, Protocol
 
 from protocol import (
     ClientFrame,
+    HistoryQuery,
     Identify,
     JoinChannel,
     Msg,
@@ -37,7 +38,7 @@ from protocol import (
     Who,
     validate_password,
 )
-from tui_client.buffers import Buffer, Buffers, EntryKind
+from tui_client.buffers import GAP_PAGE, Buffer, Buffers, EntryKind
 from tui_client.commands import (
     AskSecret,
     ChannelRequest,
@@ -315,6 +316,31 @@ class CommandRunner:
             return False
         buffer.note_roster_asked()
         return True
+
+    def fill_gaps(self) -> int:
+        """Ask for the next page of every buffer's gap (one page on its way each); return how many.
+
+        Pages go oldest first (``after`` the gap's bottom, ``before`` its top), so a
+        reconnect's gap fills once and in order, whichever buffer is shown.
+        """
+        sent = 0
+        for buffer in self._buffers:
+            gap = buffer.maybe_gap_query()
+            if gap is None:
+                continue
+            try:
+                query = HistoryQuery(
+                    after=gap.after, before=gap.before, limit=GAP_PAGE,
+                    channel=buffer.name if buffer.is_channel else None,
+                    peer=buffer.name if buffer.is_query else None,
+                )
+            except ProtocolError:  # a peer's nick this client cannot ask about: leave it
+                continue
+            if not self._sender.send(query):
+                break  # not connected: the next welcome asks again
+            buffer.note_gap_requested()
+            sent += 1
+        return sent
 
     def _channel_request(self, command: ChannelRequest) -> Outcome:
         if command.channel is not None:

@@ -4,10 +4,10 @@ The UI thread owns curses; the only other thread is the connection's receiver
 (:mod:`tui_client.net`), which feeds a queue and is joined on the way out.
 Each loop iteration waits briefly for keys (``get_wch`` with a timeout),
 applies them, drains the network queue into the buffers
-(:mod:`tui_client.events`), asks for the whole roster of a big channel the
-first time it is shown with only part of it, and redraws once if anything
-changed. Commands are carried out by :mod:`tui_client.actions`; drawing is
-:mod:`tui_client.view`.
+(:mod:`tui_client.events`), asks for the next page of any gap a reconnect
+left, and for the whole roster of a big channel the first time it is shown
+with only part of it, and redraws once if anything changed. Commands are
+carried out by :mod:`tui_client.actions`; drawing is :mod:`tui_client.view`.
 While a password is asked for (:mod:`tui_client.secret`) the input line
 belongs to it: typed keys go to the masked answer, Enter ends a step, Esc
 cancels; switching buffers, scrolling and redrawing still work.
@@ -157,6 +157,7 @@ class ChatApp:
                 for key in self._read_keys(stdscr):
                     self._on_key(key)
                 self._drain_events()
+                self.runner.fill_gaps()  # a reconnect's replay was cut: the middle, in pages
                 self.runner.ask_whole_roster()  # a partial channel just shown: once
                 self._maybe_draw(stdscr)
         finally:

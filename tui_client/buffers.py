@@ -4,7 +4,9 @@ Pure Python, no terminal and no socket. A :class:`Buffer` owns what one
 conversation shows: its entries (messages in id order without duplicates, so a
 history page or a reconnect's replay can be merged at any time, and local lines
 after the newest message), its scroll position and "N new" counter, its unread
-count and highlight mark while another buffer is shown, its history paging, and
+count and highlight mark while another buffer is shown, its history paging, the
+gap a reconnect may leave (when the server's replay was cut at its cap: filled
+page by page, oldest first, see :meth:`Buffer.expect_gap`), and
 for a channel its roster (:mod:`tui_client.roster`: whether only part of it is
 known and was asked for whole, and where its pane is scrolled), topic, modes
 and whether we are in it. :class:`Buffers` owns the ordered collection (the
@@ -23,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from protocol import Message, channel_key, is_channel, nick_key
+from protocol import MAX_HISTORY_LIMIT, Message, channel_key, is_channel, nick_key
 from tui_client.identity import Identity
 from tui_client.roster import OPERATOR_MARK, Roster
 
@@ -36,6 +38,8 @@ __all__ = [
     "ChannelModes",
     "Entry",
     "EntryKind",
+    "GAP_PAGE",
+    "Gap",
     "Roster",
 ]
 
@@ -44,6 +48,8 @@ EntryKey = tuple[int, int, int]
 MAX_ENTRIES: Final = 20_000
 """Entries one buffer keeps in memory while live; older ones are fetched again on scroll-up."""
 TRIM_STEP: Final = 1_000
+GAP_PAGE: Final = MAX_HISTORY_LIMIT
+"""Messages asked for per page while filling a gap (a shorter page reaches its top)."""
 SERVER_BUFFER_NAME: Final = "server"
 
 
@@ -96,6 +102,14 @@ class ChannelModes:
 
 
 @dataclass(frozen=True, slots=True)
+class Gap:
+    """Messages a buffer may lack: those with ids strictly between ``after`` and ``before``."""
+
+    after: int
+    before: int
+
+
+@dataclass(frozen=True, slots=True)
 class Added:
     """What merging one message did: ``new`` (not a duplicate), ``alert`` (ring the bell)."""
 
@@ -122,6 +136,8 @@ class Buffer:
         self._highlight = False  # one of them named us, or was private
         self._history_pending = False
         self._history_exhausted = False
+        self._gap: Gap | None = None
+        self._gap_pending = False
         self._joined = kind == BufferKind.CHANNEL
         self._topic = ""
         self._topic_by = ""
@@ -191,6 +207,9 @@ class Buffer:
                 self._ids.discard(entry.key[0])
         del self._entries[:excess]
         self._history_exhausted = False
+        oldest = self.oldest_message_id()
+        if self._gap is not None and (oldest is None or oldest > self._gap.after):
+            self._give_up_gap()  # nothing below the gap is left: paging back fills it
 
     def add_message(self, msg: Message, me: Identity, live: bool = True) -> Added:
         """Merge one message; ``live`` ones (not backlog) count as unread and may alert.
@@ -230,6 +249,7 @@ class Buffer:
         self._unseen = 0
         self._appended.clear()
         self._history_exhausted = True
+        self._gap = None
 
     def oldest_message_id(self) -> int | None:
         """Return the id of the oldest message loaded, if any."""
@@ -237,6 +257,17 @@ class Buffer:
             if entry.kind == EntryKind.MESSAGE:
                 return entry.key[0]
         return None
+
+    def _newest_message_id(self) -> int | None:
+        for entry in reversed(self._entries):
+            if entry.kind == EntryKind.MESSAGE:
+                return entry.key[0]
+        return None
+
+    def forget_requests(self) -> None:
+        """Forget the history and gap pages asked for: the connection that would answer is gone."""
+        self._history_pending = False
+        self._gap_pending = False
 
     # -- history paging
 
@@ -270,6 +301,82 @@ class Buffer:
     @property
     def history_exhausted(self) -> bool:
         return self._history_exhausted
+
+    # -- the gap a reconnect leaves
+
+    @property
+    def gap(self) -> Gap | None:
+        """The messages this buffer may lack in the middle, while it fills them in."""
+        return self._gap
+
+    def expect_gap(self, below: int) -> None:
+        """Note that messages between the newest loaded and ``below`` may be missing.
+
+        Call it before merging a snapshot whose history the server cut at its cap
+        (a resume's 1,000, a join's 50) and which starts at ``below``. Nothing is
+        missing when nothing was loaded. A gap still open widens to take the new one in.
+        """
+        newest = self._newest_message_id()
+        if newest is None or newest + 1 >= below:
+            return
+        gap = self._gap
+        self._gap = Gap(newest, below) if gap is None else Gap(
+            min(gap.after, newest), max(gap.before, below)
+        )
+        self._gap_pending = False
+
+    def maybe_gap_query(self) -> Gap | None:
+        """Return the part of the gap to ask for next (its oldest ``GAP_PAGE`` messages).
+
+        None when there is no gap, a page is on its way, or the buffer cannot ask
+        (a channel we are not in). A buffer already holding ``max_entries`` gives the
+        rest of the gap up: it forgets what lies below it, so paging back fetches the
+        gap in its turn.
+        """
+        gap = self._gap
+        if gap is None or self._gap_pending or not (self.is_query or self._joined):
+            return None
+        if len(self._entries) >= self.max_entries:
+            self._give_up_gap()
+            return None
+        return gap
+
+    def note_gap_requested(self) -> None:
+        """Record that a page of the gap was asked for; none more until it arrives."""
+        self._gap_pending = True
+
+    def add_gap_page(self, messages: list[Message], after: int, me: Identity) -> int:
+        """Merge a page of the gap: the oldest messages newer than ``after``; return how many new.
+
+        They were missed, so they count as unread like the rest of a reconnect's
+        replay. A page shorter than ``GAP_PAGE`` reaches the top: the gap is
+        filled. A page for another ``after`` (a gap given up or closed since) is
+        ignored: merged, it would leave a hole below it.
+        """
+        gap = self._gap
+        if gap is None or after != gap.after:
+            return 0
+        self._gap_pending = False
+        new = self.add_messages(messages, me)
+        if self._gap is gap:  # not given up by trimming meanwhile
+            top = max((m.id for m in messages), default=gap.after)
+            done = len(messages) < GAP_PAGE or top + 1 >= gap.before
+            self._gap = None if done else Gap(top, gap.before)
+        return new
+
+    def _give_up_gap(self) -> None:
+        """Forget what lies below the gap (its messages come back when paged to)."""
+        gap = self._gap
+        if gap is None:
+            return
+        cut = bisect.bisect_left(self._entries, (gap.after + 1, 0, 0), key=_entry_key)
+        for entry in self._entries[:cut]:
+            if entry.kind == EntryKind.MESSAGE:
+                self._ids.discard(entry.key[0])
+        del self._entries[:cut]
+        self._gap = None
+        self._gap_pending = False
+        self._history_exhausted = False
 
     # -- scrolling
 
@@ -492,6 +599,11 @@ class Buffers:
     def joined_channels(self) -> list[str]:
         """Return the names of the channels we are in, in display order."""
         return [b.name for b in self._list if b.is_channel and b.joined]
+
+    def forget_requests(self) -> None:
+        """After a reconnect: no history or gap page asked for before it will come."""
+        for buffer in self._list:
+            buffer.forget_requests()
 
     def channel_names(self) -> list[str]:
         """Return every channel name we know of (ours, then those /list showed)."""

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from protocol import (
+    RESUME_HISTORY_CAP,
+    WELCOME_HISTORY,
     Account,
     Bye,
     ByeReason,
@@ -183,12 +185,18 @@ class EventApplier:
             return None
         return buffer
 
-    def _enter(self, frame: Channel, live: bool) -> tuple[Buffer, int, bool]:
-        """Open (or refill) a channel's buffer from its snapshot; return (buffer, new, alert)."""
+    def _enter(self, frame: Channel, live: bool, cap: int) -> tuple[Buffer, int, bool]:
+        """Open (or refill) a channel's buffer from its snapshot; return (buffer, new, alert).
+
+        A snapshot of ``cap`` messages may have been cut: what lies between the
+        buffer's newest message and the snapshot's oldest is then a gap to fill.
+        """
         buffer = self._buffers.open_channel(frame.name)
         buffer.enter(frame.roster, frame.topic, frame.topic_by, frame.operators or (),
                      ChannelModes(frame.topic_lock, frame.invite_only),
                      users=frame.users if frame.partial else None)
+        if len(frame.history) >= cap:
+            buffer.expect_gap(frame.history[0].id)
         new = 0
         alert = False
         for msg in frame.history:
@@ -206,18 +214,24 @@ class EventApplier:
     def _on_welcome(self, frame: Welcome) -> bool:
         self._me.set_nick(frame.nick)
         first = self._status.note_welcome()
+        self._buffers.forget_requests()
         before = {b for b in self._buffers.channels() if b.joined}
         alert = False
         missed = 0
         entered: list[Buffer] = []
-        for channel in frame.channels:
-            buffer, new, rang = self._enter(channel, live=not first)
+        for channel in frame.channels:  # a resume's replay is cut at RESUME_HISTORY_CAP
+            buffer, new, rang = self._enter(channel, live=not first, cap=RESUME_HISTORY_CAP)
             entered.append(buffer)
             missed += new
             alert = alert or rang
             if buffer not in before:
                 buffer.add_line(f"-- you are in {buffer.name} ({buffer.roster.count} here)")
-        for msg in frame.private or []:
+        private = frame.private or []
+        if len(private) >= RESUME_HISTORY_CAP:  # cut too: every conversation may lack some
+            for buffer in self._buffers:
+                if buffer.is_query:
+                    buffer.expect_gap(private[0].id)
+        for msg in private:
             added = self._private(msg)
             missed += added[0]
             alert = alert or added[1]
@@ -236,7 +250,8 @@ class EventApplier:
             if entered and self._buffers.current is server:
                 self._buffers.switch_to(entered[0])
         else:
-            self._notice(f"-- reconnected as {frame.nick} ({missed} missed messages loaded)")
+            plural = "" if missed == 1 else "s"
+            self._notice(f"-- reconnected as {frame.nick} ({missed} missed message{plural} loaded)")
         return alert
 
     def _on_bye(self, frame: Bye) -> bool:
@@ -286,7 +301,7 @@ class EventApplier:
     # -- channels
 
     def _on_channel(self, frame: Channel) -> bool:
-        buffer, _new, _alert = self._enter(frame, live=False)
+        buffer, _new, _alert = self._enter(frame, live=False, cap=WELCOME_HISTORY)
         buffer.add_line(f"-- you are in {buffer.name} ({buffer.roster.count} here)")
         self._buffers.switch_to(buffer)
         return False
@@ -370,7 +385,11 @@ class EventApplier:
             buffer = buffer if buffer is not None and buffer.is_query else None
         else:
             buffer = self._channel_buffer(frame.channel)
-        if buffer is not None:
+        if buffer is None:
+            return False
+        if frame.after is not None:  # only gap pages ask for what follows an id
+            buffer.add_gap_page(frame.messages, frame.after, self._me)
+        else:
             buffer.add_history(frame.messages, self._me)
         return False
 

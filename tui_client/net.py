@@ -351,7 +351,12 @@ class Connection:
             self._on_account(frame)
 
     def _on_account(self, frame: Account) -> None:
-        """Keep the password an account answer confirms (and forget one given up)."""
+        """Keep the password an account answer confirms (and forget one given up).
+
+        Keep its resume token too: the account change voided the earlier one.
+        """
+        if frame.resume:
+            self._resume = frame.resume
         with self._lock:
             offered, self._offered = self._offered, None
             if not frame.registered:

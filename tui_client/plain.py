@@ -6,8 +6,10 @@ and prints each new entry as one line that names its channel or private peer
 (``[12:00] #dev alice: hi``; server notices name nothing). Plain text goes to
 the *current* buffer: the channel joined last (the first of the welcome at
 start), or the one switched to with ``/join`` of a channel already joined or
-``/query NICK``; each switch prints ``-- talking in #dev``. Exits on end of
-input, /quit, or when the connection ends for good (a ``bye killed``, say).
+``/query NICK``; each switch prints ``-- talking in #dev``. After a reconnect
+whose replay the server cut, the missing middle is fetched first and what came
+after it is held back meanwhile, so each channel still prints in order. Exits
+on end of input, /quit, or when the connection ends for good (a ``bye killed``, say).
 
 A password question (a refused hello's nick password, ``/register`` ...) is
 answered with ``getpass`` when stdin is a terminal, the stdin reader held
@@ -206,13 +208,24 @@ class _PlainClient:
         self.exit_status = 1
         self.quit_reason: str | None = None
         self._talking_in: Buffer = self.buffers.current
+        self._held: dict[Buffer, list[Entry]] = {}  # newer than a gap still being filled
         self._retrying = False  # the refused hello was given a password: it tries again
 
     def _say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
     def _print_entry(self, buffer: Buffer, entry: Entry) -> None:
+        gap = buffer.gap
+        if gap is not None and entry.key >= (gap.before, 0, 0):
+            self._held.setdefault(buffer, []).append(entry)  # printed once the gap is filled
+            return
         self._say(format_plain(buffer, entry, self.me))
+
+    def _print_held(self, every: bool = False) -> None:
+        """Print what waited for a gap, in order, for each buffer whose gap is filled (or all)."""
+        for buffer in [b for b in self._held if every or b.gap is None]:
+            for entry in sorted(self._held.pop(buffer), key=lambda e: e.key):
+                self._say(format_plain(buffer, entry, self.me))
 
     def _note_switch(self) -> None:
         current = self.buffers.current
@@ -233,6 +246,8 @@ class _PlainClient:
         try:
             while not self.done:
                 self._drain_events()
+                self.runner.fill_gaps()
+                self._print_held()
                 self._maybe_ask(reader)
                 self._drain_lines()
                 self._flush_pending()
@@ -246,6 +261,7 @@ class _PlainClient:
         finally:
             self.conn.stop(self.quit_reason)
             reader.stop()
+            self._print_held(every=True)  # leaving mid-fill: late rather than never
         return self.exit_status
 
     def _drain_events(self) -> None:

@@ -55,6 +55,7 @@ from server.hub import (
 )
 from server.irc.asks import Ask
 from server.irc.lines import MAX_LINE_BYTES, Line
+from server.irc.modes import USER_MODES, mode_string, parse_user_modes
 from server.irc.nicks import is_mask, matches
 from server.irc.numerics import NUMERICS, numeric
 from server.irc.replies import CLIENT, IrcReply
@@ -160,12 +161,16 @@ class IrcDialect:
         return self.render(frame, nick, ask)
 
     def _labeled(self, lines: list[Line | bytes], ask: Ask) -> list[Line | bytes]:
-        """Wrap an answer for labeled-response: an ACK, one labeled line, or a batch."""
+        """Wrap an answer for labeled-response: an ACK, one labeled line, or a batch.
+
+        The parts of one command make one batch, opened by the first part with
+        something to say; if none had anything, the last part is the ACK.
+        """
         label = ask.label
         if label is None:
             return lines
         if ask.parts == 1 and not lines:
-            return [Line("ACK", (), self.door.server_name, {"label": label})]
+            return [self._ack(label)]
         if ask.parts == 1 and len(lines) == 1 and isinstance(lines[0], Line):
             return [lines[0].with_tags({"label": label})]
         batch = f"L{ask.serial}"
@@ -174,12 +179,18 @@ class IrcDialect:
             if isinstance(line, Line) and "batch" not in line.tags else line
             for line in lines
         ]
-        if ask.first:
+        batches = self.door.batches
+        if lines and (ask.parts == 1 or batches.open(ask.serial)):
             inner.insert(0, Line("BATCH", ("+" + batch, "labeled-response"),
                                  self.door.server_name, {"label": label}))
-        if ask.last:
+        if ask.parts == 1 or (ask.last and batches.close(ask.serial)):
             inner.append(Line("BATCH", ("-" + batch,), self.door.server_name))
+        elif ask.last:
+            inner.append(self._ack(label))
         return inner
+
+    def _ack(self, label: str) -> Line:
+        return Line("ACK", (), self.door.server_name, {"label": label})
 
     # Pieces.
 
@@ -274,7 +285,7 @@ def _welcome(d: IrcDialect, frame: Welcome, nick: str, _ask: Ask) -> list[Line |
         d._num("RPL_YOURHOST", nick, text=f"Your host is {door.server_name}, running version "
                                           f"{door.version}"),
         d._num("RPL_CREATED", nick, text=f"This server was created {created}"),
-        d._num("RPL_MYINFO", nick, door.server_name, door.version, "*", "bint", "bo"),
+        d._num("RPL_MYINFO", nick, door.server_name, door.version, USER_MODES, "bint", "bo"),
     ]
     lines += [d._num("RPL_ISUPPORT", nick, *tokens) for tokens in door.isupport()]
     return lines
@@ -445,7 +456,9 @@ def _whois(d: IrcDialect, frame: Whois, nick: str, ask: Ask) -> list[Line | byte
     lines: list[Line | bytes] = [
         d._num("RPL_WHOISUSER", nick, target, ident.user, ident.host, "*", text=ident.realname)]
     if frame.channels:
-        lines.append(d._num("RPL_WHOISCHANNELS", nick, target, text=" ".join(frame.channels)))
+        ops = {nick_key(name) for name in frame.operator_of or ()}
+        shown = [("@" if nick_key(name) in ops else "") + name for name in frame.channels]
+        lines.append(d._num("RPL_WHOISCHANNELS", nick, target, text=" ".join(shown)))
     lines.append(d._num("RPL_WHOISSERVER", nick, target, d.door.server_name,
                         text=f"termchat ({d.door.network})"))
     if frame.away is not None:
@@ -504,15 +517,28 @@ def _topic_query(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Li
 def _mode_query(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
     if not frame.users:
         return [d._num("ERR_NOSUCHCHANNEL", nick, ask.arg)]
-    modes = "+n" + ("t" if frame.topic_lock else "") + ("i" if frame.invite_only else "")
-    return [d._num("RPL_CHANNELMODEIS", nick, frame.channel or ask.arg, modes)]
-
-
-def _ban_list(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
     channel = frame.channel or ask.arg
+    modes = "+n" + ("t" if frame.topic_lock else "") + ("i" if frame.invite_only else "")
+    lines: list[Line | bytes] = [d._num("RPL_CHANNELMODEIS", nick, channel, modes)]
+    if frame.created is not None:
+        lines.append(d._num("RPL_CREATIONTIME", nick, channel, str(int(frame.created))))
+    return lines
+
+
+def _mode_list(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
+    """A channel's ban list (``MODE #chan b``), or its exception or invite lists (empty here)."""
+    if not frame.users:
+        return [d._num("ERR_NOSUCHCHANNEL", nick, ask.arg)]
+    channel = frame.channel or ask.arg
+    if ask.extra in _EMPTY_LISTS:
+        return [d._num(_EMPTY_LISTS[ask.extra], nick, channel)]
     lines: list[Line | bytes] = [d._num("RPL_BANLIST", nick, channel, f"{target}!*@*")
                                  for target in frame.bans]
     return [*lines, d._num("RPL_ENDOFBANLIST", nick, channel)]
+
+
+_EMPTY_LISTS: Final = {"e": "RPL_ENDOFEXCEPTLIST", "I": "RPL_ENDOFINVITELIST"}
+"""List modes with nothing in them here, by letter, and their end numerics."""
 
 
 def _user_mode(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line | bytes]:
@@ -520,9 +546,17 @@ def _user_mode(d: IrcDialect, frame: Presence, nick: str, ask: Ask) -> list[Line
         return [d._num("ERR_NOSUCHNICK", nick, ask.arg)]
     if nick_key(frame.users[0].nick) != nick_key(nick):
         return [d._num("ERR_USERSDONTMATCH", nick)]
-    if ask.extra:
-        return [d._num("ERR_UMODEUNKNOWNFLAG", nick)]
-    return [d._num("RPL_UMODEIS", nick, "+")]
+    if not ask.extra:
+        return [d._num("RPL_UMODEIS", nick, "+" + d.door.idents.ident(nick).modes)]
+    changes, unknown = parse_user_modes(ask.extra)
+    done = d.door.idents.change_modes(nick, changes)  # our user, as the hub knows it now
+    lines: list[Line | bytes] = []
+    if done:
+        lines.append(Line("MODE", (nick, *mode_string([(on, c, "") for on, c in done])),
+                          d._mask(nick)))
+    if unknown:
+        lines.append(d._num("ERR_UMODEUNKNOWNFLAG", nick))
+    return lines
 
 
 _PRESENCE: Final[dict[str, Renderer]] = {
@@ -532,7 +566,7 @@ _PRESENCE: Final[dict[str, Renderer]] = {
     "USERHOST": _userhost,
     "TOPIC": _topic_query,
     "MODE": _mode_query,
-    "BANS": _ban_list,
+    "MODELIST": _mode_list,
     "UMODE": _user_mode,
 }
 """What a lookup's answer is, by the command that asked."""
@@ -554,6 +588,7 @@ _ERRORS: Final[dict[tuple[str, str], str]] = {
     (ErrorCode.TEXT_TOO_LONG, "*"): "ERR_INPUTTOOLONG",
     (ErrorCode.NOT_OPERATOR, "KILL"): "ERR_NOPRIVILEGES",
     (ErrorCode.NOT_OPERATOR, "*"): "ERR_CHANOPRIVSNEEDED",
+    (ErrorCode.BANNED, "NICK"): "ERR_ERRONEUSNICKNAME",  # the nick is banned: say why
     (ErrorCode.BANNED, "*"): "ERR_BANNEDFROMCHAN",
     (ErrorCode.INVITE_ONLY, "*"): "ERR_INVITEONLYCHAN",
 }
@@ -563,8 +598,8 @@ _TWO_NAMES: Final = frozenset({"KICK", "INVITE", "MODE"})
 """Commands that name a channel (their Ask's arg) and a user (its extra)."""
 _USER_CODES: Final = frozenset({ErrorCode.NO_SUCH_USER, ErrorCode.NICK_INVALID})
 """Errors about the user a command names, not its channel."""
-_SILENT: Final = frozenset({"NOTICE", "TAGMSG"})
-"""Commands no error is ever answered to (RFC 2812 3.3.2)."""
+_SILENT: Final = frozenset({"NOTICE", "TAGMSG", "PARTALL"})
+"""Commands no error is ever answered to (RFC 2812 3.3.2; JOIN 0's parts)."""
 _FAIL_CODES: Final = {ErrorCode.NOT_IN_CHANNEL: "INVALID_TARGET",
                       ErrorCode.CHANNEL_INVALID: "INVALID_TARGET",
                       ErrorCode.NICK_INVALID: "INVALID_TARGET"}
@@ -586,16 +621,18 @@ def _error(d: IrcDialect, frame: Error, nick: str, ask: Ask) -> list[Line | byte
     registered = frame.code in (ErrorCode.NICK_REGISTERED, ErrorCode.BANNED)
     named = ask.extra if ask.command in _TWO_NAMES and frame.code in _USER_CODES else ask.arg
     lines: list[Line | bytes] = [d._num(name, nick, named or ask.arg,
-                                        text=_explain(frame) if registered else None)]
+                                        text=_explain(frame, ask) if registered else None)]
     if ask.command == "WHOIS":
         lines.append(d._num("RPL_ENDOFWHOIS", nick, ask.arg))
     return lines
 
 
-def _explain(frame: Error) -> str:
+def _explain(frame: Error, ask: Ask) -> str:
     """The sentence of a refusal where IRC's usual one would mislead."""
     if frame.code == ErrorCode.NICK_REGISTERED:
         return "Nickname is registered; log in with SASL PLAIN (the nick and its password)"
+    if ask.command == "NICK":
+        return frame.message
     if frame.reason:
         return f"Cannot join channel (+b): {frame.reason}"
     return "Cannot join channel (+b)"
@@ -617,15 +654,17 @@ def _mode(d: IrcDialect, frame: Mode, nick: str, _ask: Ask) -> list[Line | bytes
             f"lifted the server ban on {frame.unban}"
         return [Line("NOTICE", (nick, f"{frame.by} {change}"), d.door.server_name,
                      trailing=True)]
-    changes = [("+o", frame.op), ("-o", frame.deop),
-               ("+b", f"{frame.ban}!*@*" if frame.ban else None),
-               ("-b", f"{frame.unban}!*@*" if frame.unban else None)]
-    params = [(mode, arg) for mode, arg in changes if arg]
-    flags = [("+t" if frame.topic_lock else "-t", None)] if frame.topic_lock is not None else []
-    flags += [("+i" if frame.invite_only else "-i", None)] if frame.invite_only is not None \
-        else []
-    return [Line("MODE", (frame.channel, mode, *([arg] if arg else [])), source,
-                 d._event_tags(frame.ts)) for mode, arg in params + flags]
+    ban = f"{frame.ban}!*@*" if frame.ban else None
+    unban = f"{frame.unban}!*@*" if frame.unban else None
+    changes = [(on, letter, arg) for on, letter, arg in (
+        (True, "o", frame.op), (False, "o", frame.deop), (True, "b", ban), (False, "b", unban))
+        if arg]
+    changes += [(flag, letter, "") for letter, flag in (
+        ("t", frame.topic_lock), ("i", frame.invite_only)) if flag is not None]
+    if not changes:
+        return []
+    return [Line("MODE", (frame.channel, *mode_string(changes)), source,
+                 d._event_tags(frame.ts))]
 
 
 def _invite(d: IrcDialect, frame: Invite, nick: str, _ask: Ask) -> list[Line | bytes]:

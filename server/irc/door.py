@@ -8,8 +8,10 @@ once per set however many IRC users are in it. Thread-safe.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+from collections import OrderedDict
 from typing import Final
 
 from protocol import (
@@ -25,11 +27,49 @@ from server.irc.dialect import IrcDialect
 from server.irc.modes import CHANMODES
 from server.irc.nicks import MAX_USER_CHARS, Idents
 
-__all__ = ["NETWORK", "IrcDoor"]
+__all__ = ["MAX_TARGETS", "MAX_USERHOST", "NETWORK", "IrcDoor", "OpenBatches"]
 
 NETWORK: Final = "termchat"
 TOKENS_PER_LINE: Final = 13
 """RPL_ISUPPORT tokens per line (a reply has at most 15 parameters)."""
+MAX_TARGETS: Final = 4
+"""PRIVMSG and NOTICE targets per line (TARGMAX); more are refused (407, silently for NOTICE)."""
+MAX_USERHOST: Final = 5
+"""Nicks per USERHOST (TARGMAX); more are left out."""
+MAX_OPEN_BATCHES: Final = 4096
+"""Labeled batches remembered as open; the oldest is forgotten past this (its link died)."""
+
+
+class OpenBatches:
+    """Which labeled commands answered in parts have opened their batch. Thread-safe.
+
+    A command of several parts (``PRIVMSG a,b``) opens its labeled-response
+    batch with the first part that has something to say, and closes it with
+    its last part; if no part said anything, the last part is an ACK instead.
+    """
+
+    def __init__(self, limit: int = MAX_OPEN_BATCHES) -> None:
+        self._lock = threading.Lock()
+        self._open: OrderedDict[int, None] = OrderedDict()
+        self._limit = limit
+
+    def open(self, serial: int) -> bool:
+        """Mark the batch of command ``serial`` open; return whether it was not yet."""
+        with self._lock:
+            if serial in self._open:
+                return False
+            self._open[serial] = None
+            if len(self._open) > self._limit:
+                self._open.popitem(last=False)
+            return True
+
+    def close(self, serial: int) -> bool:
+        """Forget the batch of command ``serial``; return whether it was open."""
+        with self._lock:
+            if serial not in self._open:
+                return False
+            del self._open[serial]
+            return True
 
 
 class IrcDoor:
@@ -44,8 +84,15 @@ class IrcDoor:
         self.version = f"termchat-{VERSION}"
         self.created = time.time()
         self.idents = Idents()
+        self.batches = OpenBatches()
+        self._serials = itertools.count(1)
         self._dialects: dict[frozenset[str], IrcDialect] = {}
         self._lock = threading.Lock()
+
+    def next_serial(self) -> int:
+        """Number a command; unique across connections, so its open batch is its alone."""
+        with self._lock:
+            return next(self._serials)
 
     def dialect(self, caps: frozenset[str] | set[str]) -> IrcDialect:
         """Return the dialect for a connection with ``caps`` enabled (shared per set)."""
@@ -65,7 +112,8 @@ class IrcDoor:
             f"CHATHISTORY={MAX_HISTORY_LIMIT}", "CLIENTTAGDENY=*", "ELIST=MNU",
             "MSGREFTYPES=msgid,timestamp", f"NETWORK={self.network}",
             f"NICKLEN={MAX_NICK_CHARS}", "PREFIX=(o)@",
-            "TARGMAX=PRIVMSG:4,NOTICE:4,NAMES:1,WHOIS:1,USERHOST:5,ISON:",
+            f"TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS},NAMES:1,WHOIS:1,"
+            f"USERHOST:{MAX_USERHOST},ISON:",
             f"TOPICLEN={MAX_TOPIC_CHARS}", f"USERLEN={MAX_USER_CHARS + 1}", "UTF8ONLY",
             "WHOX",
         ]

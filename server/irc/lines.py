@@ -32,12 +32,17 @@ _UNSAFE: Final = str.maketrans({"\r": " ", "\n": " ", "\0": " "})
 
 
 class LineError(Exception):
-    """A line that cannot be accepted; ``command`` is its command if it could be read."""
+    """A line that cannot be accepted; ``command`` is its command if it could be read.
 
-    def __init__(self, message: str, command: str = "*") -> None:
+    ``tags`` are the line's tags when they could be read (its label, for the answer).
+    """
+
+    def __init__(self, message: str, command: str = "*",
+                 tags: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.command = command
+        self.tags: Mapping[str, str] = tags or {}
 
 
 class InputTooLong(LineError):
@@ -120,8 +125,11 @@ def parse_line(raw: bytes) -> Line | None:
         tags = _parse_tags(_decode(raw[1:end], raw[end:]))
         raw = raw[end:].lstrip(b" ")
     if len(raw) + 2 > MAX_LINE_BYTES:
-        raise InputTooLong("The line is too long.", _command_of(raw))
-    text = _decode(raw, raw)
+        raise InputTooLong("The line is too long.", _command_of(raw), tags)
+    try:
+        text = _decode(raw, raw)
+    except BadEncoding as exc:
+        raise BadEncoding(exc.message, exc.command, tags) from None
     source = None
     if text.startswith(":"):
         source, _, text = text[1:].partition(" ")

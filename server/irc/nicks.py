@@ -17,6 +17,7 @@ IRC users; thread-safe.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import threading
 import time
@@ -46,6 +47,8 @@ class Ident:
     user: str
     host: str
     realname: str
+    modes: str = ""
+    """The user modes set (``iw``): accepted and shown, with no effect."""
 
 
 def native_ident(nick: str) -> Ident:
@@ -90,6 +93,22 @@ class Idents:
                 if key == old_key:
                     self._key_of[owner] = new_key
                     break
+
+    def change_modes(self, nick: str, changes: list[tuple[bool, str]]) -> list[tuple[bool, str]]:
+        """Set or unset user modes of our user ``nick``; return the changes that took effect."""
+        with self._lock:
+            key = nick_key(nick)
+            ident = self._by_key.get(key)
+            if ident is None:
+                return []
+            modes = set(ident.modes)
+            done: list[tuple[bool, str]] = []
+            for on, letter in changes:
+                if (letter in modes) != on:
+                    (modes.add if on else modes.discard)(letter)
+                    done.append((on, letter))
+            self._by_key[key] = dataclasses.replace(ident, modes="".join(sorted(modes)))
+            return done
 
     def forget(self, owner: object) -> None:
         """The user of ``owner`` left: keep its details a little while, then drop them."""

@@ -18,7 +18,7 @@ reaper's PING, and "SendQ exceeded" for a slow consumer.
 from __future__ import annotations
 
 import base64
-import itertools
+import functools
 import logging
 import select
 import socket
@@ -53,6 +53,7 @@ from protocol import (
     SetTopic,
     UnbanUser,
     WhoisQuery,
+    channel_key,
     is_channel,
     nick_key,
     validate_channel,
@@ -66,10 +67,10 @@ from server.hub import Hub, Link
 from server.irc.asks import Ask
 from server.irc.caps import CapNegotiation
 from server.irc.dialect import BYE_TEXTS, motd
-from server.irc.door import IrcDoor
+from server.irc.door import MAX_TARGETS, MAX_USERHOST, IrcDoor
 from server.irc.history import BadHistoryRequest, parse_chathistory
 from server.irc.lines import BadEncoding, InputTooLong, Line, LineDecoder, LineError
-from server.irc.modes import ModeChange, mask_nick, parse_modes
+from server.irc.modes import ModeChange, ParsedModes, mask_nick, parse_modes
 from server.irc.nicks import check_nick, irc_ident, is_mask
 from server.irc.numerics import numeric
 from server.irc.replies import CLIENT, IrcReply
@@ -86,16 +87,15 @@ RECV_BYTES: Final = 64 * 1024
 FAREWELL: Final = b"\r\nERROR :Closing link: SendQ exceeded\r\n"
 """Sent instead of the queue to a client that falls too far behind."""
 LOUD_REFUSALS: Final = 5
-MAX_TARGETS: Final = 4
-"""PRIVMSG and NOTICE targets per line (TARGMAX); more are ignored."""
-MAX_USERHOST: Final = 5
 _BEFORE_REGISTRATION: Final = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT",
                                          "AUTHENTICATE"})
+_SECRET_PARAMS: Final = frozenset({"PASS", "AUTHENTICATE", "OPER"})
+"""Commands whose parameters are passwords or SASL payloads: logged without them."""
 SASL_CHUNK: Final = 400
 """Bytes of base64 per AUTHENTICATE line; a full one means more follows."""
 SASL_MAX: Final = 2000
-_LIST_MODES: Final = {"e": "RPL_ENDOFEXCEPTLIST", "I": "RPL_ENDOFINVITELIST"}
-"""Lists that are always empty here (bans are asked of the hub)."""
+JOINED_PER_CHANNEL_LIMIT: Final = 4
+"""Channels remembered for JOIN 0, per channel of CHANLIMIT (refused joins count too)."""
 
 
 class IrcSession:
@@ -133,14 +133,17 @@ class IrcSession:
         self._lag_step_s = 1.0 / config.rate_limit_per_s if config.rate_limit_per_s > 0 else 0.0
         self._on_exit = on_exit
         self._decoder = LineDecoder()
-        self._serials = itertools.count(1)
         self._serial = 0
+        self._asked = False
+        """Whether the command being handled made an Ask (so it will be answered)."""
         self._wanted: str | None = None
         self._user: tuple[str, str] | None = None
         self._password: str | None = None
         self._sasl_buffer: str | None = None
         """What a SASL PLAIN exchange has sent so far (None: none under way)."""
         self._proved_account: str | None = None
+        self._joined: dict[str, str] = {}
+        """The channels this connection asked to join and has not parted, by key (for JOIN 0)."""
         self._refusals = 0
         self._stopping = threading.Event()
         self._done = False
@@ -249,12 +252,14 @@ class IrcSession:
         log.info("[%s] disconnected (%s)", self.peer, self._bye or reason)
 
     def _handle(self, item: Line | LineError) -> None:
-        self._serial = next(self._serials)
+        self._serial = self.door.next_serial()
+        self._asked = False
         if isinstance(item, LineError):
             self._line_error(item)
             return
         line = item
-        log.debug("[%s] <- %s %s", self.peer, line.command, " ".join(line.params)[:200])
+        shown = "(secret)" if line.command in _SECRET_PARAMS else " ".join(line.params)[:200]
+        log.debug("[%s] <- %s %s", self.peer, line.command, shown)
         if not self.registered and line.command not in _BEFORE_REGISTRATION:
             self._reply(None, numeric("ERR_NOTREGISTERED", CLIENT))
             return
@@ -266,20 +271,24 @@ class IrcSession:
             handler(self, line)
         except ProtocolError as exc:
             self._refuse(self._ask(line, arg=_first(line)), exc)
+        if not self._asked and "label" in line.tags and self.registered and not self._done:
+            self._reply(self._ask(line))  # nothing to say (a PONG, a NOTICE to nobody): an ACK
 
     def _line_error(self, error: LineError) -> None:
         self._note_refusal(error.command, error.message)
+        ask = self._ask(Line(error.command, tags=error.tags))
         if isinstance(error, InputTooLong):
-            self._reply(None, numeric("ERR_INPUTTOOLONG", CLIENT))
+            self._reply(ask, numeric("ERR_INPUTTOOLONG", CLIENT))
         elif isinstance(error, BadEncoding):
-            self._reply(None, Line("FAIL", (error.command, "INVALID_UTF8",
-                                            "This server takes UTF-8 only."), trailing=True))
+            self._reply(ask, Line("FAIL", (error.command, "INVALID_UTF8",
+                                           "This server takes UTF-8 only."), trailing=True))
 
     # Sending.
 
     def _ask(self, line: Line, command: str | None = None, arg: str = "", extra: str = "",
              part: int = 1, parts: int = 1) -> Ask:
         """The Ask for (a part of) ``line``: what its answer needs to know."""
+        self._asked = True
         caps = self.caps
         labeled = caps.has("labeled-response") and caps.has("batch")
         flags = ("b" if caps.has("batch") else "") + ("u" if caps.has("userhost-in-names") else "")
@@ -481,9 +490,13 @@ class IrcSession:
     # Channels.
 
     def _on_join(self, line: Line) -> None:
-        if not self._need(line, 1):
+        names = [n for n in line.params[0].split(",") if n] if line.params else []
+        if not names:
+            self._reply(self._ask(line), numeric("ERR_NEEDMOREPARAMS", CLIENT, "JOIN"))
             return
-        names = [n for n in line.params[0].split(",") if n]
+        if names == ["0"]:
+            self._part_all(line)
+            return
         for index, name in enumerate(names, 1):
             ask = self._ask(line, arg=name, part=index, parts=len(names))
             try:
@@ -492,12 +505,34 @@ class IrcSession:
                 self._refuse(ask, exc)
                 continue
             self._charge()
+            self._remember_joined(request.channel)
             self.hub.join(self.link, request, tag=ask.to_tag())
 
-    def _on_part(self, line: Line) -> None:
-        if not self._need(line, 1):
+    def _remember_joined(self, name: str) -> None:
+        joined = self._joined
+        joined.pop(channel_key(name), None)
+        joined[channel_key(name)] = name
+        while len(joined) > JOINED_PER_CHANNEL_LIMIT * self.door.max_channels:
+            del joined[next(iter(joined))]  # the oldest: most likely a join refused long ago
+
+    def _part_all(self, line: Line) -> None:
+        """JOIN 0: leave every channel this connection joined (a channel it is no longer in,
+        kicked or never let in, is passed over in silence)."""
+        names = list(self._joined.values())
+        self._joined.clear()
+        if not names:
+            self._reply(self._ask(line))
             return
-        names = [n for n in line.params[0].split(",") if n]
+        for index, name in enumerate(names, 1):
+            ask = self._ask(line, command="PARTALL", arg=name, part=index, parts=len(names))
+            self._charge()
+            self.hub.part(self.link, Part(channel=name), tag=ask.to_tag())
+
+    def _on_part(self, line: Line) -> None:
+        names = [n for n in line.params[0].split(",") if n] if line.params else []
+        if not names:
+            self._reply(self._ask(line), numeric("ERR_NEEDMOREPARAMS", CLIENT, "PART"))
+            return
         reason = format_in(line.params[1]) if len(line.params) > 1 and line.params[1] else None
         for index, name in enumerate(names, 1):
             ask = self._ask(line, arg=name, part=index, parts=len(names))
@@ -507,6 +542,7 @@ class IrcSession:
                 self._refuse(ask, exc)
                 continue
             self._charge()
+            self._joined.pop(channel_key(request.channel), None)
             self.hub.part(self.link, request, tag=ask.to_tag())
 
     def _on_topic(self, line: Line) -> None:
@@ -544,53 +580,80 @@ class IrcSession:
             ask = self._ask(line, command="UMODE", arg=target, extra=modes)
             self.hub.lookup(self.link, nicks=[target], tag=ask.to_tag())
             return
-        ask = self._ask(line, arg=target)
         if not modes:
-            self.hub.lookup(self.link, channel=target, tag=ask.to_tag())
+            self.hub.lookup(self.link, channel=target, tag=self._ask(line, arg=target).to_tag())
             return
-        changes, unknown = parse_modes(modes, list(line.params[2:]))
-        for letter in unknown:
-            self._reply(ask, numeric("ERR_UNKNOWNMODE", CLIENT, letter))
-        changes = [c for c in changes if c.letter != "n"]  # always on
-        for index, change in enumerate(changes, 1):
-            self._change_mode(line, target, change, index, len(changes))
+        steps = self._mode_steps(line, target, parse_modes(modes, list(line.params[2:])))
+        if not steps:
+            self._reply(self._ask(line, arg=target))  # only +n, always on: nothing to say
+        for index, step in enumerate(steps, 1):
+            step(index, len(steps))
+
+    def _mode_steps(self, line: Line, channel: str,
+                    parsed: ParsedModes) -> list[Callable[[int, int], None]]:
+        """The parts of a channel MODE line's answer, each sent when called with its number.
+
+        Refusals come first, then one request for the flags (one MODE line back,
+        however many letters), then each operator, ban and list query in turn.
+        """
+        steps: list[Callable[[int, int], None]] = []
+        refusals = [numeric("ERR_UNKNOWNMODE", CLIENT, letter) for letter in parsed.unknown]
+        if parsed.missing:
+            refusals.append(numeric("ERR_NEEDMOREPARAMS", CLIENT, "MODE"))
+        if refusals:
+            steps.append(lambda part, parts: self._reply(
+                self._ask(line, arg=channel, part=part, parts=parts), *refusals))
+        flags = {c.letter: bool(c.on) for c in parsed.changes
+                 if c.letter in "ti" and c.on is not None}
+        if flags:
+            steps.append(lambda part, parts: self._set_flags(
+                self._ask(line, arg=channel, part=part, parts=parts), channel, flags))
+        for change in parsed.changes:
+            if change.letter not in "tin":
+                steps.append(functools.partial(self._change_mode, line, channel, change))
+        return steps
+
+    def _set_flags(self, ask: Ask, channel: str, flags: dict[str, bool]) -> None:
+        self._charge()
+        try:
+            request = SetMode(channel=channel, topic_lock=flags.get("t"),
+                              invite_only=flags.get("i"))
+        except ProtocolError as exc:
+            self._refuse(ask, exc)
+            return
+        self.hub.mode(self.link, request, tag=ask.to_tag())
 
     def _change_mode(self, line: Line, channel: str, change: ModeChange, part: int,
                      parts: int) -> None:
-        """Ask the hub for one change of a MODE line (one part of its answer)."""
+        """Ask the hub for one operator, ban or list query of a MODE line (one part of it)."""
+        if change.on is None:  # a list: asked of the hub, which knows if the channel exists
+            self._charge()
+            self.hub.lookup(self.link, channel=channel, tag=self._ask(
+                line, "MODELIST", channel, change.letter, part=part, parts=parts).to_tag())
+            return
         ask = self._ask(line, arg=channel, extra=change.arg, part=part, parts=parts)
         tag = ask.to_tag()
-        if change.on is None:
-            if change.letter == "b":
-                self.hub.lookup(self.link, channel=channel,
-                                tag=self._ask(line, "BANS", channel, part=part,
-                                              parts=parts).to_tag())
-            else:
-                self._reply(ask, numeric(_LIST_MODES[change.letter], CLIENT, channel))
-            return
         self._charge()
         try:
             if change.letter == "o":
                 request: OpUser | DeopUser = (OpUser if change.on else DeopUser)(
                     channel=channel, nick=change.arg)
                 self.hub.op(self.link, request, tag=tag)
-            elif change.letter == "b":
-                nick = mask_nick(change.arg)
-                if change.on:
-                    self.hub.ban(self.link, BanUser(nick=nick, channel=channel), tag=tag)
-                else:
-                    self.hub.unban(self.link, UnbanUser(nick=nick, channel=channel), tag=tag)
+            elif change.on:
+                self.hub.ban(self.link, BanUser(nick=mask_nick(change.arg), channel=channel),
+                             tag=tag)
             else:
-                flag = {"topic_lock" if change.letter == "t" else "invite_only": change.on}
-                self.hub.mode(self.link, SetMode(channel=channel, **flag), tag=tag)
+                self.hub.unban(self.link, UnbanUser(nick=mask_nick(change.arg),
+                                                    channel=channel), tag=tag)
         except ProtocolError as exc:
             self._refuse(ask, exc)
 
     def _on_kick(self, line: Line) -> None:
-        if not self._need(line, 2):
+        nicks = [n for n in line.params[1].split(",") if n] if len(line.params) > 1 else []
+        if not line.params or not line.params[0] or not nicks:
+            self._reply(self._ask(line), numeric("ERR_NEEDMOREPARAMS", CLIENT, "KICK"))
             return
         channel = line.params[0]
-        nicks = [n for n in line.params[1].split(",") if n]
         reason = format_in(line.params[2]) if len(line.params) > 2 and line.params[2] else None
         for index, nick in enumerate(nicks, 1):
             ask = self._ask(line, arg=channel, extra=nick, part=index, parts=len(nicks))
@@ -608,7 +671,12 @@ class IrcSession:
         nick, channel = line.params[0], line.params[1]
         ask = self._ask(line, arg=channel, extra=nick)
         self._charge()
-        self.hub.invite(self.link, InviteUser(channel=channel, nick=nick), tag=ask.to_tag())
+        try:
+            request = InviteUser(channel=channel, nick=nick)
+        except ProtocolError as exc:
+            self._refuse(ask, exc)  # 403 names the channel, 401 the nick
+            return
+        self.hub.invite(self.link, request, tag=ask.to_tag())
 
     def _on_kill(self, line: Line) -> None:
         if not self._need(line, 1):
@@ -692,14 +760,18 @@ class IrcSession:
 
     def _on_privmsg(self, line: Line) -> None:
         notice = line.command == "NOTICE"
-        if not line.params or not line.params[0]:
+        targets = [t for t in line.params[0].split(",") if t] if line.params else []
+        if not targets:
             if not notice:
                 self._reply(self._ask(line), numeric("ERR_NORECIPIENT", CLIENT, line.command))
             return
-        targets = [t for t in line.params[0].split(",") if t][:MAX_TARGETS]
+        targets, excess = targets[:MAX_TARGETS], targets[MAX_TARGETS:]
+        if notice:
+            excess = []  # never an error for a NOTICE
+        parts = len(targets) + bool(excess)
         text = line.params[1] if len(line.params) > 1 else ""
         for index, target in enumerate(targets, 1):
-            ask = self._ask(line, arg=target, part=index, parts=len(targets))
+            ask = self._ask(line, arg=target, part=index, parts=parts)
             incoming = from_irc(text, notice=notice, private=not is_channel(target))
             if incoming is None:  # a CTCP request or reply other than ACTION: not carried
                 self._reply(ask)
@@ -720,6 +792,11 @@ class IrcSession:
                                   tag=ask.to_tag())
             except ProtocolError as exc:
                 self._refuse(ask, exc)
+        if excess:
+            self._reply(self._ask(line, part=parts, parts=parts),
+                        *(numeric("ERR_TOOMANYTARGETS", CLIENT, target,
+                                  text=f"Too many recipients; at most {MAX_TARGETS} a line")
+                          for target in excess))
 
     def _on_tagmsg(self, line: Line) -> None:
         """Client-only tags are not relayed (CLIENTTAGDENY=*): a TAGMSG carries nothing."""
