@@ -202,13 +202,18 @@ function handlers.hello(r)
   end
   local ban = active_ban('', acct, r.k, r.addr)
   if ban then return {err = 'banned', reason = ban.reason, ['until'] = ban['until']} end
+  local kept = redis.call('SMEMBERS', 'tc:uchans:' .. r.k)
+  local total = #kept  -- a resume keeps these: they count against the limit too
+  for _, pair in ipairs(r.ch) do
+    if not member_of(r.k, pair[1]) then total = total + 1 end
+  end
+  if total > max_channels then return {err = 'too_many_channels'} end
   local old = nil
   if holder.s then
     old = holder.s
     redis.call('DEL', 'tc:sess:' .. holder.s)
     redis.call('SREM', 'tc:nodesess:' .. holder.n, holder.s)
   end
-  local kept = redis.call('SMEMBERS', 'tc:uchans:' .. r.k)
   local wanted, refused = {}, {}
   for _, pair in ipairs(r.ch) do
     if member_of(r.k, pair[1]) then

@@ -236,7 +236,13 @@ def test_channel_limits_and_invalid_names(start_server: StartServer) -> None:
         assert alice.recv_until("error")["code"] == "channel_invalid"
     greedy = RawClient(server.port)
     assert greedy.hello("greedy", channels=["#a", "#b", "#c"])["code"] == "too_many_channels"
-    assert greedy.hello("greedy", channels=["#a", "#b"])["type"] == "welcome"
+    token = greedy.hello("greedy", channels=["#a", "#b"])["resume"]
+    again = RawClient(server.port)  # a resume keeps #a and #b: #c would make three
+    refusal = again.hello("greedy", channels=["#c"], resume=token)
+    assert refusal["code"] == "too_many_channels"
+    assert sync(greedy) == []  # the old session is untouched, and was told nothing
+    back = again.hello("greedy", channels=["#B"], resume=token)
+    assert [c["name"] for c in back["channels"]] == ["#b", "#a"]
 
 
 def test_dropping_out_sends_one_leave_per_channel(server: ServerProcess) -> None:
