@@ -5,7 +5,9 @@ random per-account salt, with the parameters below (kept with each record, so
 they can be raised later without breaking old accounts). Deriving takes tens of
 milliseconds and much memory on purpose; callers do it on the requesting
 connection's own thread (``hashlib`` releases the GIL meanwhile), never on a
-hub thread. Pure functions apart from the salt's randomness.
+hub thread. At most ``MAX_DERIVING`` derivations run at once, whatever the number
+of connections asking, so a crowd of logins costs time, not unbounded memory.
+Thread-safe; pure apart from the salt's randomness and that bound.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Final
 
 from protocol import nick_key
 
 __all__ = [
-    "SCRYPT_N", "SCRYPT_P", "SCRYPT_R", "AccountRecord", "make_record", "verify_password",
+    "MAX_DERIVING", "SCRYPT_N", "SCRYPT_P", "SCRYPT_R", "AccountRecord", "make_record",
+    "verify_password",
 ]
 
 SCRYPT_N: Final = 2**14
@@ -29,6 +33,9 @@ SCRYPT_P: Final = 1
 SALT_BYTES: Final = 16
 KEY_BYTES: Final = 32
 _MAX_MEM: Final = 64 * 1024 * 1024
+MAX_DERIVING: Final = 4
+"""Derivations running at once: at most 64 MiB of scrypt memory in all; more wait."""
+_deriving = threading.BoundedSemaphore(MAX_DERIVING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +56,9 @@ class AccountRecord:
 
 
 def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-                          maxmem=_MAX_MEM, dklen=KEY_BYTES)
+    with _deriving:
+        return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+                              maxmem=_MAX_MEM, dklen=KEY_BYTES)
 
 
 def make_record(nick: str, password: str, now: float) -> AccountRecord:
