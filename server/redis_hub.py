@@ -803,12 +803,12 @@ class RedisHub:
         }
 
     def _claim(self, nick: str) -> Claim | None:
-        """The claim ``nick`` is held under now (Redis expires it a day after the drop)."""
-        try:
-            value = self._redis.get(f"tc:claim:{nick_key(nick)}")
-        except redis.RedisError as exc:
-            self._outage.down(exc)
-            raise store_unavailable() from None
+        """The claim ``nick`` is held under now (Redis expires it a day after the drop).
+
+        Read while preparing a hello: :meth:`_prepare` turns a Redis failure into
+        "store unavailable".
+        """
+        value = self._redis.get(f"tc:claim:{nick_key(nick)}")
         return Claim(value.decode()) if isinstance(value, bytes) else None
 
     def _prepare_leave(self, command: _Command, link: Link) -> None:
