@@ -54,6 +54,14 @@ class FakeServer:
         self.listener.close()
 
 
+def started(fake: FakeServer) -> tuple[Connection, queue.Queue[NetEvent]]:
+    """A started connection of alice's to ``fake`` that retries quickly, and its events."""
+    events: queue.Queue[NetEvent] = queue.Queue()
+    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
+    conn.start()
+    return conn, events
+
+
 def read_frame(reader: Any) -> dict[str, Any]:
     line = reader.readline()
     assert line, "client closed"
@@ -95,9 +103,7 @@ def fake() -> Iterator[FakeServer]:
 
 
 def test_reconnect_sends_since_and_resume_and_asks_for_presence(fake: FakeServer) -> None:
-    events: queue.Queue[NetEvent] = queue.Queue()
-    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
-    conn.start()
+    conn, events = started(fake)
     try:
         sock, reader = fake.accept()
         hello = read_frame(reader)
@@ -124,9 +130,7 @@ def test_reconnect_sends_since_and_resume_and_asks_for_presence(fake: FakeServer
 
 @pytest.mark.parametrize("code", [ErrorCode.NICK_TAKEN, ErrorCode.NICK_REGISTERED])
 def test_nick_refused_on_first_connect_waits_for_a_new_nick(fake: FakeServer, code: str) -> None:
-    events: queue.Queue[NetEvent] = queue.Queue()
-    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
-    conn.start()
+    conn, events = started(fake)
     try:
         sock, reader = fake.accept()
         read_frame(reader)
@@ -145,9 +149,7 @@ def test_nick_refused_on_first_connect_waits_for_a_new_nick(fake: FakeServer, co
 
 
 def test_bye_quit_ends_and_stop_joins(fake: FakeServer) -> None:
-    events: queue.Queue[NetEvent] = queue.Queue()
-    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
-    conn.start()
+    conn, events = started(fake)
     sock, reader = fake.accept()
     read_frame(reader)
     sock.sendall(welcome("alice", []))
@@ -205,9 +207,7 @@ def test_reconnect_rejoins_the_channels_it_is_in_with_one_hello(fake: FakeServer
 
 
 def test_without_join_the_first_hello_names_no_channels(fake: FakeServer) -> None:
-    events: queue.Queue[NetEvent] = queue.Queue()
-    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
-    conn.start()
+    conn, events = started(fake)
     try:
         sock, reader = fake.accept()
         assert "channels" not in read_frame(reader)
@@ -254,9 +254,7 @@ def test_every_hello_carries_the_nick_password(fake: FakeServer) -> None:
 def test_a_registered_nick_waits_for_its_password_and_a_wrong_one_is_told_apart(
     fake: FakeServer,
 ) -> None:
-    events: queue.Queue[NetEvent] = queue.Queue()
-    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
-    conn.start()
+    conn, events = started(fake)
     try:
         sock, reader = fake.accept()
         assert "nick_password" not in read_frame(reader)
@@ -281,9 +279,7 @@ def test_a_registered_nick_waits_for_its_password_and_a_wrong_one_is_told_apart(
 
 
 def test_without_a_nick_password_auth_failed_ends_the_connection(fake: FakeServer) -> None:
-    events: queue.Queue[NetEvent] = queue.Queue()
-    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
-    conn.start()
+    conn, events = started(fake)
     try:
         sock, reader = fake.accept()
         read_frame(reader)
@@ -350,9 +346,7 @@ def test_killed_or_banned_does_not_reconnect(fake: FakeServer, reason: str) -> N
 
 def test_a_new_nick_given_while_the_hello_is_on_its_way_is_not_lost(fake: FakeServer) -> None:
     """The wait for a nick used to start by clearing the wake-up, losing an early one."""
-    events: queue.Queue[NetEvent] = queue.Queue()
-    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
-    conn.start()
+    conn, events = started(fake)
     try:
         sock, reader = fake.accept()
         read_frame(reader)
@@ -367,9 +361,7 @@ def test_a_new_nick_given_while_the_hello_is_on_its_way_is_not_lost(fake: FakeSe
 
 
 def test_an_account_answer_brings_the_token_a_reconnect_resumes_with(fake: FakeServer) -> None:
-    events: queue.Queue[NetEvent] = queue.Queue()
-    conn = Connection("127.0.0.1", fake.port, "alice", events, backoff_first_s=0.05)
-    conn.start()
+    conn, events = started(fake)
     try:
         sock, reader = fake.accept()
         read_frame(reader)
