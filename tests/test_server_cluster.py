@@ -11,6 +11,7 @@ from conftest import StartServer
 from helpers import RawClient, ServerProcess, wait_until
 from redis_support import RedisProcess, TcpProxy
 from test_server_channels import channel_history, sync, user, welcomed
+from test_server_moderation import PASSWORD, team_run_by_alice
 
 pytestmark = pytest.mark.parametrize("hub", ["redis"], indirect=True)
 
@@ -218,11 +219,7 @@ def test_a_node_cut_off_longer_than_the_timeout_reconciles(start_server: StartSe
 
 def test_accounts_and_bans_reach_every_node(start_server: StartServer) -> None:
     one, two = nodes(start_server, 2)
-    alice = user(one, "alice")
-    alice.send({"type": "register", "password": "correct horse battery"})
-    alice.recv_until("account")
-    alice.send({"type": "join", "channel": "#team"})
-    assert alice.recv_until("channel")["operators"] == ["alice"]
+    alice = team_run_by_alice(one)
     spammer = user(two, "spammer", "#team")
     sync(alice)
     alice.send({"type": "ban", "channel": "#team", "nick": "spammer", "reason": "spam"})
@@ -234,7 +231,7 @@ def test_accounts_and_bans_reach_every_node(start_server: StartServer) -> None:
     alice.send({"type": "quit"})
     alice.wait_closed()
     sync(spammer)  # alice's quit has reached node two
-    welcome = RawClient(two.port).hello("alice", nick_password="correct horse battery")
+    welcome = RawClient(two.port).hello("alice", nick_password=PASSWORD)
     assert welcome["type"] == "welcome"
     assert welcome["channels"][0]["name"] == "#lobby"
 
@@ -272,11 +269,7 @@ def test_redis_away_longer_than_the_node_timeout_keeps_every_user(
 
 def test_a_ban_while_redis_is_away_costs_only_that_request(start_server: StartServer) -> None:
     one, two = nodes(start_server, 2)
-    alice = user(one, "alice")
-    alice.send({"type": "register", "password": "correct horse battery"})
-    alice.recv_until("account")
-    alice.send({"type": "join", "channel": "#team"})
-    alice.recv_until("channel")
+    alice = team_run_by_alice(one)
     spammer = user(two, "spammer", "#team")
     sync(alice)
     redis = cluster_redis(one)
@@ -297,17 +290,17 @@ def test_a_hello_while_redis_is_away_gets_an_error_not_a_hangup(
 ) -> None:
     one = start_server()
     owner = user(one, "owner")
-    owner.send({"type": "register", "password": "correct horse battery"})
+    owner.send({"type": "register", "password": PASSWORD})
     owner.recv_until("account")
     redis = cluster_redis(one)
     redis.stop()
-    for fields in ({}, {"nick_password": "correct horse battery"}):
+    for fields in ({}, {"nick_password": PASSWORD}):
         client = RawClient(one.port)
         error = client.hello("owner" if fields else "newcomer", **fields)
         assert error["type"] == "error", error
         assert error["code"] == "server_error" and "unavailable" in error["message"]
         assert client.hello("other")["code"] == "server_error"  # still connected
-    owner.send({"type": "identify", "nick": "owner", "password": "correct horse battery"})
+    owner.send({"type": "identify", "nick": "owner", "password": PASSWORD})
     assert owner.recv_until("error")["code"] == "server_error"
     redis.start()
     assert wait_until(lambda: RawClient(one.port).hello("newcomer")["type"] == "welcome",
