@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
+
+import pytest
 
 from server.limits import MAX_AUTH_DELAY_S, AuthGuard, TokenBucket
 from server.reaper import IdleReaper
@@ -91,3 +94,21 @@ def test_reaper_pings_then_closes_silent_sessions() -> None:
     reaper = IdleReaper(100.0, lambda: [fresh, quiet, gone])
     reaper.check(now=100.0)
     assert (fresh.events, quiet.events, gone.events) == ([], ["ping"], ["idle_timeout"])
+
+
+@pytest.mark.parametrize("timeout_s", [2.0, 240.0])
+def test_reaper_pings_before_it_closes_even_when_it_wakes_late(timeout_s: float) -> None:
+    session = FakeSession("a", 0.0)
+    reaper = IdleReaper(timeout_s, lambda: [session])
+    late = random.Random(7)
+    for phase in (0.0, 0.25, 0.49, 0.5, 0.51, 0.99):
+        session.events.clear()
+        checks: list[tuple[float, list[str]]] = []
+        now = phase * reaper.interval_s
+        while "idle_timeout" not in session.events:
+            reaper.check(now)
+            checks.append((now, list(session.events)))
+            now += reaper.interval_s * (1 + late.uniform(0, 0.2))  # a wake-up up to 20 % late
+        pinged_at = next(t for t, events in checks if events == ["ping"])
+        closed_at = checks[-1][0]
+        assert closed_at - pinged_at >= timeout_s / 4  # the client had time to answer
